@@ -1,0 +1,51 @@
+"""Who may see what. One helper per object kind; the admin and the portal both use these."""
+
+from django.db.models import Q
+
+from .models import Center, Guardian, Journey, Patient
+
+
+def center_ids_for(user):
+    """Centers a staff user works at; None means every center (superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return None
+    if not hasattr(user, "_waypoint_center_ids"):
+        user._waypoint_center_ids = set(user.memberships.values_list("center_id", flat=True))
+    return user._waypoint_center_ids
+
+
+def scope_to_centers(queryset, user, center_path):
+    """Filter any queryset to the user's centers, following `center_path` ("patient__center")."""
+    ids = center_ids_for(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{center_path}__in": ids})
+
+
+def centers_for(user):
+    return scope_to_centers(Center.objects.all(), user, "pk")
+
+
+def patients_for_staff(user):
+    return scope_to_centers(Patient.objects.all(), user, "center")
+
+
+def journeys_for_staff(user):
+    return scope_to_centers(Journey.objects.all(), user, "patient__center")
+
+
+def guardians_for_staff(user):
+    """Guardians enrolled at the user's centers or linked to one of their patients."""
+    ids = center_ids_for(user)
+    if ids is None:
+        return Guardian.objects.all()
+    return Guardian.objects.filter(Q(center_id__in=ids) | Q(children__center_id__in=ids)).distinct()
+
+
+def patients_for_guardian(user):
+    """The children a logged-in guardian may see (portal)."""
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    return Patient.objects.filter(guardianships__guardian__user=user)

@@ -1,0 +1,296 @@
+"""Journey use cases: open a journey, pick a therapy, keep the checklist, move stages.
+
+These functions are the only way a journey's stage or infusion date changes; each change
+leaves an append-only row (StageChange, InfusionDateChange) and, after commit, a signal that
+the tracker and notifications apps listen to.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import signals
+from .models import (
+    EXIT_STAGES,
+    STAGE_ORDER,
+    ChecklistStep,
+    EligibilityCheck,
+    InfusionDateChange,
+    Journey,
+    Stage,
+    StageChange,
+    StepTemplate,
+    Verdict,
+)
+
+INFUSION_DATE_STEP = "infusion-date-set"
+# Stages from which on the plan needs day 0.
+NEEDS_INFUSION_DATE = set(STAGE_ORDER[STAGE_ORDER.index(Stage.INFUSION) :])
+
+
+def _require_reason(reason, field="reason"):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({field: _("Please give a reason; it is kept in the history.")})
+    return reason
+
+
+def _check_therapy_open(therapy):
+    if therapy is not None and not therapy.accepts_new_journeys:
+        raise ValidationError(
+            {
+                "therapy": _("%(name)s is %(status)s: no new journeys can start with it.")
+                % {"name": therapy.name, "status": therapy.get_market_status_display().lower()}
+            }
+        )
+
+
+@transaction.atomic
+def open_journey(patient, *, by, therapy=None, reason="", now=None):
+    """Start a child's journey at "diagnosis confirmed"; at most one may be open."""
+    _check_therapy_open(therapy)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            journey = Journey.objects.create(
+                patient=patient,
+                center_id=patient.center_id,
+                therapy=therapy,
+                stage=Stage.DIAGNOSIS_CONFIRMED,
+                stage_entered_at=now,
+            )
+    except IntegrityError as exc:
+        raise ValidationError(_("This child already has an open journey.")) from exc
+    StageChange.objects.create(
+        journey=journey,
+        from_stage="",
+        to_stage=Stage.DIAGNOSIS_CONFIRMED,
+        moved_by=by,
+        moved_at=now,
+        reason=(reason or "").strip() or _("Journey opened"),
+    )
+    ensure_checklist(journey, today=timezone.localdate(now))
+    return journey
+
+
+@transaction.atomic
+def choose_therapy(journey, therapy, *, by):
+    """Pick (or change) the journey's therapy and lay out its checklist."""
+    if journey.therapy_id == therapy.pk:
+        return journey
+    _check_therapy_open(therapy)
+    if not journey.is_open:
+        raise ValidationError({"therapy": _("This journey has ended.")})
+    journey.therapy = therapy
+    journey.save(update_fields=["therapy"])
+    ensure_checklist(journey)
+    return journey
+
+
+def ensure_checklist(journey, today=None):
+    """Create the steps the journey's therapy needs; drop undone ones that no longer apply.
+
+    Idempotent: the unique (journey, code) constraint makes a second run change nothing.
+    """
+    today = today or timezone.localdate()
+    templates = StepTemplate.objects.prefetch_related("therapies")
+    wanted = {
+        t.code: t
+        for t in templates
+        if t.applies_to(journey.therapy, {th.pk for th in t.therapies.all()})
+    }
+    journey.steps.filter(done_on__isnull=True, template__isnull=False).exclude(
+        code__in=wanted
+    ).delete()
+    steps = [
+        ChecklistStep(
+            journey=journey,
+            template=t,
+            code=t.code,
+            stage=t.stage,
+            title=t.title,
+            responsible=t.responsible,
+            required=t.required,
+            position=t.position,
+            due_on=today + timedelta(days=t.due_after_days) if t.stage == journey.stage else None,
+        )
+        for t in wanted.values()
+    ]
+    ChecklistStep.objects.bulk_create(steps, ignore_conflicts=True)
+
+
+def missing_required_steps(journey, to_stage):
+    """Required, undone steps of the current stage and every stage a forward move skips."""
+    start = STAGE_ORDER.index(journey.stage)
+    end = STAGE_ORDER.index(to_stage)
+    stages = STAGE_ORDER[start:end]
+    return list(
+        journey.steps.filter(stage__in=stages, required=True, done_on__isnull=True).order_by(
+            "position"
+        )
+    )
+
+
+def _validate_move(journey, to_stage, override_reason):
+    """Return the details to record with the move, or raise a ValidationError by field."""
+    if not journey.is_open:
+        raise ValidationError(
+            {"to_stage": _("This journey has ended; open a new one to continue.")}
+        )
+    if to_stage == journey.stage:
+        raise ValidationError({"to_stage": _("The journey is already at this stage.")})
+    if to_stage not in Stage.values:
+        raise ValidationError({"to_stage": _("Unknown stage.")})
+    if to_stage == Stage.NOT_ELIGIBLE:
+        return _not_eligible_details(journey, override_reason)
+    if to_stage in EXIT_STAGES or STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(journey.stage):
+        return {}
+    return _forward_details(journey, to_stage, override_reason)
+
+
+def _forward_details(journey, to_stage, override_reason):
+    if journey.therapy_id is None:
+        raise ValidationError({"to_stage": _("Choose a therapy before moving on.")})
+    if to_stage in NEEDS_INFUSION_DATE and journey.infusion_date is None:
+        raise ValidationError({"to_stage": _("Set the infusion date first.")})
+    missing = missing_required_steps(journey, to_stage)
+    if missing and not override_reason:
+        raise ValidationError(
+            {
+                "override_reason": _(
+                    "These required steps are not done: %(steps)s. Finish them, or give a "
+                    "reason to move on anyway."
+                )
+                % {"steps": "; ".join(s.title for s in missing)}
+            }
+        )
+    return {"skipped_steps": [s.code for s in missing]} if missing else {}
+
+
+def _not_eligible_details(journey, override_reason):
+    check = journey.eligibility_checks.order_by("-run_at").first()
+    if check and check.verdict == Verdict.NOT_ELIGIBLE:
+        failing = [r for r in check.results if r["status"] == "not_met"]
+        return {"eligibility_check": str(check.public_id), "failing_criteria": failing}
+    if not override_reason:
+        raise ValidationError(
+            {
+                "override_reason": _(
+                    "The latest eligibility check does not say 'not eligible'. Run it, or give "
+                    "the reason here."
+                )
+            }
+        )
+    return {}
+
+
+def move_stage(journey, to_stage, *, by, reason, override_reason="", now=None):
+    """Move a journey to another stage, validated and recorded; the only way a stage changes."""
+    reason = _require_reason(reason)
+    override_reason = (override_reason or "").strip()
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Journey.objects.select_for_update().get(pk=journey.pk)
+        details = _validate_move(locked, to_stage, override_reason)
+        change = StageChange.objects.create(
+            journey=locked,
+            from_stage=locked.stage,
+            to_stage=to_stage,
+            moved_by=by,
+            moved_at=now,
+            reason=reason,
+            override_reason=override_reason,
+            details=details,
+        )
+        locked.stage = to_stage
+        locked.stage_entered_at = now
+        locked.closed_at = now if to_stage in EXIT_STAGES else None
+        locked.save(update_fields=["stage", "stage_entered_at", "closed_at"])
+        _date_new_stage_steps(locked, timezone.localdate(now))
+        transaction.on_commit(
+            lambda: signals.stage_changed.send(sender=Journey, journey=locked, change=change)
+        )
+    journey.refresh_from_db()
+    return change
+
+
+def _date_new_stage_steps(journey, today):
+    """Give the steps of the stage just entered their due dates."""
+    steps = journey.steps.filter(stage=journey.stage, due_on__isnull=True).select_related(
+        "template"
+    )
+    for step in steps:
+        days = step.template.due_after_days if step.template else 14
+        step.due_on = today + timedelta(days=days)
+    ChecklistStep.objects.bulk_update(steps, ["due_on"])
+
+
+def set_infusion_date(journey, new_date, *, by, reason, now=None):
+    """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
+    reason = _require_reason(reason)
+    if new_date is not None and new_date < journey.patient.date_of_birth:
+        raise ValidationError(
+            {"infusion_date": _("The infusion date cannot be before the child's birth.")}
+        )
+    if not journey.is_open:
+        raise ValidationError({"infusion_date": _("This journey has ended.")})
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Journey.objects.select_for_update().get(pk=journey.pk)
+        if locked.infusion_date == new_date:
+            return None
+        change = InfusionDateChange.objects.create(
+            journey=locked,
+            old_date=locked.infusion_date,
+            new_date=new_date,
+            changed_by=by,
+            changed_at=now,
+            reason=reason,
+        )
+        locked.infusion_date = new_date
+        locked.save(update_fields=["infusion_date"])
+        if new_date is not None:
+            locked.steps.filter(code=INFUSION_DATE_STEP, done_on__isnull=True).update(
+                done_on=timezone.localdate(now), done_by=by
+            )
+        transaction.on_commit(
+            lambda: signals.schedule_changed.send(sender=Journey, journey=locked, change=change)
+        )
+    journey.refresh_from_db()
+    return change
+
+
+def complete_step(step, *, by, on=None, note=""):
+    """Mark a checklist step done, by whom and when."""
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError({"done_on": _("A step cannot be done in the future.")})
+    step.done_on, step.done_by = on, by
+    if note:
+        step.note = note
+    step.save(update_fields=["done_on", "done_by", "note"])
+    return step
+
+
+def run_eligibility(journey, *, by, as_of=None, now=None):
+    """Evaluate the therapy's criteria for this child and save the check with its inputs."""
+    from .eligibility import evaluate
+
+    if journey.therapy_id is None:
+        raise ValidationError({"therapy": _("Choose a therapy first.")})
+    now = now or timezone.now()
+    as_of = as_of or timezone.localdate(now)
+    outcome = evaluate(journey.patient, journey.therapy, as_of)
+    return EligibilityCheck.objects.create(
+        journey=journey,
+        therapy=journey.therapy,
+        as_of=as_of,
+        run_by=by,
+        run_at=now,
+        verdict=outcome.verdict,
+        results=[r.as_dict() for r in outcome.results],
+        inputs=outcome.inputs,
+    )

@@ -1,0 +1,51 @@
+"""Shared fixtures: persona users, the real catalogue, and real services."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from tests import factories as f
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the therapy catalogue once per test database."""
+    with django_db_blocker.unblock():
+        call_command("load_catalogue", verbosity=0)
+
+
+@pytest.fixture
+def center_a(db):
+    return f.CenterFactory(name="Center A")
+
+
+@pytest.fixture
+def center_b(db):
+    return f.CenterFactory(name="Center B", time_zone="Europe/London")
+
+
+@pytest.fixture
+def coordinator_a(center_a):
+    return f.CoordinatorFactory(email="coord.a@example.org", center=center_a)
+
+
+@pytest.fixture
+def coordinator_b(center_b):
+    return f.CoordinatorFactory(email="coord.b@example.org", center=center_b)
+
+
+@pytest.fixture
+def superuser(db):
+    return f.UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+
+
+def require_service(name, reachable):
+    """Skip locally when a service is absent; in CI a missing service fails the run."""
+    if reachable:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but is not reachable")
+    pytest.skip(f"{name} not reachable")
