@@ -110,3 +110,35 @@ class JourneyFactory(factory.django.DjangoModelFactory):
     center = factory.SelfAttribute("patient.center")
     stage = m.Stage.DIAGNOSIS_CONFIRMED
     stage_entered_at = factory.LazyFunction(timezone.now)
+
+
+class TherapyFactory(factory.django.DjangoModelFactory):
+    """A made-up therapy; tests of real label facts use the loaded catalogue instead."""
+
+    class Meta:
+        model = m.Therapy
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"therapy-{n}")
+    name = factory.Sequence(lambda n: f"Therapy {n}")
+    generic_name = "testogene"
+    delivery = m.Delivery.IN_VIVO
+    vector_type = m.VectorType.AAV
+    vector = "AAV9"
+    route = "IV"
+    market_status = m.MarketStatus.APPROVED
+    label_as_of = dt.date(2025, 1, 1)
+    source = "test"
+    ltfu_years = 5
+
+
+class StepTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.StepTemplate
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"step-{n}")
+    stage = m.Stage.DIAGNOSIS_CONFIRMED
+    title = factory.Sequence(lambda n: f"Step {n}")
+    responsible = m.Responsible.COORDINATOR
+    required = True
