@@ -15,6 +15,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the therapy catalogue once per test database."""
     with django_db_blocker.unblock():
         call_command("load_catalogue", verbosity=0)
+        call_command("load_labs", verbosity=0)
 
 
 @pytest.fixture

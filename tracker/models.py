@@ -1,0 +1,448 @@
+"""The monitoring tracker: lab catalogue, versioned plans, scheduled draws and results.
+
+A scheduled lab's status (upcoming, due, overdue, done, missed, cancelled) is derived from its
+dates and timestamps, never stored: see ScheduledLab.status and ScheduledLabQuerySet.with_status.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Sex(models.TextChoices):
+    ANY = "", _("Any")
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class LabTest(models.Model):
+    """One lab test of the catalogue (tracker/labs/catalogue.json, `manage.py load_labs`)."""
+
+    code = models.SlugField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    family_name = models.CharField(_("name for families"), max_length=100)
+    loinc = models.CharField(_("LOINC"), max_length=20)
+    unit = models.CharField(_("canonical unit"), max_length=20)
+    decimal_places = models.PositiveSmallIntegerField(_("decimals shown"), default=1)
+    plausible_max = models.DecimalField(
+        _("highest possible value"),
+        max_digits=14,
+        decimal_places=4,
+        help_text=_("In the canonical unit; anything above is a typing error."),
+    )
+    critical_high_x_uln = models.DecimalField(
+        _("critical above this multiple of the upper limit"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    shows_x_uln = models.BooleanField(_("show the multiple of the upper limit"), default=False)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    source = models.CharField(_("source"), max_length=300)
+    as_of = models.DateField(_("as of"))
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("lab test")
+        verbose_name_plural = _("lab tests")
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class LabUnit(models.Model):
+    """A unit a result may be entered in: canonical value = value x multiply / divide."""
+
+    test = models.ForeignKey(LabTest, on_delete=models.CASCADE, related_name="units")
+    unit = models.CharField(_("unit"), max_length=20)
+    multiply = models.DecimalField(_("multiply by"), max_digits=12, decimal_places=4, default=1)
+    divide = models.DecimalField(_("divide by"), max_digits=12, decimal_places=4, default=1)
+
+    class Meta:
+        ordering = ["test", "pk"]
+        verbose_name = _("accepted unit")
+        verbose_name_plural = _("accepted units")
+        constraints = [
+            models.UniqueConstraint(fields=["test", "unit"], name="labunit_unique_test_unit"),
+            models.CheckConstraint(
+                condition=Q(multiply__gt=0) & Q(divide__gt=0), name="labunit_factors_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.unit
+
+
+class ReferenceRange(models.Model):
+    """A reference interval for an age band (calendar months, exact) and, where it differs, sex."""
+
+    test = models.ForeignKey(LabTest, on_delete=models.CASCADE, related_name="ranges")
+    age_from_months = models.PositiveSmallIntegerField(_("from age (months, inclusive)"))
+    age_to_months = models.PositiveSmallIntegerField(
+        _("to age (months, exclusive)"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, blank=True, default="")
+    low = models.DecimalField(_("low"), max_digits=12, decimal_places=4, null=True, blank=True)
+    high = models.DecimalField(_("high"), max_digits=12, decimal_places=4, null=True, blank=True)
+    critical_low = models.DecimalField(
+        _("critical below"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    critical_high = models.DecimalField(
+        _("critical above"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    source = models.CharField(_("source"), max_length=300)
+    verified = models.BooleanField(_("verified"), default=True)
+
+    class Meta:
+        ordering = ["test", "age_from_months", "sex"]
+        verbose_name = _("reference range")
+        verbose_name_plural = _("reference ranges")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "age_from_months", "sex"], name="range_unique_band"
+            ),
+            models.CheckConstraint(
+                condition=Q(age_to_months__isnull=True) | Q(age_to_months__gt=models.F("age_from_months")),
+                name="range_age_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.test.code} {self.age_from_months}-{self.age_to_months or ''} mo {self.sex}"
+
+
+class MonitoringPlan(models.Model):
+    """A journey's post-infusion plan, drawn from its therapy's label schedule."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    journey = models.OneToOneField(
+        "journey.Journey", on_delete=models.CASCADE, related_name="monitoring_plan"
+    )
+    therapy = models.ForeignKey("journey.Therapy", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("monitoring plan")
+        verbose_name_plural = _("monitoring plans")
+
+    def __str__(self):
+        return _("Plan for %(journey)s") % {"journey": self.journey}
+
+
+class PlanVersion(models.Model):
+    """Append-only: every (re)generation or edit that changed the plan, who, when and why."""
+
+    plan = models.ForeignKey(MonitoringPlan, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    infusion_date = models.DateField(_("infusion date (day 0)"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"))
+    reason = models.TextField(_("why"))
+    changes = models.JSONField(_("what changed"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        verbose_name = _("plan version")
+        verbose_name_plural = _("plan versions")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="planversion_unique_number")
+        ]
+
+    def __str__(self):
+        return _("version %(n)s") % {"n": self.number}
+
+
+class ItemKind(models.TextChoices):
+    LAB = "lab", _("Lab draw")
+    VISIT = "visit", _("Visit")
+    CHECKPOINT = "checkpoint", _("Checkpoint")
+
+
+class PlanItem(models.Model):
+    """One item of the label schedule (or the LTFU visits) copied into a plan."""
+
+    plan = models.ForeignKey(MonitoringPlan, on_delete=models.CASCADE, related_name="items")
+    code = models.SlugField(_("code"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=12, choices=ItemKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    tests = models.JSONField(_("tests"), default=list, blank=True)
+    baseline = models.BooleanField(_("before infusion"), default=False)
+    inpatient = models.BooleanField(_("inpatient (no family reminders)"), default=False)
+    lifelong = models.BooleanField(_("lifelong"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    continue_until_normal = models.JSONField(
+        _("continue until normal"), null=True, blank=True, help_text=_("The exit rule, if any.")
+    )
+    extended_at = models.DateTimeField(_("extended since"), null=True, blank=True)
+    extension_ended_at = models.DateTimeField(_("extension ended"), null=True, blank=True)
+    extension_ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    extension_end_reason = models.TextField(_("why the extension ended"), blank=True)
+    removed_at = models.DateTimeField(
+        _("removed from the schedule"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["plan", "position", "code"]
+        verbose_name = _("plan item")
+        verbose_name_plural = _("plan items")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="planitem_unique_code")
+        ]
+        indexes = [
+            # Worklist "extended items": open extensions (extended, not ended).
+            models.Index(
+                fields=["extended_at"],
+                condition=Q(extended_at__isnull=False, extension_ended_at__isnull=True),
+                name="planitem_open_extension",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def extension_open(self):
+        return self.extended_at is not None and self.extension_ended_at is None
+
+
+class Status(models.TextChoices):
+    UPCOMING = "upcoming", _("Upcoming")
+    DUE = "due", _("Due now")
+    OVERDUE = "overdue", _("Overdue")
+    DONE = "done", _("Done")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ScheduledLabQuerySet(models.QuerySet):
+    def open(self):
+        """Not done, missed or cancelled: the rows a reschedule may move."""
+        return self.filter(done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True)
+
+    def with_status(self, today=None):
+        """Annotate `status` with the same rule as ScheduledLab.status."""
+        today = today or timezone.localdate()
+        return self.annotate(
+            status=Case(
+                When(cancelled_at__isnull=False, then=Value(Status.CANCELLED)),
+                When(missed_at__isnull=False, then=Value(Status.MISSED)),
+                When(done_at__isnull=False, then=Value(Status.DONE)),
+                When(window_start__gt=today, then=Value(Status.UPCOMING)),
+                When(window_end__gte=today, then=Value(Status.DUE)),
+                default=Value(Status.OVERDUE),
+                output_field=models.CharField(),
+            )
+        )
+
+    def overdue(self, today=None):
+        today = today or timezone.localdate()
+        return self.open().filter(window_end__lt=today)
+
+    def due_between(self, start, end):
+        """Open rows due (due_on) in [start, end]."""
+        return self.open().filter(due_on__gte=start, due_on__lte=end)
+
+
+class ScheduledLab(models.Model):
+    """One dated occurrence of a plan item: a draw, a visit or a checkpoint.
+
+    Dates are stored as offsets from day 0 too, so moving the infusion date recomputes them.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="scheduled")
+    # Denormalised from item.plan.journey: the worklist filters by center without four joins.
+    journey = models.ForeignKey(
+        "journey.Journey", on_delete=models.CASCADE, related_name="scheduled_labs"
+    )
+    sequence = models.PositiveSmallIntegerField(_("number"))
+    day_offset = models.IntegerField(_("day from infusion"), null=True, blank=True)
+    month_offset = models.PositiveSmallIntegerField(
+        _("calendar months from infusion"), null=True, blank=True
+    )
+    due_on = models.DateField(_("due on"))
+    window_start = models.DateField(_("window opens"))
+    window_end = models.DateField(_("window closes"))
+    extension = models.BooleanField(_("added because results were abnormal"), default=False)
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("dated by version")
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    missed_at = models.DateTimeField(_("closed as missed"), null=True, blank=True)
+    missed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    missed_reason = models.TextField(_("why missed"), blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancel_reason = models.TextField(_("why cancelled"), blank=True)
+
+    objects = ScheduledLabQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "item__position"]
+        verbose_name = _("scheduled lab or visit")
+        verbose_name_plural = _("scheduled labs and visits")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "sequence"], name="scheduledlab_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(window_start__lte=models.F("due_on"))
+                & Q(due_on__lte=models.F("window_end")),
+                name="scheduledlab_due_in_window",
+            ),
+        ]
+        indexes = [
+            # Worklist "overdue" (window_end < today) and "due in the next 7 days"
+            # (due_on between), and the reminders sweep: open rows only.
+            models.Index(
+                fields=["window_end", "due_on"],
+                condition=Q(done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True),
+                name="scheduledlab_open_window",
+            ),
+            # record_results: a journey's open rows around the collection day.
+            models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
+        ]
+
+    def __str__(self):
+        return f"{self.item.title} #{self.sequence} ({self.due_on})"
+
+    def status(self, today=None):
+        """Derived status; the queryset's with_status() applies the same rule in SQL."""
+        today = today or timezone.localdate()
+        if self.cancelled_at:
+            return Status.CANCELLED
+        if self.missed_at:
+            return Status.MISSED
+        if self.done_at:
+            return Status.DONE
+        if today < self.window_start:
+            return Status.UPCOMING
+        if today <= self.window_end:
+            return Status.DUE
+        return Status.OVERDUE
+
+    @property
+    def is_open(self):
+        return not (self.done_at or self.missed_at or self.cancelled_at)
+
+
+class Flag(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
+    CRITICAL_LOW = "critical_low", _("Critical low")
+    CRITICAL_HIGH = "critical_high", _("Critical high")
+    NO_RANGE = "no_range", _("No reference range")
+
+
+ABNORMAL_FLAGS = [Flag.LOW, Flag.HIGH, Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH]
+CRITICAL_FLAGS = [Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH]
+
+
+class LabResultQuerySet(models.QuerySet):
+    def current(self):
+        """Results not superseded by a correction."""
+        return self.filter(superseded_at__isnull=True)
+
+    def awaiting_review(self):
+        return self.current().filter(flag__in=ABNORMAL_FLAGS, reviewed_at__isnull=True)
+
+
+def _decimal(label, **extra):
+    return models.DecimalField(label, max_digits=14, decimal_places=4, **extra)
+
+
+class LabResult(models.Model):
+    """One result, append-only: a correction is a new row that supersedes this one."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    journey = models.ForeignKey(
+        "journey.Journey", on_delete=models.CASCADE, related_name="lab_results"
+    )
+    test = models.ForeignKey(LabTest, on_delete=models.PROTECT, related_name="results")
+    scheduled_lab = models.ForeignKey(
+        ScheduledLab, on_delete=models.SET_NULL, null=True, blank=True, related_name="results"
+    )
+    value_entered = models.CharField(_("value as entered"), max_length=40)
+    unit_entered = models.CharField(_("unit as entered"), max_length=20)
+    value = _decimal(_("value (canonical unit)"))
+    unit = models.CharField(_("canonical unit"), max_length=20)
+    collected_at = models.DateTimeField(_("collected at"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+    flag = models.CharField(_("flag"), max_length=16, choices=Flag.choices)
+    x_uln = models.DecimalField(
+        _("x upper limit"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    at_2x_uln = models.BooleanField(_("ALT/AST at or above 2x upper limit"), default=False)
+    at_1_5x_baseline = models.BooleanField(_("ALT/AST at or above 1.5x baseline"), default=False)
+    baseline_value = _decimal(_("child's baseline"), null=True, blank=True)
+    # The range used, copied so that later edits of the catalogue never rewrite history.
+    range_low = _decimal(_("range low"), null=True, blank=True)
+    range_high = _decimal(_("range high"), null=True, blank=True)
+    range_critical_low = _decimal(_("critical below"), null=True, blank=True)
+    range_critical_high = _decimal(_("critical above"), null=True, blank=True)
+    range_unit = models.CharField(_("range unit"), max_length=20, blank=True)
+    range_source = models.CharField(_("range source"), max_length=300, blank=True)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    superseded_at = models.DateTimeField(_("corrected at"), null=True, blank=True)
+    correction_reason = models.TextField(_("why corrected"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    objects = LabResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-collected_at", "test__position"]
+        verbose_name = _("lab result")
+        verbose_name_plural = _("lab results")
+        indexes = [
+            # Worklist "abnormal results awaiting review": current, flagged, not reviewed.
+            models.Index(
+                fields=["collected_at"],
+                condition=Q(
+                    reviewed_at__isnull=True,
+                    superseded_at__isnull=True,
+                    flag__in=["low", "high", "critical_low", "critical_high"],
+                ),
+                name="labresult_awaiting_review",
+            ),
+            # Baseline look-up and a journey's result history by test.
+            models.Index(fields=["journey", "test", "collected_at"], name="labresult_history"),
+        ]
+
+    def __str__(self):
+        return f"{self.test.code} {self.value} {self.unit} ({self.get_flag_display()})"
+
+    @property
+    def is_abnormal(self):
+        return self.flag in ABNORMAL_FLAGS
+
+
+class Worklist(ScheduledLab):
+    """Proxy so the admin can list "Worklist" in the menu; its changelist is the worklist."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("worklist")
+        verbose_name_plural = _("worklist")
