@@ -34,6 +34,9 @@ class CoordinatorFactory(UserFactory):
 
     is_staff = True
 
+    class Meta:
+        skip_postgeneration_save = True
+
     @factory.post_generation
     def center(self, create, extracted, **kwargs):
         from django.contrib.auth.models import Group

@@ -1,0 +1,277 @@
+"""Demo data for `manage.py seed_demo`: two centers, their coordinators and families.
+
+Every date is relative to today, so the demo always has something due tomorrow, something
+overdue and a recent result. Running it twice changes nothing: people are looked up by email
+and a child's journey is only built when the child has none.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .catalogue import load_catalogue
+from .models import (
+    STAGE_ORDER,
+    Center,
+    Condition,
+    Diagnosis,
+    Finding,
+    FindingType,
+    Guardian,
+    Guardianship,
+    Membership,
+    Patient,
+    Stage,
+    Therapy,
+    User,
+)
+from .roles import COORDINATOR_GROUP, sync_coordinator_group
+
+DEMO_REASON = "Demo data"
+
+
+@dataclass(frozen=True)
+class Child:
+    first_name: str
+    last_name: str
+    age_days: int
+    sex: str
+    condition: str
+    gene: str
+    variant: str
+    therapy: str
+    stage: str
+    infusion_in_days: int | None = None
+
+
+CENTERS = {
+    "a": dict(
+        name="Riverside Children's Hospital – Gene Therapy Program",
+        time_zone="America/New_York",
+        main_phone="+1 (555) 010-2000",
+        after_hours_phone="+1 (555) 010-2999",
+    ),
+    "b": dict(
+        name="Northgate Paediatric Centre",
+        time_zone="Europe/London",
+        main_phone="+44 20 7946 0100",
+        after_hours_phone="+44 20 7946 0199",
+    ),
+}
+
+FAMILIES = [
+    # (center, guardian email, guardian name, time zone, login?, children)
+    (
+        "a",
+        "parent@example.org",
+        "Ana Rivera",
+        "America/Chicago",
+        True,
+        [
+            Child(
+                "Maya",
+                "Rivera",
+                300,
+                "female",
+                "sma",
+                "SMN1",
+                "c.840C>T homozygous exon 7 deletion",
+                "zolgensma",
+                Stage.MONITORING,
+                -20,
+            ),
+        ],
+    ),
+    (
+        "a",
+        "parent2@example.org",
+        "Sam Okafor",
+        "America/New_York",
+        True,
+        [
+            Child(
+                "Leo",
+                "Okafor",
+                365 * 5 + 40,
+                "male",
+                "dmd",
+                "DMD",
+                "deletion of exons 45-50",
+                "elevidys",
+                Stage.PRE_TREATMENT,
+            ),
+        ],
+    ),
+    (
+        "b",
+        "family.b@example.org",
+        "Priya Shah",
+        "Europe/London",
+        False,
+        [
+            Child(
+                "Arjun",
+                "Shah",
+                365 * 14,
+                "male",
+                "scd",
+                "HBB",
+                "HbSS (c.20A>T homozygous)",
+                "casgevy",
+                Stage.INSURANCE,
+            ),
+        ],
+    ),
+]
+
+
+def _user(email, password, **fields):
+    user, created = User.objects.get_or_create(email=email, defaults=fields)
+    if created or not user.has_usable_password():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _centers():
+    return {
+        key: Center.objects.get_or_create(name=data["name"], defaults=data)[0]
+        for key, data in CENTERS.items()
+    }
+
+
+def _staff(centers, password):
+    group = Group.objects.filter(name=COORDINATOR_GROUP).first() or sync_coordinator_group()
+    admin = _user(
+        "admin@example.org",
+        password,
+        full_name="Demo Administrator",
+        is_staff=True,
+        is_superuser=True,
+    )
+    coordinators = {}
+    for key, email, name in [
+        ("a", "coordinator@example.org", "Casey Morgan"),
+        ("b", "coordinator.b@example.org", "Jordan Blake"),
+    ]:
+        user = _user(
+            email, password, full_name=name, is_staff=True, time_zone=centers[key].time_zone
+        )
+        user.groups.add(group)
+        Membership.objects.get_or_create(user=user, center=centers[key])
+        coordinators[key] = user
+    return admin, coordinators
+
+
+def _guardian(center, email, name, tz, with_login, password):
+    user = _user(email, password, full_name=name, time_zone=tz) if with_login else None
+    guardian, _ = Guardian.objects.get_or_create(
+        email=email, defaults=dict(center=center, full_name=name, time_zone=tz, user=user)
+    )
+    return guardian
+
+
+def _patient(center, guardian, child, today):
+    patient, _ = Patient.objects.get_or_create(
+        center=center,
+        first_name=child.first_name,
+        last_name=child.last_name,
+        defaults=dict(date_of_birth=today - timedelta(days=child.age_days), sex=child.sex),
+    )
+    Guardianship.objects.get_or_create(
+        guardian=guardian,
+        patient=patient,
+        defaults=dict(relationship=Guardianship.Relationship.MOTHER, is_primary=True),
+    )
+    return patient
+
+
+def _diagnosis(patient, child, today, by):
+    if patient.diagnoses.exists():
+        return
+    Diagnosis.objects.create(
+        patient=patient,
+        condition=Condition.objects.get(code=child.condition),
+        gene=child.gene,
+        variant=child.variant,
+        zygosity=Diagnosis.Zygosity.HOMOZYGOUS,
+        variant_kind=Diagnosis.VariantKind.DELETION,
+        confirmed_by=Diagnosis.Method.GENOME,
+        confirmed_on=today - timedelta(days=60),
+        lab="Demo Genomics Laboratory",
+        recorded_by=by,
+    )
+
+
+def _recent_finding(patient, therapy, today, by):
+    """A recent antibody titer, so the eligibility check has fresh evidence to show."""
+    codes = [c.params.get("finding") for c in therapy.criteria.filter(kind="finding")]
+    titer = FindingType.objects.filter(code__in=codes, value_type="titer").first()
+    if titer and not patient.findings.filter(finding_type=titer).exists():
+        Finding.objects.create(
+            patient=patient,
+            finding_type=titer,
+            value="1:25",
+            value_number=25,
+            observed_on=today - timedelta(days=3),
+            recorded_by=by,
+        )
+
+
+def _walk_to_stage(journey, child, by, today):
+    """Move the journey up to the child's demo stage, ticking steps along the way."""
+    target = STAGE_ORDER.index(child.stage)
+    for stage in STAGE_ORDER[1 : target + 1]:
+        journey.steps.filter(stage=journey.stage, done_on__isnull=True).update(
+            done_on=today - timedelta(days=2), done_by=by
+        )
+        if stage == Stage.INFUSION_SCHEDULED and child.infusion_in_days is not None:
+            day0 = today + timedelta(days=child.infusion_in_days)
+            services.set_infusion_date(journey, day0, by=by, reason=DEMO_REASON)
+        services.move_stage(journey, stage, by=by, reason=DEMO_REASON)
+
+
+def _date_open_steps(journey, today):
+    """One open step due tomorrow and one overdue, relative to today."""
+    open_steps = list(journey.steps.filter(stage=journey.stage, done_on__isnull=True)[:2])
+    for step, offset in zip(open_steps, (1, -3), strict=False):
+        step.due_on = today + timedelta(days=offset)
+        step.save(update_fields=["due_on"])
+
+
+def _journey(patient, child, by, today):
+    if patient.journeys.exists():
+        return patient.journeys.first()
+    therapy = Therapy.objects.get(slug=child.therapy)
+    journey = services.open_journey(patient, by=by, therapy=therapy, reason=DEMO_REASON)
+    _recent_finding(patient, therapy, today, by)
+    services.run_eligibility(journey, by=by)
+    _walk_to_stage(journey, child, by, today)
+    _date_open_steps(journey, today)
+    return journey
+
+
+@transaction.atomic
+def seed_demo(password):
+    """Build (or find) the demo; returns the logins to print."""
+    load_catalogue()
+    today = timezone.localdate()
+    centers = _centers()
+    admin, coordinators = _staff(centers, password)
+    for key, email, name, tz, with_login, children in FAMILIES:
+        guardian = _guardian(centers[key], email, name, tz, with_login, password)
+        for child in children:
+            patient = _patient(centers[key], guardian, child, today)
+            _diagnosis(patient, child, today, coordinators[key])
+            _journey(patient, child, coordinators[key], today)
+    return [
+        ("admin@example.org", "superuser, all centers"),
+        ("coordinator@example.org", f"coordinator, {centers['a'].name}"),
+        ("coordinator.b@example.org", f"coordinator, {centers['b'].name}"),
+        ("parent@example.org", "parent of Maya (center A)"),
+        ("parent2@example.org", "parent of Leo (center A)"),
+    ]

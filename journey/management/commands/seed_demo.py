@@ -1,0 +1,43 @@
+import os
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from journey.demo import seed_demo
+from journey.models import User
+
+PASSWORD_FILE = settings.VAR_DIR / "demo-password.txt"
+
+
+def demo_password():
+    """DEMO_PASSWORD, else one generated once and kept in var/ so re-runs print the same."""
+    if os.environ.get("DEMO_PASSWORD"):
+        return os.environ["DEMO_PASSWORD"], True
+    if PASSWORD_FILE.exists():
+        return PASSWORD_FILE.read_text().strip(), False
+    password = secrets.token_urlsafe(12)
+    PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PASSWORD_FILE.write_text(password + "\n")
+    return password, False
+
+
+class Command(BaseCommand):
+    help = "Load demo centers, coordinators and families (idempotent; for local use)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates known logins; run it only with DEBUG on.")
+        password, from_env = demo_password()
+        logins = seed_demo(password)
+        if from_env:  # DEMO_PASSWORD is the truth: re-apply it to every demo login
+            for user in User.objects.filter(email__in=[email for email, _ in logins]):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        self.stdout.write(self.style.SUCCESS("Demo data ready at http://127.0.0.1:8000/admin/"))
+        for email, role in logins:
+            self.stdout.write(f"  {email:<28} {role}")
+        self.stdout.write(f"  password: {password}")
