@@ -1,0 +1,325 @@
+"""The journey page: therapy, checklist, history, and the views that move it along.
+
+Stage, infusion date and eligibility change only through journey.services; the views here
+parse a form, call the service and show its ValidationError by the field it names.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from journey import access, services
+from journey.forms import (
+    ChecklistStepForm,
+    InfusionDateForm,
+    JourneyChangeForm,
+    MoveStageForm,
+    OpenJourneyForm,
+    add_service_errors,
+)
+from journey.models import (
+    ChecklistStep,
+    EligibilityCheck,
+    InfusionDateChange,
+    Journey,
+    StageChange,
+)
+
+from .patients import age_limit_label, center_today
+from .scoping import CenterScopedAdmin, ReadOnlyInline
+
+TEMPLATES = "admin/journey/journey/"
+
+
+class ChecklistStepInline(admin.TabularInline):
+    model = ChecklistStep
+    form = ChecklistStepForm
+    fields = ["title", "stage", "responsible", "required", "due_on", "done_on", "done_by", "note"]
+    readonly_fields = ["title", "stage", "responsible", "required", "done_by"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("done_by")
+
+
+class StageChangeInline(ReadOnlyInline):
+    model = StageChange
+    fields = ["moved_at", "from_stage", "to_stage", "moved_by", "reason", "override_reason"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("moved_by")
+
+
+class InfusionDateChangeInline(ReadOnlyInline):
+    model = InfusionDateChange
+    fields = ["changed_at", "old_date", "new_date", "changed_by", "reason"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+
+class EligibilityCheckInline(ReadOnlyInline):
+    model = EligibilityCheck
+    fields = ["run_at", "therapy", "as_of", "verdict", "run_by", "result_link"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("therapy", "run_by")
+
+    @admin.display(description=_("criteria"))
+    def result_link(self, check):
+        url = reverse(
+            "admin:journey_journey_eligibility_result", args=[check.journey_id, check.public_id]
+        )
+        return format_html('<a href="{}">{}</a>', url, _("Criterion by criterion"))
+
+
+@admin.register(Journey)
+class JourneyAdmin(CenterScopedAdmin):
+    center_path = "patient__center"
+    form = JourneyChangeForm
+    list_display = ["patient", "center", "therapy", "stage", "stage_entered_at", "infusion_date"]
+    list_select_related = ["patient", "center", "therapy"]
+    list_filter = ["stage", "therapy"]
+    search_fields = ["patient__first_name", "patient__last_name", "patient__medical_record_number"]
+    fields = [
+        ("patient", "center"),
+        "therapy",
+        ("stage", "stage_entered_at"),
+        "infusion_date",
+        "age_limit",
+    ]
+    readonly_fields = [
+        "patient",
+        "center",
+        "stage",
+        "stage_entered_at",
+        "infusion_date",
+        "age_limit",
+    ]
+    inlines = [
+        ChecklistStepInline,
+        StageChangeInline,
+        InfusionDateChangeInline,
+        EligibilityCheckInline,
+    ]
+    change_form_template = TEMPLATES + "change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("patient__center", "therapy")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_open:
+            return [*self.readonly_fields, "therapy"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        """Journeys are withdrawn or closed, not deleted: their history must stay."""
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("age-limit deadline"))
+    def age_limit(self, journey):
+        today = center_today(journey.patient.center)
+        return age_limit_label(journey.patient, journey.therapy, today) or "–"
+
+    def save_model(self, request, obj, form, change):
+        """The only editable field is the therapy, and it changes through the service."""
+        therapy = form.cleaned_data.get("therapy")
+        if "therapy" in form.changed_data and therapy is not None:
+            services.choose_therapy(Journey.objects.get(pk=obj.pk), therapy, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ChecklistStep:
+            return super().save_formset(request, form, formset, change)
+        for step_form in formset.forms:
+            if step_form.has_changed():
+                self._save_step(request, step_form)
+        return None
+
+    def _save_step(self, request, step_form):
+        """A step newly marked done goes through complete_step, which records who did it."""
+        step = step_form.instance
+        if step.done_on is None:
+            step.done_by = None
+        step.save()
+        if step.done_on and "done_on" in step_form.changed_data:
+            services.complete_step(step, by=request.user, on=step.done_on)
+
+    # Custom pages: open a journey, move stage, set the infusion date, eligibility.
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(function)
+
+        return [
+            path(
+                "<path:object_id>/move-stage/",
+                view(self.move_stage_view),
+                name="journey_journey_move_stage",
+            ),
+            path(
+                "<path:object_id>/infusion-date/",
+                view(self.infusion_date_view),
+                name="journey_journey_infusion_date",
+            ),
+            path(
+                "<path:object_id>/eligibility/",
+                view(self.eligibility_view),
+                name="journey_journey_eligibility",
+            ),
+            path(
+                "<path:object_id>/eligibility/<uuid:check_id>/",
+                view(self.eligibility_result_view),
+                name="journey_journey_eligibility_result",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _journey(self, request, object_id, change=True):
+        """The journey in the user's scope (404 otherwise), with the permission checked."""
+        journey = self.get_object(request, object_id)
+        allowed = (
+            self.has_change_permission(request, journey)
+            if change
+            else self.has_view_permission(request, journey)
+        )
+        if not allowed:
+            raise PermissionDenied
+        return journey
+
+    def _render(self, request, template, journey, **context):
+        form = context.get("form")
+        media = self.media + form.media if form is not None else self.media
+        return TemplateResponse(
+            request,
+            TEMPLATES + template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": journey,
+                "journey": journey,
+                "media": media,
+                **context,
+            },
+        )
+
+    def _back_to(self, journey):
+        return redirect("admin:journey_journey_change", journey.pk)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Open a journey through services.open_journey (one open journey per child)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = OpenJourneyForm(
+            request.POST or None,
+            initial={"patient": request.GET.get("patient")},
+            patients=access.patients_for_staff(request.user),
+            admin_site=self.admin_site,
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                journey = services.open_journey(
+                    form.cleaned_data["patient"],
+                    by=request.user,
+                    therapy=form.cleaned_data["therapy"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    error = ValidationError({"patient": error.messages})
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Journey opened."))
+                return self._back_to(journey)
+        return self._render(
+            request, "open_journey.html", None, form=form, title=_("Start a journey")
+        )
+
+    def move_stage_view(self, request, object_id):
+        journey = self._journey(request, object_id)
+        form = MoveStageForm(request.POST or None, journey=journey)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.move_stage(
+                    journey,
+                    form.cleaned_data["to_stage"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    override_reason=form.cleaned_data["override_reason"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request, _("Moved to “%(stage)s”.") % {"stage": journey.get_stage_display()}
+                )
+                return self._back_to(journey)
+        open_steps = journey.steps.filter(stage=journey.stage, required=True, done_on=None)
+        return self._render(
+            request,
+            "move_stage.html",
+            journey,
+            form=form,
+            open_steps=open_steps,
+            title=_("Move the journey to another stage"),
+        )
+
+    def infusion_date_view(self, request, object_id):
+        journey = self._journey(request, object_id)
+        form = InfusionDateForm(
+            request.POST or None, initial={"infusion_date": journey.infusion_date}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.set_infusion_date(
+                    journey,
+                    form.cleaned_data["infusion_date"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Infusion date saved."))
+                return self._back_to(journey)
+        return self._render(
+            request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
+        )
+
+    def eligibility_view(self, request, object_id):
+        """GET: past checks and a Run button. POST: run the check and show its result."""
+        journey = self._journey(request, object_id, change=request.method == "POST")
+        if request.method == "POST":
+            try:
+                check = services.run_eligibility(journey, by=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return self._back_to(journey)
+            return redirect("admin:journey_journey_eligibility_result", journey.pk, check.public_id)
+        checks = journey.eligibility_checks.select_related("therapy", "run_by")
+        return self._render(
+            request, "eligibility.html", journey, checks=checks, title=_("Eligibility check")
+        )
+
+    def eligibility_result_view(self, request, object_id, check_id):
+        journey = self._journey(request, object_id, change=False)
+        check = get_object_or_404(
+            journey.eligibility_checks.select_related("therapy", "run_by"), public_id=check_id
+        )
+        return self._render(
+            request,
+            "eligibility_result.html",
+            journey,
+            check=check,
+            title=_("Eligibility check result"),
+        )

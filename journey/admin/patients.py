@@ -1,0 +1,309 @@
+"""Patients and guardians: the coordinator's list of families and the enrollment pages."""
+
+import zoneinfo
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from journey import access
+from journey.ages import age_in_years, birthday
+from journey.forms import GuardianshipFormSet
+from journey.models import (
+    OPEN_STAGES,
+    Diagnosis,
+    Finding,
+    Guardian,
+    Guardianship,
+    Journey,
+    Patient,
+    Stage,
+    Therapy,
+)
+
+from .scoping import (
+    CenterScopedAdmin,
+    ReadOnlyInline,
+    ScopedStackedInline,
+    ScopedTabularInline,
+)
+
+NO_OPEN_JOURNEY = "none"
+
+
+def center_today(center):
+    """Today's date where the center is: deadlines are counted in its calendar days."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(center.time_zone))
+
+
+def age_label(born, today):
+    """ "3 years", or months below two years, when doses and limits are counted in months."""
+    years = age_in_years(born, today)
+    if years >= 2:
+        return ngettext("%(n)d year", "%(n)d years", years) % {"n": years}
+    months = (today.year - born.year) * 12 + today.month - born.month
+    if birthday(born, months=months) > today:
+        months -= 1
+    return ngettext("%(n)d month", "%(n)d months", months) % {"n": months}
+
+
+def _age_limit_function():
+    """journey.eligibility.age_limit, or None while that module is not there."""
+    try:
+        from journey.eligibility import age_limit
+    except ImportError:
+        return None
+    return age_limit
+
+
+def age_limit_label(patient, therapy, today):
+    """'age limit in 41 days (last eligible day 2025-08-01)', or '' without a limit."""
+    age_limit = _age_limit_function()
+    limit = age_limit(patient, therapy, today) if age_limit and therapy else None
+    if limit is None:
+        return ""
+    last_day, days_left = limit
+    values = {"n": days_left, "day": last_day.isoformat()}
+    if days_left < 0:
+        return _("age limit passed (last eligible day %(day)s)") % values
+    if days_left == 0:
+        return _("last eligible day is today (%(day)s)") % values
+    return (
+        ngettext(
+            "age limit in %(n)d day (last eligible day %(day)s)",
+            "age limit in %(n)d days (last eligible day %(day)s)",
+            days_left,
+        )
+        % values
+    )
+
+
+def with_open_journey(queryset):
+    """Annotate each patient with its open journey's id, stage and therapy (one query)."""
+    open_journey = Journey.objects.filter(patient=OuterRef("pk"), stage__in=OPEN_STAGES)
+    return queryset.annotate(
+        open_journey_id=Subquery(open_journey.values("pk")[:1]),
+        open_stage=Subquery(open_journey.values("stage")[:1]),
+        open_therapy_id=Subquery(open_journey.values("therapy_id")[:1]),
+        open_therapy_name=Subquery(open_journey.values("therapy__name")[:1]),
+    )
+
+
+def attach_open_therapies(patients):
+    """Give each patient `_open_therapy` (with its criteria) in two queries for the page."""
+    ids = {p.open_therapy_id for p in patients if p.open_therapy_id}
+    therapies = Therapy.objects.filter(pk__in=ids).prefetch_related("criteria").in_bulk()
+    for patient in patients:
+        patient._open_therapy = therapies.get(patient.open_therapy_id)
+
+
+class PatientChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        attach_open_therapies(self.result_list)
+
+
+class StageFilter(admin.SimpleListFilter):
+    title = _("stage")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        open_choices = [(s.value, s.label) for s in Stage if s in OPEN_STAGES]
+        return [*open_choices, (NO_OPEN_JOURNEY, _("No open journey"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == NO_OPEN_JOURNEY:
+            return queryset.filter(open_stage__isnull=True)
+        if self.value():
+            return queryset.filter(open_stage=self.value())
+        return queryset
+
+
+class TherapyFilter(admin.SimpleListFilter):
+    title = _("therapy")
+    parameter_name = "therapy"
+
+    def lookups(self, request, model_admin):
+        return [(str(t.pk), t.name) for t in Therapy.objects.only("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(open_therapy_id=self.value())
+        return queryset
+
+
+class CenterFilter(admin.SimpleListFilter):
+    """Shown to people who work at more than one center (and superusers)."""
+
+    title = _("center")
+    parameter_name = "center"
+
+    def lookups(self, request, model_admin):
+        return [(str(c.pk), c.name) for c in access.centers_for(request.user)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(center_id=self.value())
+        return queryset
+
+
+class GuardianshipInline(ScopedTabularInline):
+    model = Guardianship
+    formset = GuardianshipFormSet
+    autocomplete_fields = ["guardian"]
+    fields = ["guardian", "relationship", "is_primary"]
+    extra = 0
+
+
+class DiagnosisInline(ScopedStackedInline):
+    model = Diagnosis
+    fields = [
+        "condition",
+        ("gene", "variant", "variant_kind"),
+        ("zygosity", "exon_start", "exon_end"),
+        ("genotype", "smn2_copies"),
+        ("confirmed_by", "confirmed_on", "lab"),
+    ]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+
+class FindingInline(ScopedTabularInline):
+    model = Finding
+    fields = ["finding_type", "value", "observed_on", "note", "recorded_by"]
+    readonly_fields = ["recorded_by"]
+    extra = 0
+
+
+class JourneyInline(ReadOnlyInline):
+    model = Journey
+    fields = ["journey_link", "stage", "therapy", "infusion_date", "opened_at"]
+    readonly_fields = fields
+    verbose_name_plural = _("journeys")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("therapy")
+
+    @admin.display(description=_("journey"))
+    def journey_link(self, journey):
+        url = reverse("admin:journey_journey_change", args=[journey.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Open the journey page"))
+
+
+@admin.register(Patient)
+class PatientAdmin(CenterScopedAdmin):
+    list_display = [
+        "name",
+        "date_of_birth",
+        "age",
+        "center",
+        "current_stage",
+        "therapy",
+        "age_limit_deadline",
+    ]
+    list_select_related = ["center"]
+    search_fields = ["first_name", "last_name", "medical_record_number"]
+    fields = [
+        "center",
+        ("first_name", "last_name"),
+        ("date_of_birth", "age"),
+        ("sex", "medical_record_number"),
+        "journey",
+        "age_limit_deadline",
+    ]
+    readonly_fields = ["age", "journey", "age_limit_deadline"]
+    inlines = [GuardianshipInline, DiagnosisInline, FindingInline, JourneyInline]
+
+    def get_queryset(self, request):
+        return with_open_journey(super().get_queryset(request))
+
+    def get_changelist(self, request, **kwargs):
+        return PatientChangeList
+
+    def get_list_filter(self, request):
+        ids = access.center_ids_for(request.user)
+        several = ids is None or len(ids) > 1
+        return [StageFilter, TherapyFilter, *([CenterFilter] if several else [])]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else [GuardianshipInline, DiagnosisInline, FindingInline]
+
+    def save_formset(self, request, form, formset, change):
+        """New diagnoses and findings remember who recorded them."""
+        for instance in formset.save(commit=False):
+            if hasattr(instance, "recorded_by_id") and instance.pk is None:
+                instance.recorded_by = request.user
+            instance.save()
+        for instance in formset.deleted_objects:
+            instance.delete()
+        formset.save_m2m()
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def name(self, patient):
+        return f"{patient.last_name}, {patient.first_name}"
+
+    @admin.display(description=_("age"))
+    def age(self, patient):
+        if not patient.pk:
+            return "–"
+        return age_label(patient.date_of_birth, center_today(patient.center))
+
+    @admin.display(description=_("current stage"), ordering="open_stage")
+    def current_stage(self, patient):
+        if not patient.open_stage:
+            return "–"
+        url = reverse("admin:journey_journey_change", args=[patient.open_journey_id])
+        return format_html('<a href="{}">{}</a>', url, Stage(patient.open_stage).label)
+
+    @admin.display(description=_("therapy"), ordering="open_therapy_name")
+    def therapy(self, patient):
+        return patient.open_therapy_name or "–"
+
+    @admin.display(description=_("age-limit deadline"))
+    def age_limit_deadline(self, patient):
+        if not getattr(patient, "open_therapy_id", None):
+            return "–"
+        therapy = getattr(patient, "_open_therapy", None) or Therapy.objects.get(
+            pk=patient.open_therapy_id
+        )
+        return age_limit_label(patient, therapy, center_today(patient.center)) or "–"
+
+    @admin.display(description=_("journey"))
+    def journey(self, patient):
+        if not patient.pk:
+            return "–"
+        if patient.open_journey_id:
+            url = reverse("admin:journey_journey_change", args=[patient.open_journey_id])
+            return format_html('<a href="{}">{}</a>', url, _("Open the current journey"))
+        url = reverse("admin:journey_journey_add") + f"?patient={patient.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Start a journey"))
+
+
+class ChildrenInline(ReadOnlyInline):
+    model = Guardianship
+    fields = ["patient", "relationship", "is_primary"]
+    readonly_fields = fields
+    verbose_name_plural = _("children")
+
+
+@admin.register(Guardian)
+class GuardianAdmin(CenterScopedAdmin):
+    list_display = ["full_name", "email", "phone", "center", "has_login"]
+    list_select_related = ["center"]
+    search_fields = ["full_name", "email"]
+    fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
+    inlines = [ChildrenInline]
+
+    def scope(self, request, queryset):
+        """Guardians of the user's centers, or of one of their patients (journey.access)."""
+        return queryset.filter(pk__in=access.guardians_for_staff(request.user).values("pk"))
+
+    @admin.display(description=_("portal login"), boolean=True)
+    def has_login(self, guardian):
+        return guardian.user_id is not None

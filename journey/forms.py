@@ -1,0 +1,145 @@
+"""Forms for the coordinator admin. They parse input; journey.services decides and records."""
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ChecklistStep, Journey, MarketStatus, Stage, Therapy, User
+
+
+def add_service_errors(form, error):
+    """Show a service's ValidationError by the fields it names; the rest above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def open_therapies(current=None):
+    """Therapies a journey may take now, plus the one it already has."""
+    qs = Therapy.objects.filter(market_status=MarketStatus.APPROVED)
+    if current is not None:
+        qs = Therapy.objects.filter(pk=current.pk) | qs
+    return qs.order_by("name")
+
+
+class OpenJourneyForm(forms.Form):
+    """Start a journey: the child and, if already known, the therapy."""
+
+    patient = forms.ModelChoiceField(queryset=None, label=_("Child"))
+    therapy = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label=_("Therapy"),
+        help_text=_("Can be chosen later."),
+    )
+    reason = forms.CharField(
+        label=_("Note for the history"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, patients, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The widget first: setting the queryset hands it the choices.
+        self.fields["patient"].widget = AutocompleteSelect(
+            Journey._meta.get_field("patient"), admin_site
+        )
+        self.fields["patient"].queryset = patients
+        self.fields["therapy"].queryset = open_therapies()
+
+
+class JourneyChangeForm(forms.ModelForm):
+    """The journey page edits only the therapy; stage and dates have their own views."""
+
+    class Meta:
+        model = Journey
+        fields = ["therapy"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "therapy" in self.fields:
+            current = self.instance.therapy if self.instance.therapy_id else None
+            self.fields["therapy"].queryset = open_therapies(current)
+            self.fields["therapy"].required = current is not None
+
+
+class ChecklistStepForm(forms.ModelForm):
+    class Meta:
+        model = ChecklistStep
+        fields = ["due_on", "done_on", "note"]
+
+    def clean_done_on(self):
+        done_on = self.cleaned_data["done_on"]
+        if done_on and done_on > timezone.localdate():
+            raise ValidationError(_("A step cannot be done in the future."))
+        return done_on
+
+
+class GuardianshipFormSet(forms.BaseInlineFormSet):
+    """At most one primary contact per child (the database enforces it too)."""
+
+    def clean(self):
+        super().clean()
+        primaries = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_primary") and not self._should_delete_form(form)
+        ]
+        if len(primaries) > 1:
+            raise ValidationError(_("Mark only one guardian as the primary contact."))
+
+
+class MoveStageForm(forms.Form):
+    to_stage = forms.ChoiceField(label=_("Move to"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the journey's history."),
+    )
+    override_reason = forms.CharField(
+        label=_("Reason to skip unfinished required steps"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only when moving on before the required steps are done."),
+    )
+
+    def __init__(self, *args, journey, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [
+            (value, label) for value, label in Stage.choices if value != journey.stage
+        ]
+
+
+class InfusionDateForm(forms.Form):
+    infusion_date = forms.DateField(
+        label=_("Infusion date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to clear the date."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the journey's history."),
+    )
+
+
+class UserAddForm(AdminUserCreationForm):
+    """Create a login by email (the custom user has no username)."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+        field_classes = {}
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+        field_classes = {}
