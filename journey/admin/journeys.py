@@ -141,18 +141,17 @@ class JourneyAdmin(CenterScopedAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not ChecklistStep:
             return super().save_formset(request, form, formset, change)
-        for step_form in formset.forms:
-            if step_form.has_changed():
-                self._save_step(request, step_form)
+        formset.save(commit=False)
+        for step, changed_fields in formset.changed_objects:
+            self._save_step(request, step, changed_fields)
         return None
 
-    def _save_step(self, request, step_form):
+    def _save_step(self, request, step, changed_fields):
         """A step newly marked done goes through complete_step, which records who did it."""
-        step = step_form.instance
         if step.done_on is None:
             step.done_by = None
         step.save()
-        if step.done_on and "done_on" in step_form.changed_data:
+        if step.done_on and "done_on" in changed_fields:
             services.complete_step(step, by=request.user, on=step.done_on)
 
     # Custom pages: open a journey, move stage, set the infusion date, eligibility.
