@@ -108,7 +108,8 @@ class ReferenceRange(models.Model):
                 fields=["test", "age_from_months", "sex"], name="range_unique_band"
             ),
             models.CheckConstraint(
-                condition=Q(age_to_months__isnull=True) | Q(age_to_months__gt=models.F("age_from_months")),
+                condition=Q(age_to_months__isnull=True)
+                | Q(age_to_months__gt=models.F("age_from_months")),
                 name="range_age_ordered",
             ),
         ]
@@ -179,6 +180,7 @@ class PlanItem(models.Model):
     lifelong = models.BooleanField(_("lifelong"), default=False)
     note = models.CharField(_("note"), max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    segments = models.JSONField(_("label segments"), default=list, blank=True)
     continue_until_normal = models.JSONField(
         _("continue until normal"), null=True, blank=True, help_text=_("The exit rule, if any.")
     )
@@ -275,6 +277,11 @@ class ScheduledLab(models.Model):
     window_start = models.DateField(_("window opens"))
     window_end = models.DateField(_("window closes"))
     extension = models.BooleanField(_("added because results were abnormal"), default=False)
+    moved_by_hand = models.BooleanField(
+        _("moved by hand"),
+        default=False,
+        help_text=_("Keeps its own offset from day 0 when the plan is regenerated."),
+    )
     version = models.ForeignKey(
         PlanVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("dated by version")
     )
@@ -309,7 +316,9 @@ class ScheduledLab(models.Model):
             # (due_on between), and the reminders sweep: open rows only.
             models.Index(
                 fields=["window_end", "due_on"],
-                condition=Q(done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True),
+                condition=Q(
+                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
+                ),
                 name="scheduledlab_open_window",
             ),
             # record_results: a journey's open rows around the collection day.

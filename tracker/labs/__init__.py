@@ -20,7 +20,15 @@ TEST_FIELDS = (
     "position",
     "note",
 )
-RANGE_FIELDS = ("age_to_months", "low", "high", "critical_low", "critical_high", "source", "verified")
+RANGE_FIELDS = (
+    "age_to_months",
+    "low",
+    "high",
+    "critical_low",
+    "critical_high",
+    "source",
+    "verified",
+)
 
 
 def _dec(value):

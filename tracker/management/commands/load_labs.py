@@ -4,7 +4,9 @@ from tracker.labs import load_labs
 
 
 class Command(BaseCommand):
-    help = "Load the lab catalogue (tests, units, reference ranges) from tracker/labs/catalogue.json."
+    help = (
+        "Load the lab catalogue (tests, units, reference ranges) from tracker/labs/catalogue.json."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -1,0 +1,148 @@
+"""Pure rules: unit conversion, range choice, flags, multiples of the upper limit, exit rules.
+
+No database access here: the one place a flag is computed, easy to test at its boundaries.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from journey.ages import birthday
+
+from .models import Flag
+
+CANONICAL_PLACES = Decimal("0.0001")
+X_ULN_PLACES = Decimal("0.01")
+TAPER_X_ULN = Decimal(2)  # Zolgensma/Itvisma: no steroid taper while ALT/AST >= 2x ULN.
+BASELINE_RISE = Decimal("1.5")  # Beqvez: ALT/AST >= 1.5x the patient's own baseline.
+LIVER_ENZYMES = {"ALT", "AST"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A reference range as used for one result (copied onto the result)."""
+
+    low: Decimal | None
+    high: Decimal | None
+    critical_low: Decimal | None = None
+    critical_high: Decimal | None = None
+    unit: str = ""
+    source: str = ""
+
+
+def to_canonical(value: Decimal, multiply: Decimal, divide: Decimal) -> Decimal:
+    return (value * multiply / divide).quantize(CANONICAL_PLACES, rounding=ROUND_HALF_UP)
+
+
+def from_canonical(value: Decimal, multiply: Decimal, divide: Decimal) -> Decimal:
+    return (value * divide / multiply).quantize(CANONICAL_PLACES, rounding=ROUND_HALF_UP)
+
+
+def age_in_months(born: date, on: date) -> int:
+    """Completed calendar months (exact, like the age bands of the reference ranges)."""
+    months = (on.year - born.year) * 12 + on.month - born.month
+    return months if birthday(born, months=months) <= on else months - 1
+
+
+def pick_range(ranges, age_months: int, sex: str):
+    """The band for this age and sex: a sex-specific band first, then one for any sex.
+
+    With the sex not recorded and only sex-specific bands, the widest of them is used (the
+    caller notes it in the source). Returns a matching band object, a merged Limits, or None.
+    """
+    bands = [
+        r
+        for r in ranges
+        if r.age_from_months <= age_months
+        and (r.age_to_months is None or age_months < r.age_to_months)
+    ]
+    for wanted in (sex, ""):
+        for band in bands:
+            if band.sex == wanted:
+                return band
+    return _widest(bands) if bands else None
+
+
+def _widest(bands):
+    lows = [b.low for b in bands]
+    highs = [b.high for b in bands]
+    return Limits(
+        low=None if None in lows else min(lows),
+        high=None if None in highs else max(highs),
+        source="; ".join(sorted({b.source for b in bands})) + " (sex not recorded: widest band)",
+    )
+
+
+def critical_high_limit(limits: Limits, critical_x_uln: Decimal | None) -> Decimal | None:
+    if limits.critical_high is not None:
+        return limits.critical_high
+    if critical_x_uln is not None and limits.high:
+        return limits.high * critical_x_uln
+    return None
+
+
+def compute_flag(value: Decimal, limits: Limits | None, critical_x_uln=None) -> str:
+    """Critical first, then high/low, then normal (DOMAIN.md section 6)."""
+    if limits is None or (limits.low is None and limits.high is None):
+        return Flag.NO_RANGE
+    critical_high = critical_high_limit(limits, critical_x_uln)
+    if limits.critical_low is not None and value < limits.critical_low:
+        return Flag.CRITICAL_LOW
+    if critical_high is not None and value > critical_high:
+        return Flag.CRITICAL_HIGH
+    if limits.high is not None and value > limits.high:
+        return Flag.HIGH
+    if limits.low is not None and value < limits.low:
+        return Flag.LOW
+    return Flag.NORMAL
+
+
+def x_uln(value: Decimal, high: Decimal | None) -> Decimal | None:
+    """The multiple of the upper limit, rounded for display ("3.4 x ULN")."""
+    if not high:
+        return None
+    return (value / high).quantize(X_ULN_PLACES, rounding=ROUND_HALF_UP)
+
+
+def at_2x_uln(code: str, value: Decimal, high: Decimal | None) -> bool:
+    return code in LIVER_ENZYMES and bool(high) and value >= TAPER_X_ULN * high
+
+
+def at_1_5x_baseline(code: str, value: Decimal, baseline: Decimal | None) -> bool:
+    return code in LIVER_ENZYMES and bool(baseline) and value >= BASELINE_RISE * baseline
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """What an exit rule needs of one result."""
+
+    value: Decimal
+    high: Decimal | None
+    flag: str
+    baseline: Decimal | None
+
+
+def _one_abnormal(rule: dict, result: RuleInput) -> bool:
+    kind, limit = rule["rule"], Decimal(str(rule.get("value", 0)))
+    if kind == "below_x_uln":
+        return bool(result.high) and result.value >= limit * result.high
+    if kind == "within_range":
+        return result.flag not in (Flag.NORMAL, Flag.NO_RANGE)
+    if kind == "near_baseline":
+        if result.baseline:
+            return result.value > limit * result.baseline
+        return result.flag in (Flag.HIGH, Flag.CRITICAL_HIGH)
+    raise ValueError(f"unknown exit rule {kind!r}")
+
+
+def rule_verdict(rule: dict, results: dict) -> bool | None:
+    """True: abnormal (extend); False: every rule test back within the rule; None: not yet known.
+
+    `results` maps a test code to a RuleInput for the draw being judged.
+    """
+    present = [results[code] for code in rule["tests"] if code in results]
+    if any(_one_abnormal(rule, r) for r in present):
+        return True
+    if len(present) == len(rule["tests"]):
+        return False
+    return None
