@@ -494,3 +494,36 @@ def test_users_are_managed_by_superusers_only(client, client_a, superuser):
     client.force_login(superuser)
     assert client.get(url("user_add")).status_code == 200
     assert client.get(url("user_changelist")).status_code == 200
+
+
+def test_patient_page_shows_the_age_limit_deadline(client_a, center_a, coordinator_a, zolgensma):
+    pytest.importorskip("journey.eligibility")
+    today = timezone.localdate()
+    born = today - dt.timedelta(days=400)
+    patient = f.PatientFactory(center=center_a, date_of_birth=born)
+    services.open_journey(patient, by=coordinator_a, therapy=zolgensma)
+    last_day = born.replace(year=born.year + 2) - dt.timedelta(days=1)
+    expected = f"age limit in {(last_day - today).days} days (last eligible day {last_day})"
+    assert expected in client_a.get(url("patient_change", patient.pk)).text
+
+
+def test_superuser_creates_a_login_by_email(client, superuser):
+    client.force_login(superuser)
+    data = {
+        "email": "New.Coordinator@Example.org",
+        "full_name": "New Coordinator",
+        "usable_password": "true",
+        "password1": "a long enough passphrase 42",
+        "password2": "a long enough passphrase 42",
+    }
+    response = client.post(url("user_add"), data)
+    assert response.status_code == 302
+    user = f.m.User.objects.get(email="new.coordinator@example.org")
+    assert user.check_password("a long enough passphrase 42")
+    assert client.get(url("user_change", user.pk)).status_code == 200
+
+
+def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, journey_b):
+    client.force_login(superuser)
+    text = client.get(url("patient_changelist") + f"?center={journey_b.center_id}").text
+    assert "Berg" in text and "Avila" not in text

@@ -90,3 +90,7 @@ class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
         ),
     ]
     inlines = [MembershipInline]
+
+    def get_inlines(self, request, obj):
+        """Centers are added on the second page, as with Django's own user admin."""
+        return self.inlines if obj else []
