@@ -527,3 +527,19 @@ def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, 
     client.force_login(superuser)
     text = client.get(url("patient_changelist") + f"?center={journey_b.center_id}").text
     assert "Berg" in text and "Avila" not in text
+
+
+def test_changing_the_therapy_goes_through_choose_therapy(client_a, journey_a):
+    other = Therapy.objects.get(slug="elevidys")
+    page = url("journey_change", journey_a.pk)
+    data = change_form_data(client_a, page)
+    data["therapy"] = other.pk
+    assert client_a.post(page, data).status_code == 302
+    journey_a.refresh_from_db()
+    assert journey_a.therapy == other
+    withdrawn = Therapy.objects.get(slug="beqvez")
+    data = change_form_data(client_a, page)
+    data["therapy"] = withdrawn.pk
+    response = client_a.post(page, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["therapy"]
