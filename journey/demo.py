@@ -1,4 +1,4 @@
-"""Demo data for `manage.py seed_demo`: two centers, their coordinators and families.
+"""Demo data for `manage.py seed_demo` (tracker adds the results): centers and families.
 
 Every date is relative to today, so the demo always has something due tomorrow, something
 overdue and a recent result. Running it twice changes nothing: people are looked up by email

@@ -5,25 +5,33 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from journey.demo import seed_demo
-from journey.models import User
+from journey.models import Membership, User
+from tracker.demo import seed_results
 
 PASSWORD_FILE = settings.VAR_DIR / "demo-password.txt"
 
 
 def demo_password():
     """DEMO_PASSWORD, else one generated once and kept in var/ so re-runs print the same."""
-    if os.environ.get("DEMO_PASSWORD"):
-        return os.environ["DEMO_PASSWORD"], True
-    if PASSWORD_FILE.exists():
+    from_env = bool(os.environ.get("DEMO_PASSWORD"))
+    if from_env:
+        password = os.environ["DEMO_PASSWORD"]
+    elif PASSWORD_FILE.exists():
         return PASSWORD_FILE.read_text().strip(), False
-    password = secrets.token_urlsafe(12)
+    else:
+        password = secrets.token_urlsafe(12)
     PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
     PASSWORD_FILE.write_text(password + "\n")
-    return password, False
+    return password, from_env
+
+
+def center_coordinator(center_id):
+    membership = Membership.objects.filter(center_id=center_id).select_related("user").first()
+    return membership.user if membership else None
 
 
 class Command(BaseCommand):
-    help = "Load demo centers, coordinators and families (idempotent; for local use)."
+    help = "Load demo centers, coordinators, families, plans and results (idempotent; local use)."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
@@ -33,6 +41,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates known logins; run it only with DEBUG on.")
         password, from_env = demo_password()
         logins = seed_demo(password)
+        seed_results(center_coordinator)
         if from_env:  # DEMO_PASSWORD is the truth: re-apply it to every demo login
             for user in User.objects.filter(email__in=[email for email, _ in logins]):
                 user.set_password(password)
