@@ -16,7 +16,7 @@ install: $(STAMP)
 
 # SQLite + an embedded (file-system) broker: nothing to install or start by hand.
 demo: install
-	mkdir -p var/broker/out var/broker/processed var/mail
+	mkdir -p var/broker/out var/broker/processed var/broker/control
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho -f Procfile.dev start
