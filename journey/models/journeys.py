@@ -156,7 +156,11 @@ class ChecklistStep(models.Model):
         verbose_name = _("checklist step")
         verbose_name_plural = _("checklist steps")
         constraints = [
-            models.UniqueConstraint(fields=["journey", "code"], name="step_unique_code"),
+            models.UniqueConstraint(
+                fields=["journey", "code"],
+                name="step_unique_code",
+                violation_error_message=_("This journey already has a step with this code."),
+            ),
             models.CheckConstraint(
                 condition=Q(done_by__isnull=True) | Q(done_on__isnull=False),
                 name="step_done_by_needs_date",

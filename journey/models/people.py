@@ -238,12 +238,15 @@ class Guardianship(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["guardian", "patient"], name="guardianship_unique_pair"
+                fields=["guardian", "patient"],
+                name="guardianship_unique_pair",
+                violation_error_message=_("This guardian is already linked to this child."),
             ),
             models.UniqueConstraint(
                 fields=["patient"],
                 condition=Q(is_primary=True),
                 name="guardianship_one_primary_per_patient",
+                violation_error_message=_("A child has one primary contact; untick the other."),
             ),
         ]
         verbose_name = _("guardian of this child")
@@ -310,6 +313,7 @@ class Diagnosis(models.Model):
                 | Q(exon_end__isnull=True)
                 | Q(exon_start__lte=F("exon_end")),
                 name="diagnosis_exon_range_ordered",
+                violation_error_message=_("The last exon must not come before the first."),
             ),
             models.CheckConstraint(
                 condition=Q(exon_start__isnull=True) | Q(exon_start__gte=1),
