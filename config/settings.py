@@ -5,6 +5,7 @@ file-system broker, mail to the console. With DJANGO_DEBUG=false the secret key,
 database and site URL must be given, or the process refuses to start.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "journey",
     "tracker",
     "notifications",
@@ -54,8 +56,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The logged-in guardian's language and time zone (after authentication).
+    "journey.portal.middleware.GuardianLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -73,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
+            "libraries": {"portal": "journey.portal.templatetags"},
         },
     },
 ]
@@ -88,7 +95,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "journey.User"
-LOGIN_URL = "admin:login"
+# django-axes checks for a lockout first; it never logs anyone in itself.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -108,6 +123,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed file names change with their content, so they can be cached for a year.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 60 * 60 * 24 * 365
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -149,7 +167,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+# Reminders (docs/reminders.md): beat only says "look now"; due times live in the database.
+CELERY_BEAT_SCHEDULE = {
+    "reminders-plan": {
+        "task": "notifications.tasks.plan_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    "reminders-dispatch": {
+        "task": "notifications.tasks.dispatch_due",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+}
 
 # Security. Production (DEBUG false) gets HTTPS-only cookies, HSTS and a redirect to HTTPS;
 # TLS ends at the proxy, which sets X-Forwarded-Proto.
@@ -172,5 +205,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# Login lockout (django-axes): 5 failures for one email from one address lock that pair out.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "journey.portal.auth.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Proxies in front of the app (X-Forwarded-For): the client address is counted from the right.
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1 if not DEBUG else 0) or None
+
 # Waypoint's own knobs.
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
+# A portal invitation link works for this many days; a new one replaces it.
+WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)

@@ -1,0 +1,110 @@
+"""One function builds each reminder email: subject, text and HTML templates per kind.
+
+What an email may say is the minimum: the child's first name, the kind of step (a lab draw, a
+clinic visit, a step for the family) and when, in the recipient's zone, and a link to log in.
+Never a diagnosis, a therapy, a test name or a result value; in "minimal" mode (center-wide or the
+guardian's own choice) not even the name or the date.
+"""
+
+import hashlib
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+
+from tracker.models import ItemKind
+
+from .models import Kind
+
+PREFERENCES_SALT = "notifications.preferences"
+
+
+def message_id(key):
+    """Stable per reminder: a re-send after a crash carries the same Message-ID (receivers and
+    our tests can de-duplicate)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    domain = urlparse(settings.SITE_URL).hostname or "waypoint.local"
+    return f"<reminder.{digest}@{domain}>"
+
+
+def preferences_url(reminder):
+    """A signed link to the guardian's preferences for this child (the portal serves it)."""
+    if not reminder.guardian_id:
+        return f"{settings.SITE_URL}/admin/notifications/reminder/"
+    token = signing.dumps(
+        {"g": str(reminder.guardian.public_id), "p": str(reminder.patient.public_id)},
+        salt=PREFERENCES_SALT,
+    )
+    return f"{settings.SITE_URL}/portal/preferences/{token}/"
+
+
+def build(reminder, minimal=False, digest=None):
+    """The EmailMultiAlternatives for one outbox row, in the recipient's language."""
+    recipient = reminder.recipient
+    with translation.override(recipient.language):
+        context = _context(reminder, minimal, digest or {})
+        folder = f"notifications/{reminder.kind}"
+        subject = " ".join(render_to_string(f"{folder}/subject.txt", context).split())
+        text = render_to_string(f"{folder}/body.txt", context)
+        html = render_to_string(f"{folder}/body.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+        headers={
+            "Message-ID": message_id(reminder.key),
+            "List-Unsubscribe": f"<{context['preferences_url']}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _context(reminder, minimal, digest):
+    return {
+        "kind": reminder.kind,
+        "first_name": None if minimal or not reminder.patient_id else reminder.patient.first_name,
+        "what": _what(reminder),
+        "when": None if minimal else _when(reminder),
+        "rung": reminder.rung,
+        "center": reminder.center.name,
+        "digest": digest,
+        "login_url": _login_url(reminder),
+        "preferences_url": preferences_url(reminder),
+    }
+
+
+def _login_url(reminder):
+    if reminder.guardian_id:
+        return f"{settings.SITE_URL}/portal/"
+    return f"{settings.SITE_URL}/admin/tracker/worklist/"
+
+
+def _what(reminder):
+    """The kind of step, never its name: names of labs and visits can reveal the therapy."""
+    if reminder.kind == Kind.STEP_DUE:
+        return _("a step for the family")
+    if reminder.scheduled_lab_id is None:
+        return ""
+    kind = reminder.scheduled_lab.item.kind
+    return {
+        ItemKind.LAB: _("a lab draw"),
+        ItemKind.VISIT: _("a clinic visit"),
+    }.get(kind, _("a check-in"))
+
+
+def _when(reminder):
+    """The date (or time) the email is about, in the recipient's own zone and language."""
+    if reminder.kind == Kind.CRITICAL_RESULT:
+        local = reminder.send_at.astimezone(ZoneInfo(reminder.time_zone))
+        return formats.date_format(local, "DATETIME_FORMAT")
+    if reminder.kind in (Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.OVERDUE_COORDINATOR):
+        return formats.date_format(reminder.scheduled_lab.window_end, "DATE_FORMAT")
+    return formats.date_format(reminder.due_on, "DATE_FORMAT")

@@ -1,0 +1,241 @@
+"""The reminders outbox: preferences, one row per reminder to send, one row per send attempt.
+
+The database is the source of truth for everything scheduled: the broker only carries "look
+now". A Redis wipe loses nothing, because every reminder is a Reminder row with its send instant.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+MAX_LEAD_DAYS = 3
+MAX_SNOOZE_DAYS = 7
+
+
+class Kind(models.TextChoices):
+    LAB_REMINDER = "lab_reminder", _("Before a lab draw or visit")
+    OVERDUE_NUDGE = "overdue_nudge", _("Overdue lab: nudge")
+    OVERDUE_OTHER_GUARDIAN = "overdue_other_guardian", _("Overdue lab: other guardians")
+    STAGE_CHANGED = "stage_changed", _("New stage")
+    STEP_DUE = "step_due", _("Family step coming due")
+    CRITICAL_RESULT = "critical_result", _("Critical result (coordinator)")
+    OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
+    DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
+
+
+GUARDIAN_KINDS = [
+    Kind.LAB_REMINDER,
+    Kind.OVERDUE_NUDGE,
+    Kind.OVERDUE_OTHER_GUARDIAN,
+    Kind.STAGE_CHANGED,
+    Kind.STEP_DUE,
+]
+COORDINATOR_KINDS = [Kind.CRITICAL_RESULT, Kind.OVERDUE_COORDINATOR, Kind.DAILY_DIGEST]
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CenterNotificationSettings(models.Model):
+    """A center's reminder policy; lives here because notifications may not edit journey."""
+
+    center = models.OneToOneField(
+        "journey.Center", on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    minimal = models.BooleanField(
+        _("minimal emails"),
+        default=False,
+        help_text=_("No child's name and no date in any email: only 'log in to see'."),
+    )
+
+    class Meta:
+        verbose_name = _("center reminder settings")
+        verbose_name_plural = _("center reminder settings")
+
+    def __str__(self):
+        return str(self.center)
+
+
+class Preference(models.Model):
+    """One guardian's choices for one child. No row means the defaults."""
+
+    guardian = models.ForeignKey(
+        "journey.Guardian", on_delete=models.CASCADE, related_name="reminder_preferences"
+    )
+    patient = models.ForeignKey(
+        "journey.Patient", on_delete=models.CASCADE, related_name="reminder_preferences"
+    )
+    lab_reminders = models.BooleanField(_("before labs and visits"), default=True)
+    overdue_nudges = models.BooleanField(_("when a lab is overdue"), default=True)
+    stage_notes = models.BooleanField(_("when the journey reaches a new stage"), default=True)
+    step_reminders = models.BooleanField(_("when a family step is coming due"), default=True)
+    lead_days = models.PositiveSmallIntegerField(
+        _("days before"), default=1, help_text=_("0 (same day) to 3.")
+    )
+    local_hour = models.PositiveSmallIntegerField(_("hour of the day"), default=9)
+    quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True)
+    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
+    minimal = models.BooleanField(_("minimal emails"), default=False)
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder preference")
+        verbose_name_plural = _("reminder preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["guardian", "patient"], name="preference_unique"),
+            models.CheckConstraint(
+                condition=Q(lead_days__lte=MAX_LEAD_DAYS), name="preference_lead_days_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(local_hour__lte=23), name="preference_local_hour_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | Q(quiet_start__isnull=False, quiet_end__isnull=False),
+                name="preference_quiet_both_or_none",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.guardian} / {self.patient}"
+
+
+class Reminder(models.Model):
+    """The outbox row: one email to one recipient about one thing, due at `send_at` (UTC)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.CharField(
+        _("idempotency key"), max_length=200, unique=True, help_text="recipient:kind:subject:date"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    guardian = models.ForeignKey(
+        "journey.Guardian", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("coordinator"),
+    )
+    center = models.ForeignKey("journey.Center", on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(
+        "journey.Patient", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    journey = models.ForeignKey(
+        "journey.Journey", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    scheduled_lab = models.ForeignKey(
+        "tracker.ScheduledLab", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    step = models.ForeignKey(
+        "journey.ChecklistStep", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    result = models.ForeignKey(
+        "tracker.LabResult", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    due_on = models.DateField(_("about the date"))
+    rung = models.PositiveSmallIntegerField(_("repeat"), default=0)
+    send_at = models.DateTimeField(_("send at (UTC)"))
+    time_zone = models.CharField(_("recipient's time zone"), max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["send_at", "pk"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            # Exactly one recipient: a guardian (family kinds) or a coordinator (staff kinds).
+            models.CheckConstraint(
+                condition=(Q(guardian__isnull=False, user__isnull=True, kind__in=GUARDIAN_KINDS))
+                | Q(guardian__isnull=True, user__isnull=False, kind__in=COORDINATOR_KINDS),
+                name="reminder_one_recipient_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="reminder_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(lease_until__isnull=False),
+                name="reminder_sending_has_lease",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="reminder_sent_has_time",
+            ),
+        ]
+        indexes = [
+            # dispatch.claim_batch: WHERE status='pending' AND send_at <= now ORDER BY send_at.
+            # Partial, so the index holds only the (small) queue, never the sent history.
+            models.Index(
+                fields=["send_at"], condition=Q(status="pending"), name="reminder_pending_due"
+            ),
+            # dispatch.recover_expired_leases: WHERE status='sending' AND lease_until < now.
+            models.Index(
+                fields=["lease_until"], condition=Q(status="sending"), name="reminder_lease"
+            ),
+            # planning.reconcile cancel step and the admin delivery log: one patient's rows.
+            models.Index(fields=["patient", "status"], name="reminder_patient_status"),
+            # failed_reminders_for_centers: the worklist's failed sends per center.
+            models.Index(
+                fields=["center", "send_at"], condition=Q(status="failed"), name="reminder_failed"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.recipient_email} ({self.get_status_display()})"
+
+    @property
+    def recipient(self):
+        return self.guardian if self.guardian_id else self.user
+
+    @property
+    def recipient_email(self):
+        recipient = self.recipient
+        return recipient.email if recipient else ""
+
+
+class Outcome(models.TextChoices):
+    SENT = "sent", _("Sent")
+    RETRY = "retry", _("Transient error: will retry")
+    FAILED = "failed", _("Permanent error: gave up")
+    SKIPPED = "skipped", _("No longer due: not sent")
+
+
+class DeliveryAttempt(models.Model):
+    """Append-only: every send attempt, who it was to, when, and what happened."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    to_email = models.EmailField(_("to"))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["reminder", "attempted_at", "pk"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        indexes = [models.Index(fields=["reminder", "attempted_at"], name="attempt_reminder")]
+
+    def __str__(self):
+        return f"{self.attempted_at:%Y-%m-%d %H:%M} {self.get_outcome_display()}"

@@ -1,0 +1,267 @@
+"""Pure planning: from scheduled items, preferences and time zones to the reminders we want.
+
+No database here. services.reconcile() loads the inputs, calls plan_patient() / plan_digests()
+and makes the outbox match the result in bulk.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .clock import local_today, send_at
+from .models import Kind
+
+DEFAULT_HOUR = 9
+COORDINATOR_HOUR = 9
+DIGEST_HOUR = 7
+DEFAULT_NUDGES = 2
+# A reminder whose day has passed stays wanted for this long, so that a row still retrying
+# after midnight is not cancelled under the dispatcher's feet.
+GRACE = dt.timedelta(days=1)
+RECENT = dt.timedelta(days=2)  # stage notes and critical alerts older than this are history
+
+
+@dataclass(frozen=True)
+class Prefs:
+    lab_reminders: bool = True
+    overdue_nudges: bool = True
+    stage_notes: bool = True
+    step_reminders: bool = True
+    lead_days: int = 1
+    local_hour: int = DEFAULT_HOUR
+    quiet: tuple | None = None
+    snoozed_until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A guardian ("g") or coordinator ("u") as planning sees them."""
+
+    role: str
+    id: int
+    time_zone: str
+    prefs: Prefs = Prefs()
+    primary: bool = False
+
+    @property
+    def tag(self):
+        return f"{self.role}{self.id}"
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: int
+    due_on: dt.date
+    window_end: dt.date
+    inpatient: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    due_on: dt.date
+
+
+@dataclass(frozen=True)
+class StageNote:
+    change_id: int
+    moved_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Critical:
+    result_id: int
+    entered_at: dt.datetime
+
+
+@dataclass
+class PatientInputs:
+    """Everything planning needs about one child with an open journey."""
+
+    patient_id: int
+    center_id: int
+    journey_id: int
+    guardians: list = field(default_factory=list)
+    coordinators: list = field(default_factory=list)
+    labs: list = field(default_factory=list)  # open labs only
+    steps: list = field(default_factory=list)  # open family steps of the current stage
+    stage_notes: list = field(default_factory=list)
+    criticals: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Desired:
+    key: str
+    kind: str
+    recipient: Recipient
+    center_id: int
+    due_on: dt.date
+    send_at: dt.datetime
+    patient_id: int | None = None
+    journey_id: int | None = None
+    scheduled_lab_id: int | None = None
+    step_id: int | None = None
+    result_id: int | None = None
+    rung: int = 0
+
+
+def make_key(recipient, kind, subject, day):
+    """The idempotency key: recipient + kind + subject + due date (never the hour: DST folds)."""
+    return f"{recipient.tag}:{kind}:{subject}:{day.isoformat()}"
+
+
+def plan_patient(inputs, now, nudges=DEFAULT_NUDGES):
+    """Every reminder wanted now for one child, for all its guardians and coordinators."""
+    out = []
+    for guardian in inputs.guardians:
+        out += _lab_reminders(inputs, guardian, now)
+        out += _step_reminders(inputs, guardian, now)
+        out += _stage_notes(inputs, guardian, now)
+    for lab in inputs.labs:
+        out += _overdue_ladder(inputs, lab, now, nudges)
+    for coordinator in inputs.coordinators:
+        out += _critical_alerts(inputs, coordinator, now)
+    return out
+
+
+def plan_digests(coordinators, now):
+    """One daily digest per (coordinator, center): today's and tomorrow's, at 07:00 local."""
+    out = []
+    for center_id, coordinator in coordinators:
+        today = local_today(coordinator.time_zone, now)
+        for day in (today, today + dt.timedelta(days=1)):
+            at = send_at(coordinator.time_zone, day, dt.time(DIGEST_HOUR))
+            if at + GRACE < now:
+                continue
+            key = make_key(coordinator, Kind.DAILY_DIGEST, f"center{center_id}", day)
+            out.append(Desired(key, Kind.DAILY_DIGEST, coordinator, center_id, day, at))
+    return out
+
+
+def _guardian_send_at(guardian, day, now):
+    """Guardian-local hour on `day`, never before the end of a snooze, outside quiet hours."""
+    prefs = guardian.prefs
+    earliest = prefs.snoozed_until
+    at = send_at(
+        guardian.time_zone, day, dt.time(prefs.local_hour), earliest=earliest, quiet=prefs.quiet
+    )
+    return at
+
+
+def _wanted(at, day, guardian, now):
+    """Still worth sending: its day has not passed (with grace) in the guardian's zone."""
+    return day + GRACE >= local_today(guardian.time_zone, now)
+
+
+def _base(inputs, recipient, kind, subject, day, at, **ids):
+    return Desired(
+        key=make_key(recipient, kind, subject, day),
+        kind=kind,
+        recipient=recipient,
+        center_id=inputs.center_id,
+        due_on=day,
+        send_at=at,
+        patient_id=inputs.patient_id,
+        journey_id=inputs.journey_id,
+        **ids,
+    )
+
+
+def _lab_reminders(inputs, guardian, now):
+    if not guardian.prefs.lab_reminders:
+        return []
+    out = []
+    for lab in inputs.labs:
+        if lab.inpatient or not _wanted(None, lab.due_on, guardian, now):
+            continue
+        day = lab.due_on - dt.timedelta(days=guardian.prefs.lead_days)
+        at = _guardian_send_at(guardian, day, now)
+        subject = f"lab{lab.id}"
+        out.append(
+            _base(inputs, guardian, Kind.LAB_REMINDER, subject, lab.due_on, at,
+                  scheduled_lab_id=lab.id)
+        )  # fmt: skip
+    return out
+
+
+def _step_reminders(inputs, guardian, now):
+    if not guardian.prefs.step_reminders:
+        return []
+    out = []
+    for step in inputs.steps:
+        if not _wanted(None, step.due_on, guardian, now):
+            continue
+        day = step.due_on - dt.timedelta(days=guardian.prefs.lead_days)
+        at = _guardian_send_at(guardian, day, now)
+        out.append(
+            _base(inputs, guardian, Kind.STEP_DUE, f"step{step.id}", step.due_on, at,
+                  step_id=step.id)
+        )  # fmt: skip
+    return out
+
+
+def _stage_notes(inputs, guardian, now):
+    if not guardian.prefs.stage_notes:
+        return []
+    out = []
+    for note in inputs.stage_notes:
+        if note.moved_at + RECENT < now:
+            continue
+        prefs = guardian.prefs
+        earliest = max(note.moved_at, prefs.snoozed_until or note.moved_at)
+        at = send_at(guardian.time_zone, earliest=earliest, quiet=prefs.quiet)
+        day = local_today(guardian.time_zone, note.moved_at)
+        out.append(_base(inputs, guardian, Kind.STAGE_CHANGED, f"stage{note.change_id}", day, at))
+    return out
+
+
+def _overdue_ladder(inputs, lab, now, nudges):
+    """Nudge the primary guardian `nudges` times a day apart, then the others, then staff."""
+    if lab.inpatient or not inputs.guardians:
+        return []
+    primary = _primary(inputs.guardians)
+    out = []
+    for rung in range(1, nudges + 1):
+        out += _ladder_rung(inputs, lab, [primary], Kind.OVERDUE_NUDGE, rung, now)
+    others = [g for g in inputs.guardians if g != primary]
+    out += _ladder_rung(inputs, lab, others, Kind.OVERDUE_OTHER_GUARDIAN, nudges + 1, now)
+    out += _ladder_rung(inputs, lab, inputs.coordinators, Kind.OVERDUE_COORDINATOR, nudges + 2, now)
+    return out
+
+
+def _ladder_rung(inputs, lab, recipients, kind, rung, now):
+    day = lab.window_end + dt.timedelta(days=rung)
+    out = []
+    for recipient in recipients:
+        if recipient.role == "g" and not recipient.prefs.overdue_nudges:
+            continue
+        if day + GRACE < local_today(recipient.time_zone, now):
+            continue
+        if recipient.role == "g":
+            at = _guardian_send_at(recipient, day, now)
+        else:
+            at = send_at(recipient.time_zone, day, dt.time(COORDINATOR_HOUR))
+        subject = f"lab{lab.id}"
+        out.append(
+            _base(inputs, recipient, kind, subject, day, at, scheduled_lab_id=lab.id, rung=rung)
+        )
+    return out
+
+
+def _critical_alerts(inputs, coordinator, now):
+    """At once, any hour: no quiet hours, no snooze."""
+    out = []
+    for critical in inputs.criticals:
+        if critical.entered_at + RECENT < now:
+            continue
+        day = local_today(coordinator.time_zone, critical.entered_at)
+        subject = f"result{critical.result_id}"
+        out.append(
+            _base(inputs, coordinator, Kind.CRITICAL_RESULT, subject, day, critical.entered_at,
+                  result_id=critical.result_id)
+        )  # fmt: skip
+    return out
+
+
+def _primary(guardians):
+    flagged = [g for g in guardians if g.primary]
+    return flagged[0] if flagged else min(guardians, key=lambda g: g.id)
