@@ -455,3 +455,7 @@ class Worklist(ScheduledLab):
         proxy = True
         verbose_name = _("worklist")
         verbose_name_plural = _("worklist")
+
+
+# Portal-only models live in their own module; imported here so Django registers them.
+from .models_portal import CalendarFeed  # noqa: E402, F401
