@@ -1,0 +1,44 @@
+"""The tracker's use cases: generate and edit plans, record and review results, exit rules.
+
+Public functions (keyword-only `by` is the user who acts; `now` is for tests):
+  generate_plan(journey, *, by=None, reason="", now=None) -> PlanVersion | None
+  reschedule_lab(lab, new_due_on, *, by, reason, now=None) -> PlanVersion
+  mark_missed(lab, *, by, reason, now=None)
+  complete_visit(lab, *, by, now=None)
+  close_extension(item, *, by, reason, now=None)
+  parse_value(test, raw, unit) -> (entered Decimal, canonical Decimal)
+  record_results(journey, collected_at, rows, *, by, now=None) -> list[LabResult]
+  correct_result(result, raw, unit, *, by, reason, now=None) -> LabResult
+  review_result(result, *, by, note, now=None)
+  overdue_labs / labs_due_soon / results_awaiting_review / open_extensions(user, ...) -> querysets
+"""
+
+from .plans import (
+    close_extension,
+    complete_visit,
+    generate_plan,
+    mark_missed,
+    on_schedule_changed,
+    reschedule_lab,
+    schedule_items,
+)
+from .results import correct_result, parse_value, record_results, review_result
+from .worklist import labs_due_soon, open_extensions, overdue_labs, results_awaiting_review
+
+__all__ = [
+    "close_extension",
+    "complete_visit",
+    "correct_result",
+    "generate_plan",
+    "labs_due_soon",
+    "mark_missed",
+    "on_schedule_changed",
+    "open_extensions",
+    "overdue_labs",
+    "parse_value",
+    "record_results",
+    "reschedule_lab",
+    "results_awaiting_review",
+    "review_result",
+    "schedule_items",
+]

@@ -1,0 +1,280 @@
+"""Plans: generate from the label schedule, reschedule, miss, complete, close extensions."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journey.models import Journey
+
+from .. import schedule, signals
+from ..models import ItemKind, MonitoringPlan, PlanItem, PlanVersion, ScheduledLab
+
+
+def _require(text, field_name="reason"):
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field_name: _("Say why: this is kept in the plan's history.")})
+    return text
+
+
+def schedule_items(therapy):
+    """The therapy's label schedule plus its long-term follow-up visits, as item dicts."""
+    items = list(therapy.monitoring_schedule or [])
+    if therapy.ltfu_years:
+        items.append(schedule.ltfu_item(therapy.ltfu_years, _("Yearly follow-up visit")))
+    return items
+
+
+def _item_values(data, position):
+    return {
+        "kind": data.get("kind", ItemKind.LAB),
+        "title": data["title"],
+        "tests": list(data.get("tests", [])),
+        "baseline": bool(data.get("baseline")),
+        "inpatient": bool(data.get("inpatient")),
+        "lifelong": bool(data.get("lifelong")),
+        "note": data.get("note", ""),
+        "segments": data.get("segments", []),
+        "continue_until_normal": data.get("continue_until_normal"),
+        "position": position,
+    }
+
+
+@dataclass
+class _Changes:
+    """What a (re)generation would do; empty means the plan is already as wanted."""
+
+    new_items: list = field(default_factory=list)  # (code, values)
+    item_updates: list = field(default_factory=list)  # (item, values)
+    removed_items: list = field(default_factory=list)
+    new_rows: list = field(default_factory=list)  # (code, Occurrence)
+    moved_rows: list = field(default_factory=list)  # (row, due, start, end)
+    cancelled_rows: list = field(default_factory=list)
+
+    def __bool__(self):
+        return any(vars(self).values())
+
+    def summary(self):
+        return {
+            "items_added": [code for code, _v in self.new_items],
+            "items_changed": [i.code for i, _v in self.item_updates],
+            "items_removed": [i.code for i in self.removed_items],
+            "added": len(self.new_rows),
+            "moved": len(self.moved_rows),
+            "cancelled": len(self.cancelled_rows),
+        }
+
+
+def _kept_offset_dates(row, day0):
+    """New dates of a row that keeps its own offset (extension or moved by hand)."""
+    due = schedule.date_for(day0, row.day_offset, row.month_offset)
+    return due, due - (row.due_on - row.window_start), due + (row.window_end - row.due_on)
+
+
+def _diff_rows(changes, code, item, occurrences, day0):
+    rows = {r.sequence: r for r in item.scheduled.all()} if item else {}
+    for occ in occurrences:
+        row = rows.pop(occ.sequence, None)
+        if row is None:
+            changes.new_rows.append((code, occ))
+        elif row.is_open and not _keeps_offset(row):
+            _move_if_needed(changes, row, (occ.due_on, occ.window_start, occ.window_end))
+        elif row.is_open:
+            _move_if_needed(changes, row, _kept_offset_dates(row, day0))
+    for row in rows.values():
+        if row.is_open and _keeps_offset(row):
+            _move_if_needed(changes, row, _kept_offset_dates(row, day0))
+        elif row.is_open:
+            changes.cancelled_rows.append(row)
+
+
+def _keeps_offset(row):
+    return row.extension or row.moved_by_hand
+
+
+def _move_if_needed(changes, row, dates):
+    if dates != (row.due_on, row.window_start, row.window_end):
+        changes.moved_rows.append((row, *dates))
+
+
+def _plan_changes(plan, journey):
+    day0, window = journey.infusion_date, journey.center.baseline_window_days
+    existing = {i.code: i for i in plan.items.prefetch_related("scheduled")}
+    changes = _Changes()
+    for position, data in enumerate(schedule_items(journey.therapy)):
+        code, values = data["code"], _item_values(data, position)
+        item = existing.pop(code, None)
+        if item is None:
+            changes.new_items.append((code, values))
+        elif item.removed_at or any(getattr(item, k) != v for k, v in values.items()):
+            changes.item_updates.append((item, values))
+        _diff_rows(changes, code, item, schedule.expand(data, day0, window), day0)
+    for item in existing.values():
+        if item.removed_at is None:
+            changes.removed_items.append(item)
+        changes.cancelled_rows += [r for r in item.scheduled.all() if r.is_open]
+    return changes
+
+
+def _new_version(plan, day0, by, now, reason, changes=None):
+    last = plan.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    return PlanVersion.objects.create(
+        plan=plan,
+        number=last + 1,
+        infusion_date=day0,
+        created_by=by,
+        created_at=now,
+        reason=reason,
+        changes=changes or {},
+    )
+
+
+def _apply_items(plan, changes, now):
+    items = {i.code: i for i in plan.items.all()}
+    for code, values in changes.new_items:
+        items[code] = PlanItem.objects.create(plan=plan, code=code, **values)
+    for item, values in changes.item_updates:
+        for key, value in values.items():
+            setattr(item, key, value)
+        item.removed_at = None
+        item.save()
+    for item in changes.removed_items:
+        item.removed_at = now
+        item.save(update_fields=["removed_at"])
+    return items
+
+
+def _apply(plan, changes, version, now):
+    items = _apply_items(plan, changes, now)
+    ScheduledLab.objects.bulk_create(
+        ScheduledLab(
+            item=items[code],
+            journey_id=plan.journey_id,
+            sequence=occ.sequence,
+            day_offset=occ.day_offset,
+            month_offset=occ.month_offset,
+            due_on=occ.due_on,
+            window_start=occ.window_start,
+            window_end=occ.window_end,
+            version=version,
+        )
+        for code, occ in changes.new_rows
+    )
+    for row, due, start, end in changes.moved_rows:
+        row.due_on, row.window_start, row.window_end, row.version = due, start, end, version
+        row.save(update_fields=["due_on", "window_start", "window_end", "version"])
+    for row in changes.cancelled_rows:
+        row.cancelled_at, row.cancel_reason = now, version.reason
+        row.save(update_fields=["cancelled_at", "cancel_reason"])
+
+
+def _send_plan_changed(plan, version):
+    transaction.on_commit(
+        lambda: signals.plan_changed.send(sender=MonitoringPlan, plan=plan, version=version)
+    )
+
+
+def generate_plan(journey, *, by=None, reason="", now=None):
+    """Create or bring up to date the journey's plan from its therapy's schedule and day 0.
+
+    Only open rows (not done, missed or cancelled) move. Idempotent: returns the new
+    PlanVersion, or None when there was nothing to change (or no therapy / infusion date).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The journey row lock serialises generations of one plan.
+        journey = (
+            Journey.objects.select_for_update(of=("self",))
+            .select_related("therapy", "center")
+            .get(pk=journey.pk)
+        )
+        if journey.therapy_id is None or journey.infusion_date is None:
+            return None
+        plan, created = MonitoringPlan.objects.get_or_create(
+            journey=journey, defaults={"therapy": journey.therapy, "created_at": now}
+        )
+        changes = _plan_changes(plan, journey)
+        if not (created or changes):
+            return None
+        if plan.therapy_id != journey.therapy_id:
+            plan.therapy = journey.therapy
+            plan.save(update_fields=["therapy"])
+        reason = (reason or "").strip() or _("Plan drawn from the therapy's label schedule")
+        version = _new_version(plan, journey.infusion_date, by, now, reason, changes.summary())
+        _apply(plan, changes, version, now)
+        _send_plan_changed(plan, version)
+    return version
+
+
+def on_schedule_changed(sender, journey, change=None, **kwargs):
+    """journey.signals.schedule_changed receiver: the infusion date was set or moved."""
+    by = change.changed_by if change else None
+    reason = change.reason if change else ""
+    generate_plan(journey, by=by, reason=reason)
+
+
+# ---------------------------------------------------------------- editing a plan
+
+
+def _locked_open_lab(lab):
+    locked = ScheduledLab.objects.select_for_update().select_related("item__plan").get(pk=lab.pk)
+    if not locked.is_open:
+        raise ValidationError(_("This lab is already done, missed or cancelled."))
+    return locked
+
+
+def reschedule_lab(lab, new_due_on, *, by, reason, now=None):
+    """Move one open lab by hand; its window keeps its width. Records a plan version."""
+    reason = _require(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        lab = _locked_open_lab(lab)
+        plan = lab.item.plan
+        day0 = plan.journey.infusion_date
+        lab.day_offset, lab.month_offset = (new_due_on - day0).days, None
+        lab.due_on, lab.window_start, lab.window_end = _kept_offset_dates(lab, day0)
+        summary = {"moved": 1, "lab": str(lab.public_id), "to": new_due_on.isoformat()}
+        version = _new_version(plan, day0, by, now, reason, summary)
+        lab.moved_by_hand, lab.version = True, version
+        lab.save()
+        _send_plan_changed(plan, version)
+    return version
+
+
+def mark_missed(lab, *, by, reason, now=None):
+    """The coordinator closes a lab that will not happen; it stays in the plan as missed."""
+    reason = _require(reason)
+    with transaction.atomic():
+        lab = _locked_open_lab(lab)
+        lab.missed_at, lab.missed_by, lab.missed_reason = now or timezone.now(), by, reason
+        lab.save(update_fields=["missed_at", "missed_by", "missed_reason"])
+    return lab
+
+
+def complete_visit(lab, *, by, now=None):
+    """Mark a visit or checkpoint done (lab draws are done by their results)."""
+    with transaction.atomic():
+        lab = _locked_open_lab(lab)
+        lab.done_at, lab.done_by = now or timezone.now(), by
+        lab.save(update_fields=["done_at", "done_by"])
+    return lab
+
+
+def close_extension(item, *, by, reason, now=None):
+    """The coordinator ends an extended item; its open extra draws are cancelled."""
+    reason = _require(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = PlanItem.objects.select_for_update().get(pk=item.pk)
+        _end_extension(item, by, reason, now)
+        item.scheduled.open().filter(extension=True).update(cancelled_at=now, cancel_reason=reason)
+    return item
+
+
+def _end_extension(item, by, reason, now):
+    item.extension_ended_at, item.extension_ended_by = now, by
+    item.extension_end_reason = reason
+    item.save(update_fields=["extension_ended_at", "extension_ended_by", "extension_end_reason"])

@@ -1,0 +1,334 @@
+"""Results: parse, convert, flag, link to the draw, correct, review; and the exit rules."""
+
+import re
+import zoneinfo
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journey.models import Journey
+
+from .. import flags, schedule, signals
+from ..models import (
+    CRITICAL_FLAGS,
+    ItemKind,
+    LabResult,
+    LabTest,
+    MonitoringPlan,
+    PlanItem,
+    ScheduledLab,
+)
+from .plans import _end_extension, _new_version, _require, _send_plan_changed
+
+THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+def parse_value(test, raw, unit):
+    """Check one typed result; return (value as entered, canonical value) or raise by field."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        raise ValidationError({"value": _("Enter a value.")})
+    if THOUSANDS.match(text):
+        raise ValidationError({"value": _("Write the number without commas, for example 150000.")})
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise ValidationError({"value": _("Enter a number, for example 42 or 1.5.")})
+    if number < 0:
+        raise ValidationError({"value": _("A result cannot be negative.")})
+    units = {u.unit: u for u in test.units.all()}
+    if unit not in units:
+        message = _("Choose one of the units for %(test)s: %(units)s.") % {
+            "test": test.code,
+            "units": ", ".join(units),
+        }
+        raise ValidationError({"unit": message})
+    canonical = flags.to_canonical(number, units[unit].multiply, units[unit].divide)
+    if canonical > test.plausible_max:
+        raise ValidationError(
+            {
+                "value": _(
+                    "%(value)s %(unit)s is not a possible %(test)s result: check the value "
+                    "and the unit."
+                )
+                % {"value": text, "unit": unit, "test": test.code}
+            }
+        )
+    return number, canonical
+
+
+class _ResultContext:
+    """What every result of one collection shares: the child's age and sex, baselines, draws."""
+
+    def __init__(self, journey, collected_at):
+        self.journey = journey
+        zone = zoneinfo.ZoneInfo(journey.center.time_zone)
+        self.day = timezone.localtime(collected_at, zone).date()
+        patient = journey.patient
+        self.age_months = flags.age_in_months(patient.date_of_birth, self.day)
+        self.sex = patient.sex if patient.sex in ("male", "female") else ""
+        self.tests = {t.code: t for t in LabTest.objects.prefetch_related("units", "ranges")}
+        self.baselines = self._baselines()
+        self.open_labs = list(
+            journey.scheduled_labs.open()
+            .filter(window_start__lte=self.day, window_end__gte=self.day, item__kind=ItemKind.LAB)
+            .select_related("item")
+            .prefetch_related("results")
+        )
+
+    def _baselines(self):
+        """The latest current result of each test collected before day 0."""
+        day0 = self.journey.infusion_date
+        if day0 is None:
+            return {}
+        rows = (
+            LabResult.objects.current()
+            .filter(journey=self.journey, collected_at__date__lt=day0)
+            .order_by("collected_at")
+            .values_list("test__code", "value")
+        )
+        return dict(rows)
+
+    def limits(self, test):
+        band = flags.pick_range(test.ranges.all(), self.age_months, self.sex)
+        if band is None or isinstance(band, flags.Limits):
+            return band
+        return flags.Limits(
+            band.low, band.high, band.critical_low, band.critical_high, test.unit, band.source
+        )
+
+    def match_lab(self, code):
+        """The open draw of this test whose window holds the collection day, closest first."""
+        candidates = [
+            lab
+            for lab in self.open_labs
+            if code in lab.item.tests
+            and not any(r.test.code == code and r.superseded_at is None for r in lab.results.all())
+        ]
+        candidates.sort(key=lambda lab: abs((lab.due_on - self.day).days))
+        return candidates[0] if candidates else None
+
+
+def _result_fields(ctx, test, canonical):
+    limits = ctx.limits(test)
+    high = limits.high if limits else None
+    baseline = ctx.baselines.get(test.code)
+    return {
+        "value": canonical,
+        "unit": test.unit,
+        "flag": flags.compute_flag(canonical, limits, test.critical_high_x_uln),
+        "x_uln": flags.x_uln(canonical, high) if test.shows_x_uln else None,
+        "at_2x_uln": flags.at_2x_uln(test.code, canonical, high),
+        "at_1_5x_baseline": flags.at_1_5x_baseline(test.code, canonical, baseline),
+        "baseline_value": baseline,
+        "range_low": limits.low if limits else None,
+        "range_high": high,
+        "range_critical_low": limits.critical_low if limits else None,
+        "range_critical_high": (
+            flags.critical_high_limit(limits, test.critical_high_x_uln) if limits else None
+        ),
+        "range_unit": test.unit if limits else "",
+        "range_source": limits.source if limits else "",
+    }
+
+
+def _parse_rows(tests, rows):
+    """Parse every row first, so one bad value stops the whole entry with all messages."""
+    parsed, errors = [], {}
+    for code, raw, unit in rows:
+        test = tests.get(code)
+        if test is None:
+            errors[code] = [_("Unknown lab test.")]
+            continue
+        try:
+            entered, canonical = parse_value(test, raw, unit)
+        except ValidationError as exc:
+            errors[code] = exc.messages
+            continue
+        parsed.append((test, raw, unit, canonical))
+    if errors:
+        raise ValidationError(errors)
+    return parsed
+
+
+def _check_collected_at(collected_at, now):
+    if timezone.is_naive(collected_at):
+        raise ValueError("collected_at must be an aware datetime")
+    if collected_at > now + timedelta(minutes=5):
+        raise ValidationError({"collected_at": _("The collection time cannot be in the future.")})
+
+
+def record_results(journey, collected_at, rows, *, by, now=None):
+    """Record one collection's results: convert, flag, link to the matching draw, complete it.
+
+    rows: [(test code, value as typed, unit as typed)]. Raises ValidationError keyed by test
+    code when any row is bad (nothing is saved then). Returns the new LabResult rows.
+    """
+    now = now or timezone.now()
+    _check_collected_at(collected_at, now)
+    journey = Journey.objects.select_related("center", "patient").get(pk=journey.pk)
+    with transaction.atomic():
+        Journey.objects.select_for_update().filter(pk=journey.pk).first()
+        ctx = _ResultContext(journey, collected_at)
+        results = []
+        for test, raw, unit, canonical in _parse_rows(ctx.tests, rows):
+            lab = ctx.match_lab(test.code)
+            results.append(
+                LabResult.objects.create(
+                    journey=journey,
+                    test=test,
+                    scheduled_lab=lab,
+                    value_entered=str(raw).strip(),
+                    unit_entered=unit,
+                    collected_at=collected_at,
+                    entered_by=by,
+                    entered_at=now,
+                    **_result_fields(ctx, test, canonical),
+                )
+            )
+        _after_results(journey, results, by, now)
+    return results
+
+
+def _after_results(journey, results, by, now):
+    labs = {r.scheduled_lab_id for r in results if r.scheduled_lab_id}
+    _complete_draws(labs, by)
+    items = PlanItem.objects.filter(scheduled__in=labs).distinct()
+    for item in items:
+        _apply_exit_rule(item, labs, by, now)
+    ids = [r.pk for r in results]
+    critical = [r.pk for r in results if r.flag in CRITICAL_FLAGS]
+    transaction.on_commit(
+        lambda: signals.results_recorded.send(
+            sender=LabResult, journey=journey, result_ids=ids, critical_ids=critical
+        )
+    )
+
+
+def _complete_draws(lab_ids, by):
+    """A draw is done once every test of its item has a current result."""
+    labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item")
+    for lab in labs.prefetch_related("results__test"):
+        current = [r for r in lab.results.all() if r.superseded_at is None]
+        if set(lab.item.tests) <= {r.test.code for r in current}:
+            lab.done_at = max(r.collected_at for r in current)
+            lab.done_by = by
+            lab.save(update_fields=["done_at", "done_by"])
+
+
+def correct_result(result, raw, unit, *, by, reason, now=None):
+    """Correct a result with a new row that supersedes it; the old row is kept."""
+    reason = _require(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        old = LabResult.objects.select_for_update().select_related("test").get(pk=result.pk)
+        if old.superseded_at:
+            raise ValidationError(_("This result was already corrected: correct the newer one."))
+        journey = Journey.objects.select_related("center", "patient").get(pk=old.journey_id)
+        ctx = _ResultContext(journey, old.collected_at)
+        test = ctx.tests[old.test.code]
+        try:
+            _entered, canonical = parse_value(test, raw, unit)
+        except ValidationError as exc:
+            raise ValidationError({test.code: exc.messages}) from exc
+        old.superseded_at = now
+        old.save(update_fields=["superseded_at"])
+        new = LabResult.objects.create(
+            journey=journey,
+            test=test,
+            scheduled_lab_id=old.scheduled_lab_id,
+            value_entered=str(raw).strip(),
+            unit_entered=unit,
+            collected_at=old.collected_at,
+            entered_by=by,
+            entered_at=now,
+            supersedes=old,
+            correction_reason=reason,
+            **_result_fields(ctx, test, canonical),
+        )
+        _after_results(journey, [new], by, now)
+    return new
+
+
+def review_result(result, *, by, note, now=None):
+    """The coordinator has seen an abnormal result: who, when and what they noted."""
+    note = _require(note, "review_note")
+    updated = LabResult.objects.filter(pk=result.pk, reviewed_at__isnull=True).update(
+        reviewed_by=by, reviewed_at=now or timezone.now(), review_note=note
+    )
+    if updated != 1:
+        raise ValidationError(_("This result has already been reviewed."))
+    result.refresh_from_db()
+    return result
+
+
+def _rule_inputs(lab):
+    return {
+        r.test.code: flags.RuleInput(r.value, r.range_high, r.flag, r.baseline_value)
+        for r in lab.results.all()
+        if r.superseded_at is None
+    }
+
+
+def _apply_exit_rule(item, touched_lab_ids, by, now):
+    """Extend the item by one draw while its last draw is abnormal; end when back in rule."""
+    rule = item.continue_until_normal
+    if not rule or item.extension_ended_at:
+        return
+    last = (
+        item.scheduled.filter(cancelled_at__isnull=True)
+        .order_by("-sequence")
+        .prefetch_related("results__test")
+        .first()
+    )
+    if last is None or last.pk not in touched_lab_ids:
+        return
+    verdict = flags.rule_verdict(rule, _rule_inputs(last))
+    if verdict:
+        _extend(item, last, by, now)
+    elif verdict is False and item.extended_at:
+        _end_extension(item, by, _("Back within the rule"), now)
+
+
+def _extend(item, last, by, now):
+    if item.scheduled.filter(sequence=last.sequence + 1).exists():
+        return
+    days, months, window = schedule.extension_step({"segments": item.segments})
+    day_offset = last.day_offset + days if days is not None else None
+    month_offset = last.month_offset + months if months is not None else None
+    plan = MonitoringPlan.objects.select_related("journey").get(pk=item.plan_id)
+    day0 = plan.journey.infusion_date
+    due = schedule.date_for(day0, day_offset, month_offset)
+    reason = _("%(item)s extended: the result of %(date)s is outside the rule") % {
+        "item": item.title,
+        "date": last.due_on.isoformat(),
+    }
+    version = _new_version(plan, day0, by, now, reason, {"added": 1, "extended": item.code})
+    row = ScheduledLab.objects.create(
+        item=item,
+        journey_id=plan.journey_id,
+        sequence=last.sequence + 1,
+        day_offset=day_offset,
+        month_offset=month_offset,
+        due_on=due,
+        window_start=due - timedelta(days=window),
+        window_end=due + timedelta(days=window),
+        extension=True,
+        version=version,
+    )
+    if item.extended_at is None:
+        item.extended_at = now
+        item.save(update_fields=["extended_at"])
+    result_ids = [r.pk for r in last.results.all()]
+    transaction.on_commit(
+        lambda: signals.plan_extended.send(
+            sender=PlanItem, item=item, scheduled_lab=row, result_ids=result_ids
+        )
+    )
+    _send_plan_changed(plan, version)
