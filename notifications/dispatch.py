@@ -154,16 +154,18 @@ def _send_one(row, connection, context, now):
     message = emails.build(row, **context.for_row(row))
     try:
         connection.send_messages([message])
-    except (smtplib.SMTPServerDisconnected, OSError) as exc:
-        connection.connection = None  # broken: the next row reopens it once
-        return _retry(row, now, f"{type(exc).__name__}: {exc}", None), None
-    except smtplib.SMTPException as exc:
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+        # The server answered with a code (SMTPException is an OSError: this clause goes first).
         code, permanent = classify(exc)
         error = f"{type(exc).__name__}: {exc}"
         if permanent:
             return _fail(row, now, error, code), None
         return _retry(row, now, error, code), None
-    row.status, row.sent_at, row.message_id = S.SENT, now, message["Message-ID"]
+    except OSError as exc:  # disconnected, refused, timed out: no answer at all
+        connection.connection = None  # broken: the next row reopens it once
+        return _retry(row, now, f"{type(exc).__name__}: {exc}", None), None
+    row.status, row.sent_at = S.SENT, now
+    row.message_id = message.extra_headers["Message-ID"]
     row.attempts += 1
     row.last_error = ""
     return _attempt(row, now, Outcome.SENT, message_id=row.message_id), None

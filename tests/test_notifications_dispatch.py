@@ -1,0 +1,151 @@
+"""Dispatch against a real SMTP server (aiosmtpd in-process), one step at a time in frozen time."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notifications import dispatch, emails, services
+from notifications.models import DeliveryAttempt, Kind, Outcome, Reminder, Status
+from tests.factories_notifications import Family, due_reminders, smtp  # noqa: F401
+
+START = dt.datetime(2025, 3, 8, 5, tzinfo=dt.UTC)  # Saturday 00:00 in New York
+
+
+def test_a_demo_familys_day_arrives_once_each_at_the_right_local_hour(db, smtp):  # noqa: F811
+    """GIVEN a family in New York and London WHEN dispatch runs every 15 minutes for a day
+    THEN each reminder arrives once, at 09:00 on its recipient's wall clock."""
+    family = Family()
+    family.lab(dt.date(2025, 3, 9))
+    family.lab(dt.date(2025, 3, 9), kind="visit")
+    family.step(dt.date(2025, 3, 9))
+    arrivals = []
+    with time_machine.travel(START, tick=False) as clock:
+        services.reconcile()
+        for _ in range(24 * 4):
+            before = len(smtp.sink.messages)
+            dispatch.dispatch_due()
+            arrivals += [
+                (m["To"], timezone.now(), m["Subject"]) for m in smtp.sink.messages[before:]
+            ]
+            clock.shift(dt.timedelta(minutes=15))
+    ids = smtp.sink.ids()
+    assert len(ids) == len(set(ids)), "no duplicates"
+    zones = {family.mother.email: "America/New_York", family.father.email: "Europe/London"}
+    family_mail = [a for a in arrivals if a[0] in zones]
+    assert len(family_mail) == 6, arrivals  # 3 items x 2 guardians
+    for to, at, _subject in family_mail:
+        local = at.astimezone(ZoneInfo(zones[to]))
+        assert (local.date(), local.hour) == (dt.date(2025, 3, 8), 9), (to, local)
+    assert Reminder.objects.filter(status=Status.SENT, kind=Kind.LAB_REMINDER).count() == 4
+
+
+def test_sent_mail_has_text_html_unsubscribe_and_stable_message_id(db, smtp):  # noqa: F811
+    family = due_reminders(1)
+    dispatch.dispatch_due()
+    [message] = smtp.sink.messages
+    row = Reminder.objects.get(patient=family.patient)
+    assert row.status == Status.SENT and row.message_id == message["Message-ID"]
+    assert message["Message-ID"] == emails.message_id(row.key)
+    unsubscribe = "".join(message["List-Unsubscribe"].split())
+    assert unsubscribe.startswith("<http://127.0.0.1:8000/portal/preferences/")
+    types = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html"} <= types
+    [attempt] = DeliveryAttempt.objects.filter(reminder=row)
+    assert (attempt.outcome, attempt.to_email) == (Outcome.SENT, family.mother.email)
+
+
+def test_451_retries_with_backoff_then_delivers(db, smtp):  # noqa: F811
+    due_reminders(3)
+    smtp.sink.refuse["*"] = "451 4.3.0 Try again later"
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        dispatch.dispatch_due()
+        rows = list(Reminder.objects.all())
+        assert {(r.status, r.attempts) for r in rows} == {(Status.PENDING, 1)}
+        assert all(30 <= (r.send_at - timezone.now()).total_seconds() <= 60 for r in rows)
+        smtp.sink.refuse.clear()
+        clock.shift(dt.timedelta(minutes=2))
+        dispatch.dispatch_due()
+    assert set(Reminder.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert len(smtp.sink.messages) == 3
+    assert DeliveryAttempt.objects.filter(outcome=Outcome.RETRY, smtp_code=451).count() == 3
+
+
+def test_550_fails_at_once_and_shows_for_the_centers_coordinators(db, smtp):  # noqa: F811
+    family = due_reminders(2)
+    smtp.sink.refuse[family.mother.email] = "550 5.1.1 No such user"
+    dispatch.dispatch_due()
+    rows = Reminder.objects.all()
+    assert {(r.status, r.attempts) for r in rows} == {(Status.FAILED, 1)}
+    assert DeliveryAttempt.objects.filter(outcome=Outcome.FAILED, smtp_code=550).count() == 2
+    assert services.failed_reminders_for_centers([family.center.pk]).count() == 2
+    assert services.failed_reminders_for_centers([family.center.pk + 1000]).count() == 0
+
+
+def test_smtp_down_then_up_delivers_everything_once(db, smtp):  # noqa: F811
+    due_reminders(30)
+    smtp.stop()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        totals = dispatch.dispatch_due()
+        assert totals.retried == 30 and totals.sent == 0
+        for _ in range(3):
+            clock.shift(dt.timedelta(minutes=1))
+            dispatch.dispatch_due()  # still down: backs off again
+        smtp.start()
+        for _ in range(12):
+            clock.shift(dt.timedelta(minutes=10))
+            dispatch.dispatch_due()
+    ids = smtp.sink.ids()
+    assert len(ids) == len(set(ids)) == 30
+    assert Reminder.objects.filter(status=Status.SENT).count() == 30
+
+
+def test_attempts_run_out_after_the_last_retry(db, smtp):  # noqa: F811
+    due_reminders(1)
+    smtp.sink.refuse["*"] = "421 4.7.0 Too busy"
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(dispatch.MAX_ATTEMPTS + 2):
+            dispatch.dispatch_due()
+            clock.shift(dispatch.RETRY_CAP * 2)
+    row = Reminder.objects.get()
+    assert (row.status, row.attempts) == (Status.FAILED, dispatch.MAX_ATTEMPTS)
+
+
+def test_a_row_stuck_in_sending_past_its_lease_is_recovered(db, smtp):  # noqa: F811
+    due_reminders(2)
+    token = dispatch.claim_batch(10, timezone.now())
+    assert token and Reminder.objects.filter(status=Status.SENDING).count() == 2
+    dispatch.dispatch_due()  # lease still valid: nothing happens
+    assert smtp.sink.messages == []
+    with time_machine.travel(timezone.now() + dispatch.LEASE + dt.timedelta(seconds=1)):
+        dispatch.dispatch_due()
+    assert len(smtp.sink.messages) == 2
+    assert Reminder.objects.filter(status=Status.SENT).count() == 2
+
+
+def test_a_lab_done_after_claim_is_not_sent(db, smtp):  # noqa: F811
+    family = Family(father_tz=None)
+    lab = family.lab(timezone.localdate() + dt.timedelta(days=1))
+    services.reconcile([family.patient.pk], now=timezone.now())
+    Reminder.objects.update(send_at=timezone.now())
+    lab.done_at = timezone.now()
+    lab.save()
+    dispatch.dispatch_due()
+    assert smtp.sink.messages == []
+    assert set(Reminder.objects.values_list("status", flat=True)) == {Status.CANCELLED}
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_dispatch_batch_query_count_is_constant(db, smtp, n):  # noqa: F811
+    due_reminders(n)
+    token = dispatch.claim_batch(500, timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.send_batch(token, dispatch.Totals())
+    assert len(smtp.sink.messages) == n
+    # fetch, 2 look-ups, bulk_update, bulk_create (+ savepoint); SQLite splits big bulk writes.
+    limit = 8 if connection.vendor == "postgresql" else 8 + n // 20
+    assert len(queries) <= limit, [q["sql"][:80] for q in queries.captured_queries]

@@ -1,0 +1,94 @@
+"""Every email template, in every language and mode: present what must be, never health data."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from journey.models import Diagnosis, Therapy
+from notifications import emails
+from notifications.models import Kind, Reminder
+from tests import factories as f
+from tests.factories_notifications import Family, critical_result
+from tracker.models import LabTest
+
+GUARDIAN = [Kind.LAB_REMINDER, Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.STAGE_CHANGED]
+GUARDIAN += [Kind.STEP_DUE]
+STAFF = [Kind.CRITICAL_RESULT, Kind.OVERDUE_COORDINATOR, Kind.DAILY_DIGEST]
+DUE = dt.date(2025, 3, 10)
+
+
+def _row(family, kind, lab, step, result):
+    guardian = family.mother if kind in GUARDIAN else None
+    user = None if guardian else family.coordinator
+    return Reminder(
+        key=f"{kind}:test",
+        kind=kind,
+        guardian=guardian,
+        user=user,
+        center=family.center,
+        patient=None if kind == Kind.DAILY_DIGEST else family.patient,
+        journey=family.journey,
+        scheduled_lab=lab if "overdue" in kind or kind == Kind.LAB_REMINDER else None,
+        step=step if kind == Kind.STEP_DUE else None,
+        result=result if kind == Kind.CRITICAL_RESULT else None,
+        due_on=DUE,
+        rung=1,
+        send_at=timezone.now(),
+        time_zone="America/New_York",
+    )
+
+
+def forbidden(family, result):
+    """Words that would leak health information: diagnosis, therapy, lab names, values."""
+    words = {family.patient.last_name, "SMN1", "exon", "AAV", "Liver", "ALT", "AST", "999"}
+    words |= set(Therapy.objects.values_list("name", flat=True))
+    words |= set(Therapy.objects.values_list("generic_name", flat=True))
+    words |= {n for pair in LabTest.objects.values_list("name", "code") for n in pair}
+    words |= {d.condition.name for d in Diagnosis.objects.filter(patient=family.patient)}
+    return {w for w in words if len(w) >= 3}
+
+
+@pytest.fixture
+def world(db):
+    family = Family()
+    f.DiagnosisFactory(patient=family.patient)
+    lab = family.lab(DUE)
+    step = family.step(DUE)
+    result = critical_result(family.journey, timezone.now())
+    return family, lab, step, result
+
+
+def _texts(message):
+    html = message.alternatives[0][0] if message.alternatives else ""
+    return [message.subject, message.body, html]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("minimal", [False, True])
+@pytest.mark.parametrize("kind", GUARDIAN + STAFF)
+def test_every_template_renders_the_minimum(world, kind, minimal, language):
+    family, lab, step, result = world
+    family.mother.language = family.coordinator.language = language
+    row = _row(family, kind, lab, step, result)
+    message = emails.build(row, minimal=minimal, digest={"overdue": 2, "due_soon": 1})
+    for text in _texts(message):
+        assert text.strip()
+        assert "{{" not in text and "{%" not in text
+        for word in forbidden(family, result):
+            assert not re.search(rf"\b{re.escape(word)}\b", text, re.I), (kind, word, text)
+        if minimal:
+            assert family.patient.first_name not in text
+            assert "2025" not in text and "March" not in text
+    assert "http://127.0.0.1:8000/" in message.body
+    assert message.extra_headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/")
+    if kind in GUARDIAN and not minimal and kind != Kind.STAGE_CHANGED:
+        assert family.patient.first_name in message.subject + message.body
+
+
+def test_default_guardian_email_names_the_child_the_kind_of_step_and_the_date(world):
+    family, lab, step, result = world
+    message = emails.build(_row(family, Kind.LAB_REMINDER, lab, step, result))
+    assert "Mia has a lab draw coming up on March 10, 2025" in message.body
+    assert message.to == [family.mother.email]
