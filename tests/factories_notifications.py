@@ -1,5 +1,6 @@
 """Factories and fixtures for the reminder tests: tracker rows, a demo family, an SMTP sink."""
 
+import asyncio
 import datetime as dt
 import socket
 from decimal import Decimal
@@ -145,6 +146,7 @@ class Sink:
     def __init__(self):
         self.messages = []
         self.refuse = {}
+        self.delay = 0  # seconds per message: lets a test kill a worker mid-batch
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.refuse.get(address) or self.refuse.get("*")
@@ -154,6 +156,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
