@@ -1,0 +1,84 @@
+"""What the portal's tracker pages read: one queryset per list, a fixed number per page.
+
+Access goes through journey.access.patients_for_guardian only: a child who is not the
+guardian's is a 404, the same answer as a child that does not exist.
+"""
+
+from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.shortcuts import get_object_or_404
+
+from journey.access import patients_for_guardian
+from journey.models import OPEN_STAGES, Guardian
+from tracker.models import ItemKind, LabResult, LabTest, MonitoringPlan, ScheduledLab, Status
+
+FAMILY_KINDS = (ItemKind.LAB, ItemKind.VISIT)
+
+
+def child_for_guardian(user, public_id):
+    """The guardian's child with this public id, or 404."""
+    children = patients_for_guardian(user).select_related("center")
+    return get_object_or_404(children, public_id=public_id)
+
+
+def guardian_of(request):
+    """The logged-in guardian (the portal middleware sets request.guardian when installed)."""
+    guardian = getattr(request, "guardian", None)
+    if guardian is None:
+        guardian = get_object_or_404(Guardian, user=request.user)
+    return guardian
+
+
+def current_journey(patient):
+    """The child's open journey, else the latest one; with therapy, center and plan."""
+    is_open = Case(
+        When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
+    )
+    return (
+        patient.journeys.select_related("therapy", "center", "monitoring_plan")
+        .annotate(closed_first=is_open)
+        .order_by("closed_first", "-opened_at")
+        .first()
+    )
+
+
+def plan_of(journey):
+    try:
+        return journey.monitoring_plan if journey else None
+    except MonitoringPlan.DoesNotExist:
+        return None
+
+
+def plan_items(plan):
+    """The plan's live items, each with its not-cancelled dates in order (2 queries)."""
+    dates = ScheduledLab.objects.filter(cancelled_at__isnull=True).order_by("due_on", "sequence")
+    return list(
+        plan.items.filter(removed_at__isnull=True)
+        .order_by("position", "code")
+        .prefetch_related(Prefetch("scheduled", queryset=dates))
+    )
+
+
+def lab_tests():
+    """The lab catalogue by code (a dozen rows; one query)."""
+    return {t.code: t for t in LabTest.objects.all()}
+
+
+def journey_dates(journey, today):
+    """The journey's dated rows (draws, visits, checkpoints) with their status (one query)."""
+    return list(
+        journey.scheduled_labs.with_status(today)
+        .exclude(status=Status.CANCELLED)
+        .filter(item__removed_at__isnull=True)
+        .select_related("item")
+        .order_by("due_on", "item__position", "pk")
+    )
+
+
+def current_results(journey):
+    """Every current (not corrected) result of the journey, oldest first (one query)."""
+    return list(
+        LabResult.objects.current()
+        .filter(journey=journey)
+        .select_related("test")
+        .order_by("collected_at", "test__position", "pk")
+    )
