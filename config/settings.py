@@ -5,6 +5,7 @@ file-system broker, mail to the console. With DJANGO_DEBUG=false the secret key,
 database and site URL must be given, or the process refuses to start.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "journey",
     "tracker",
     "notifications",
@@ -54,8 +56,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The logged-in guardian's language and time zone (after authentication).
+    "journey.portal.middleware.GuardianLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -73,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
+            "libraries": {"portal": "journey.portal.templatetags"},
         },
     },
 ]
@@ -88,7 +95,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "journey.User"
-LOGIN_URL = "admin:login"
+# django-axes checks for a lockout first; it never logs anyone in itself.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -108,6 +123,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves hashed names (portal.3f2a1c.css) as immutable for ten years by itself;
+# this is for the few files fetched by their plain name.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 60 * 60
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -187,5 +206,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# Login lockout (django-axes): 5 failures for one email from one address lock that pair out.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "journey.portal.auth.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Behind N proxies that set X-Forwarded-For, DJANGO_PROXY_COUNT=N finds the client's address;
+# unset, the socket's address counts (behind a proxy: the lockout is then by email alone).
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0) or None
+
 # Waypoint's own knobs.
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
+# A portal invitation link works for this many days; a new one replaces it.
+WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)

@@ -1,12 +1,27 @@
+from importlib.util import find_spec
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from journey.urls import account_urlpatterns
 
 admin.site.site_header = "Waypoint care team"
 admin.site.site_title = "Waypoint"
 admin.site.index_title = "Your center's families"
 
+
+def _tracker_pages():
+    """The portal's tracker pages (tracker/urls.py, namespace "portal_tracker") once they land."""
+    if find_spec("tracker.urls") is None:
+        return []
+    return [path("portal/", include(("tracker.urls", "portal_tracker")))]
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("accounts/", include(account_urlpatterns)),
+    path("portal/", include("journey.urls")),
+    *_tracker_pages(),
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
 ]

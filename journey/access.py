@@ -1,6 +1,7 @@
 """Who may see what. One helper per object kind; the admin and the portal both use these."""
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 
 from .models import Center, Guardian, Journey, Patient
 
@@ -49,3 +50,9 @@ def patients_for_guardian(user):
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
     return Patient.objects.filter(guardianships__guardian__user=user)
+
+
+def get_child_or_404(user, public_id, *related):
+    """One child of this guardian by its public id; any other child answers 404, never 403."""
+    queryset = patients_for_guardian(user).select_related("center", *related)
+    return get_object_or_404(queryset, public_id=public_id)

@@ -26,6 +26,7 @@ from journey.models import (
     Therapy,
 )
 
+from .portal_access import PortalAccessAdminMixin, PortalAccessChangeInline
 from .scoping import (
     CenterScopedAdmin,
     ReadOnlyInline,
@@ -293,12 +294,16 @@ class ChildrenInline(ReadOnlyInline):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(CenterScopedAdmin):
-    list_display = ["full_name", "email", "phone", "center", "has_login"]
-    list_select_related = ["center"]
+class GuardianAdmin(PortalAccessAdminMixin, CenterScopedAdmin):
+    list_display = ["full_name", "email", "phone", "center", "has_login", "portal_status"]
+    list_select_related = ["center", "user"]
     search_fields = ["full_name", "email"]
     fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
-    inlines = [ChildrenInline]
+    readonly_fields = ["portal_access_link"]
+    inlines = [ChildrenInline, PortalAccessChangeInline]
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "portal_access_link"] if obj else self.fields
 
     def scope(self, request, queryset):
         """Guardians of the user's centers, or of one of their patients (journey.access)."""

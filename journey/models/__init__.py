@@ -1,5 +1,6 @@
 """The journey domain: people, centers, the therapy catalogue and each child's path."""
 
+from .accounts import Invitation, PortalAccessChange
 from .catalogue import (
     Condition,
     CriterionKind,
@@ -53,10 +54,12 @@ __all__ = [
     "Guardian",
     "Guardianship",
     "InfusionDateChange",
+    "Invitation",
     "Journey",
     "MarketStatus",
     "Membership",
     "Patient",
+    "PortalAccessChange",
     "Responsible",
     "Stage",
     "StageChange",

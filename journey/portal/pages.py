@@ -1,0 +1,220 @@
+"""What the family portal pages show, built in a fixed number of queries per page.
+
+Every list here is one queryset; the views only pass the result to a template.
+"""
+
+from dataclasses import dataclass, field
+
+from django.dispatch import Signal
+from django.utils import timezone
+
+from journey.access import patients_for_guardian
+from journey.models import (
+    EXIT_STAGES,
+    STAGE_ORDER,
+    ChecklistStep,
+    Guardianship,
+    Journey,
+    Membership,
+    StageChange,
+)
+
+from . import words
+
+# Sent with every portal page that shows children, once per page (never per child), so that a
+# higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
+# a constant number of queries. Arguments: journeys=[Journey], today=date.
+portal_journeys_loaded = Signal()
+
+
+@dataclass
+class TimelineEntry:
+    stage: str
+    name: str
+    meaning: str
+    state: str  # "done", "current", "next", "later" or "ended"
+    entered_at: object = None
+
+
+@dataclass
+class StepView:
+    title: str
+    who: str
+    responsible: str
+    due_on: object
+    done_on: object
+    overdue: bool
+
+
+@dataclass
+class ChildView:
+    child: object
+    journey: object = None
+    stage_name: str = ""
+    stage_meaning: str = ""
+    next_step: object = None
+    open_steps: list = field(default_factory=list)
+    done_steps: list = field(default_factory=list)
+    timeline: list = field(default_factory=list)
+
+
+def _latest_journeys(children):
+    """Each child's latest journey (open or ended), with its therapy: one query."""
+    journeys = Journey.objects.filter(patient__in=[c.pk for c in children]).select_related(
+        "therapy"
+    )
+    latest = {}
+    for journey in journeys.order_by("patient_id", "-opened_at", "-pk"):
+        latest.setdefault(journey.patient_id, journey)
+    return latest
+
+
+def _step_view(step, today):
+    overdue = step.done_on is None and step.due_on is not None and step.due_on < today
+    return StepView(
+        title=words.step_title(step),
+        who=words.WHO.get(step.responsible, step.responsible),
+        responsible=step.responsible,
+        due_on=step.due_on,
+        done_on=step.done_on,
+        overdue=overdue,
+    )
+
+
+def _step_order(step):
+    return (step.due_on is None, step.due_on, step.position, step.code)
+
+
+def _current_steps(journeys, today):
+    """The steps of each journey's current stage, split into open and done: one query."""
+    current = {j.pk: j.stage for j in journeys}
+    steps = ChecklistStep.objects.filter(journey__in=list(current)).only(
+        "journey_id", "code", "stage", "title", "responsible", "due_on", "done_on", "position"
+    )
+    by_journey = {pk: ([], []) for pk in current}
+    for step in sorted(steps, key=_step_order):
+        if step.stage == current[step.journey_id]:
+            open_steps, done_steps = by_journey[step.journey_id]
+            (done_steps if step.done_on else open_steps).append(_step_view(step, today))
+    return by_journey
+
+
+def _child_view(child, journey, steps):
+    view = ChildView(child=child, journey=journey)
+    if journey is None:
+        return view
+    view.stage_name = words.stage_name(journey.stage)
+    view.stage_meaning = words.STAGE_MEANINGS.get(journey.stage, "")
+    view.open_steps, view.done_steps = steps.get(journey.pk, ([], []))
+    view.next_step = view.open_steps[0] if view.open_steps else None
+    journey.portal_extras = {}
+    return view
+
+
+def children_for_home(user):
+    """The guardian's children with their stage and next step, in three queries."""
+    children = list(patients_for_guardian(user).order_by("first_name", "last_name"))
+    return _views(children)
+
+
+def _views(children):
+    today = timezone.localdate()
+    latest = _latest_journeys(children) if children else {}
+    journeys = list(latest.values())
+    steps = _current_steps(journeys, today) if journeys else {}
+    views = [_child_view(c, latest.get(c.pk), steps) for c in children]
+    if journeys:
+        portal_journeys_loaded.send(sender=Journey, journeys=journeys, today=today)
+    return views
+
+
+def child_page(child):
+    """One child's journey, timeline and steps, in three queries (four with a history)."""
+    view = _views([child])[0]
+    if view.journey is not None:
+        view.timeline = timeline(view.journey)
+    return view
+
+
+def timeline(journey):
+    """The seven stages with done / current / next / later, or how an ended journey ended.
+
+    Dates are when the stage was last entered (a journey may go back a stage and forward
+    again), from the append-only StageChange rows: one query.
+    """
+    entered = {}
+    changes = StageChange.objects.filter(journey=journey).order_by("moved_at", "pk")
+    for change in changes.only("to_stage", "from_stage", "moved_at"):
+        entered[change.to_stage] = change
+    if journey.stage in EXIT_STAGES:
+        return _ended_timeline(journey, entered)
+    now = STAGE_ORDER.index(journey.stage)
+    entries = []
+    for index, stage in enumerate(STAGE_ORDER):
+        state = _state(index, now)
+        at = entered[stage].moved_at if stage in entered and index <= now else None
+        entries.append(_entry(stage, state, at))
+    return entries
+
+
+def _state(index, now):
+    if index < now:
+        return "done"
+    if index == now:
+        return "current"
+    return "next" if index == now + 1 else "later"
+
+
+def _entry(stage, state, at):
+    meaning = words.STAGE_MEANINGS.get(stage, "")
+    return TimelineEntry(stage, words.stage_name(stage), meaning, state, at)
+
+
+def _ended_timeline(journey, entered):
+    exit_change = entered.get(journey.stage)
+    last_open = exit_change.from_stage if exit_change else ""
+    reached = STAGE_ORDER.index(last_open) + 1 if last_open in STAGE_ORDER else 0
+    entries = [
+        _entry(stage, "done", entered[stage].moved_at if stage in entered else None)
+        for stage in STAGE_ORDER[:reached]
+    ]
+    ended_at = exit_change.moved_at if exit_change else journey.closed_at
+    entries.append(_entry(journey.stage, "ended", ended_at))
+    return entries
+
+
+def people_for(child):
+    """Who can see this child's pages: their guardians and the center's care team (2 queries)."""
+    guardianships = (
+        Guardianship.objects.filter(patient=child)
+        .select_related("guardian__user")
+        .order_by("-is_primary", "guardian__full_name")
+    )
+    team = (
+        Membership.objects.filter(center_id=child.center_id, user__is_active=True)
+        .select_related("user")
+        .order_by("role", "user__full_name", "user__email")
+    )
+    return list(guardianships), list(team)
+
+
+def latest_journey(child):
+    """The child's latest journey with its therapy, or None (one query)."""
+    return (
+        Journey.objects.filter(patient=child)
+        .select_related("therapy")
+        .order_by("-opened_at", "-pk")
+        .first()
+    )
+
+
+def urgent_lines(therapy, language):
+    """The therapy's "call now" signs in the guardian's language (English when missing)."""
+    if therapy is None:
+        return []
+    lines = []
+    for line in therapy.urgent_symptoms or []:
+        text = line.get(language) or line.get("en") if isinstance(line, dict) else str(line)
+        if text:
+            lines.append(text)
+    return lines

@@ -1,0 +1,97 @@
+"""Plain words for families: stage names, what a stage means, who does a step, step titles.
+
+About a 6th-grade reading level, with the medical term in brackets where it helps.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from journey.models import Responsible, Stage
+
+STAGE_NAMES = {
+    Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),
+    Stage.PRE_TREATMENT: _("Tests before treatment"),
+    Stage.INSURANCE: _("Insurance approval"),
+    Stage.INFUSION_SCHEDULED: _("Treatment day is planned"),
+    Stage.INFUSION: _("Treatment day (infusion)"),
+    Stage.MONITORING: _("Check-ups after treatment"),
+    Stage.FOLLOW_UP: _("Yearly check-ups"),
+    Stage.CLOSED: _("Finished"),
+    Stage.WITHDRAWN: _("Stopped"),
+    Stage.NOT_ELIGIBLE: _("Not a match for this treatment"),
+}
+
+STAGE_MEANINGS = {
+    Stage.DIAGNOSIS_CONFIRMED: _(
+        "The care team checks the gene test results and that they fit the treatment."
+    ),
+    Stage.PRE_TREATMENT: _(
+        "Your child has blood tests and check-ups to see if the treatment is safe for them."
+    ),
+    Stage.INSURANCE: _("The care team asks your insurance to pay. This can take a few weeks."),
+    Stage.INFUSION_SCHEDULED: _(
+        "The treatment day is set. The medicine is ordered and you plan your trip."
+    ),
+    Stage.INFUSION: _("Your child gets the gene therapy at the hospital."),
+    Stage.MONITORING: _(
+        "Regular blood tests show how your child is doing. This often lasts about 3 months."
+    ),
+    Stage.FOLLOW_UP: _("Your child sees the care team about once a year for several years."),
+    Stage.CLOSED: _("All follow-up visits are done."),
+    Stage.WITHDRAWN: _("The family decided to stop."),
+    Stage.NOT_ELIGIBLE: _(
+        "The tests showed this treatment is not right for your child now. "
+        "Your care team will talk with you about other choices."
+    ),
+}
+
+WHO = {
+    Responsible.FAMILY: _("You"),
+    Responsible.COORDINATOR: _("Your care team"),
+    Responsible.CLINIC: _("The clinic"),
+    Responsible.PAYER: _("Your insurance"),
+}
+
+# Checklist steps in family words, by step code; a step not listed shows its own title.
+STEP_TITLES = {
+    "genetic-report-on-file": _("The care team has the gene test report"),
+    "variant-matches-therapy": _("Doctors check that the gene change fits this treatment"),
+    "genetic-counselling-offered": _("You are offered a talk with a genetic counselor"),
+    "vector-antibody-test": _("Blood test for antibodies that could block the treatment"),
+    "baseline-liver-panel": _("Liver blood test before treatment (liver panel)"),
+    "baseline-blood-counts": _("Blood count before treatment (CBC, platelets)"),
+    "baseline-creatinine": _("Kidney blood test before treatment (creatinine)"),
+    "baseline-troponin": _("Heart blood test before treatment (troponin-I)"),
+    "infection-screen": _("Blood tests for infections (HIV, hepatitis B and C)"),
+    "eligibility-check-passed": _("The care team checks that the treatment fits your child"),
+    "family-education-session": _("A meeting to learn about the treatment"),
+    "prior-authorization-submitted": _("The care team asks your insurance to approve"),
+    "payer-decision-received": _("Your insurance answers"),
+    "appeal-filed": _("The care team asks again if insurance says no (appeal)"),
+    "approval-letter-on-file": _("The care team has the approval letter"),
+    "hydroxyurea-stopped": _("Stop hydroxyurea and similar medicines, as the doctor says"),
+    "cells-collected": _("Your child's stem cells are collected and sent to be made"),
+    "infusion-date-set": _("The treatment day is set"),
+    "product-ordered": _("The medicine is ordered"),
+    "steroid-start-date-set": _("The day to start the steroid medicine is set"),
+    "pre-infusion-labs-in-window": _("Blood tests shortly before treatment"),
+    "travel-lodging-arranged": _("Plan your travel and where you will stay"),
+    "admitted": _("Your child checks in to the hospital"),
+    "conditioning-given": _("Medicine to make room for the new cells (conditioning)"),
+    "infused": _("Your child gets the treatment"),
+    "observation-completed": _("Your child is watched for a few hours after treatment"),
+    "engraftment-reached": _("The new cells start to grow (engraftment)"),
+    "discharged": _("Your child goes home from the hospital"),
+    "plan-handed-to-family": _("You get the plan for check-ups and blood tests"),
+    "steroid-taper-decision": _("Doctors decide when to lower the steroid medicine"),
+    "label-labs-done": _("All blood tests after treatment are done"),
+    "registry-enrolment-offered": _("You are asked about joining a long-term study"),
+    "yearly-visits-scheduled": _("Yearly visits are planned"),
+}
+
+
+def stage_name(stage):
+    return STAGE_NAMES.get(stage, stage)
+
+
+def step_title(step):
+    return STEP_TITLES.get(step.code, step.title)

@@ -1,0 +1,111 @@
+"""The family portal and account pages: thin views over journey.portal and journey.access."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from . import access
+from .forms import add_service_errors
+from .forms_portal import AcceptInvitationForm, LoginForm
+from .portal import invitations, pages
+
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def guardian_required(view):
+    """Logged in as a guardian. Staff go to the admin; an unlinked login sees a plain page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_staff:
+            return redirect("admin:index")
+        if getattr(request, "guardian", None) is None:
+            return render(request, "portal/not_linked.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@guardian_required
+def home(request):
+    children = pages.children_for_home(request.user)
+    return render(request, "portal/home.html", {"children": children})
+
+
+@guardian_required
+def child(request, public_id):
+    patient = access.get_child_or_404(request.user, public_id)
+    view = pages.child_page(patient)
+    return render(request, "portal/child.html", {"child": patient, "view": view, "page": "child"})
+
+
+@guardian_required
+def people(request, public_id):
+    patient = access.get_child_or_404(request.user, public_id)
+    guardianships, team = pages.people_for(patient)
+    context = {"child": patient, "guardianships": guardianships, "team": team, "page": "people"}
+    return render(request, "portal/people.html", context)
+
+
+@guardian_required
+def card(request, public_id):
+    patient = access.get_child_or_404(request.user, public_id)
+    journey = pages.latest_journey(patient)
+    therapy = journey.therapy if journey else None
+    context = {
+        "child": patient,
+        "page": "card",
+        "journey": journey,
+        "therapy": therapy,
+        "urgent": pages.urgent_lines(therapy, get_language()),
+    }
+    return render(request, "portal/card.html", context)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/reset_password.html"
+    subject_template_name = "emails/accounts/password_reset_subject.txt"
+    email_template_name = "emails/accounts/password_reset.txt"
+    html_email_template_name = "emails/accounts/password_reset.html"
+
+    @property
+    def extra_email_context(self):
+        return {"site_url": settings.SITE_URL}
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+def accept_invitation(request, token):
+    """A one-time link: choose a password, then land logged in on the portal."""
+    invitation = invitations.find_invitation(token)
+    if invitation is None or not invitation.is_usable():
+        return render(request, "registration/invitation_invalid.html", status=410)
+    user = invitations.login_for(invitation.guardian)
+    form = AcceptInvitationForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitations.accept(invitation, form.cleaned_data["new_password1"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            login(request, user, backend=BACKEND)
+            messages.success(request, _("Welcome. Your password is set."))
+            return redirect("portal:home")
+    context = {"form": form, "invitation": invitation}
+    return render(request, "registration/accept_invitation.html", context)
