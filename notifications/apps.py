@@ -6,6 +6,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Reminders"
 
     def ready(self):
-        from . import signals
+        from tracker.services import register_worklist_section
+
+        from . import signals, worklist
 
         signals.connect()
+        register_worklist_section(worklist.failed_reminders)
+        register_worklist_section(worklist.escalated_labs)

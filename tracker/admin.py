@@ -281,6 +281,7 @@ class WorklistAdmin(admin.ModelAdmin):
             "awaiting_review": list(services.results_awaiting_review(user)),
             "due_soon": list(services.labs_due_soon(user, today, days=7)),
             "extensions": list(services.open_extensions(user)),
+            "extra_sections": services.extra_sections(user),
             "error_form": form,
         }
 

@@ -23,12 +23,22 @@ from .plans import (
     schedule_items,
 )
 from .results import correct_result, parse_value, record_results, review_result
-from .worklist import labs_due_soon, open_extensions, overdue_labs, results_awaiting_review
+from .worklist import (
+    WorklistSection,
+    extra_sections,
+    labs_due_soon,
+    open_extensions,
+    overdue_labs,
+    register_worklist_section,
+    results_awaiting_review,
+)
 
 __all__ = [
+    "WorklistSection",
     "close_extension",
     "complete_visit",
     "correct_result",
+    "extra_sections",
     "generate_plan",
     "labs_due_soon",
     "mark_missed",
@@ -37,6 +47,7 @@ __all__ = [
     "overdue_labs",
     "parse_value",
     "record_results",
+    "register_worklist_section",
     "reschedule_lab",
     "results_awaiting_review",
     "review_result",

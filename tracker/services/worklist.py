@@ -1,5 +1,6 @@
 """The worklist's lists: one queryset each, scoped to the user's centers, open journeys only."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
@@ -53,3 +54,27 @@ def open_extensions(user):
         .select_related("plan__journey__patient")
         .order_by("extended_at", "pk")
     )
+
+
+# Higher apps (notifications) add lists to the worklist without tracker importing them: each
+# provider is a callable (user) -> WorklistSection, registered in the app's AppConfig.ready.
+@dataclass(frozen=True)
+class WorklistSection:
+    key: str
+    title: str
+    template: str
+    rows: list
+
+
+_SECTION_PROVIDERS = []
+
+
+def register_worklist_section(provider):
+    if provider not in _SECTION_PROVIDERS:
+        _SECTION_PROVIDERS.append(provider)
+    return provider
+
+
+def extra_sections(user):
+    """The registered sections for this user, each with its rows already fetched."""
+    return [provider(user) for provider in _SECTION_PROVIDERS]
