@@ -74,6 +74,7 @@ def test_plan_shows_overdue_first_with_what_to_do(client, family):
     guardian, child, _journey = family
     text = _text(_get(client, guardian, "portal_tracker:plan", child))
     assert "Overdue" in text and "Please call the care team to book it." in text
+    assert "It was due by Jan. 4, 2026." in text  # the baseline draw, not "any day is fine"
 
 
 def test_plan_has_steroid_notes_family_notes_and_call_now(client, family):
@@ -225,3 +226,30 @@ def test_urgent_lines_follow_the_language():
         assert w.localized_line(line) == "Piel amarilla"
     with translation.override("en"):
         assert w.localized_line({"en": "Only English"}) == "Only English"
+
+
+@pytest.mark.parametrize(
+    ("regimen", "checkpoint", "expected"),
+    [
+        ("Prednisolone from the day before the infusion, for 30 days.", 30, (-1, 30)),
+        ("Corticosteroid from the day before the infusion, for at least 60 days.", None, (-1, 58)),
+        ("Prednisone for 7 days starting 3 days before each eye's surgery.", None, (-3, 3)),
+        ("Corticosteroid around the injection.", 30, None),  # start unknown: draw nothing
+        ("", None, None),
+    ],
+)
+def test_steroid_period_is_read_from_the_regimen_and_the_taper_checkpoint(
+    regimen, checkpoint, expected
+):
+    from types import SimpleNamespace
+
+    from tracker.portal.pages import _steroid_period
+
+    day0 = dt.date(2026, 1, 5)
+    journey = SimpleNamespace(therapy=SimpleNamespace(steroid_regimen=regimen), infusion_date=day0)
+    checkpoints = [day0 + dt.timedelta(days=checkpoint)] if checkpoint else []
+    period = _steroid_period(journey, checkpoints)
+    if expected is None:
+        assert period is None
+    else:
+        assert period == tuple(day0 + dt.timedelta(days=x) for x in expected)

@@ -4,6 +4,7 @@ Each builder takes the child and journey already fetched (through journey.access
 a template context of plain objects: the templates only print.
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -45,17 +46,28 @@ def _contacts(journey, patient):
     }
 
 
-def _steroid_period(journey, checkpoint_dates):
-    """From the day before the infusion to the taper decision, when the plan has one.
+_STEROID_START = re.compile(r"\b(?:(\d+) days|the day) before\b", re.I)
+_STEROID_DAYS = re.compile(r"\bfor (?:at least )?(\d+) days\b", re.I)
 
-    The catalogue keeps the regimen as text only; without a "steroid..." checkpoint in the
-    plan the end is unknown and only the start is marked.
+
+def _steroid_period(journey, checkpoint_dates):
+    """(first day, last day or None) of the steroid course, or None when it is not known.
+
+    The catalogue keeps the regimen as text only ("from the day before the infusion, for 30
+    days"), so the start ("the day before", "3 days before") and length ("for 30 days") are
+    read from it; the plan's steroid checkpoint (the taper decision), when there is one, ends
+    the period. Without a readable start nothing is drawn rather than a guess.
     """
     therapy = journey.therapy
-    if not (therapy and therapy.steroid_regimen and journey.infusion_date):
+    regimen = therapy.steroid_regimen if therapy else ""
+    found = _STEROID_START.search(regimen or "")
+    if not (found and journey.infusion_date):
         return None
-    start = journey.infusion_date - timedelta(days=1)
-    return (start, min(checkpoint_dates) if checkpoint_dates else None)
+    start = journey.infusion_date - timedelta(days=int(found.group(1) or 1))
+    if checkpoint_dates:
+        return (start, min(checkpoint_dates))
+    length = _STEROID_DAYS.search(regimen)
+    return (start, start + timedelta(days=int(length.group(1)) - 1) if length else None)
 
 
 def _common(patient, journey):
