@@ -210,6 +210,7 @@ LOGGING = {
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the email)
 AXES_USERNAME_CALLABLE = "journey.portal.auth.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -26,7 +26,7 @@ from journey.models import (
     Therapy,
 )
 
-from .portal_access import PortalAccessAdminMixin, PortalAccessChangeInline
+from .portal_access import PortalAccessAdminMixin
 from .scoping import (
     CenterScopedAdmin,
     ReadOnlyInline,
@@ -300,7 +300,7 @@ class GuardianAdmin(PortalAccessAdminMixin, CenterScopedAdmin):
     search_fields = ["full_name", "email"]
     fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
     readonly_fields = ["portal_access_link"]
-    inlines = [ChildrenInline, PortalAccessChangeInline]
+    inlines = [ChildrenInline]
 
     def get_fields(self, request, obj=None):
         return [*self.fields, "portal_access_link"] if obj else self.fields

@@ -19,8 +19,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from journey.models import Invitation, PortalAccessChange
 from journey.portal import emails, invitations
 
-from .scoping import ReadOnlyInline
-
 log = logging.getLogger(__name__)
 
 
@@ -33,13 +31,6 @@ def send_invitation(request, guardian):
         log.exception("Invitation email to guardian %s failed", guardian.pk)
         return False
     return True
-
-
-class PortalAccessChangeInline(ReadOnlyInline):
-    model = PortalAccessChange
-    fields = ["at", "action", "by"]
-    readonly_fields = fields
-    verbose_name_plural = gettext_lazy("portal access history")
 
 
 class PortalAccessAdminMixin:
@@ -125,6 +116,9 @@ class PortalAccessAdminMixin:
             "title": _("Portal access"),
             "status": self.portal_status(guardian),
             "invitations": Invitation.objects.filter(guardian=guardian)[:10],
+            "history": PortalAccessChange.objects.filter(guardian=guardian)
+            .select_related("by")
+            .order_by("-at", "-pk")[:20],
             "now": timezone.now(),
             "change_url": change_url,
         }

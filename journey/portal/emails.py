@@ -28,6 +28,7 @@ def send_invitation(invitation, raw_token):
             "link": link,
             "expires_at": invitation.expires_at,
             "site_url": settings.SITE_URL,
+            "language": guardian.language,
         }
         subject, text, html = _render("invitation", context)
     message = EmailMultiAlternatives(subject, text, to=[invitation.email])

@@ -30,4 +30,6 @@ class GuardianLocaleMiddleware:
             zone = timezone.get_default_timezone()
         with timezone.override(zone), translation.override(guardian.language):
             request.LANGUAGE_CODE = guardian.language
-            return self.get_response(request)
+            response = self.get_response(request)
+        response.headers["Content-Language"] = guardian.language
+        return response
