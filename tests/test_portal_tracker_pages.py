@@ -253,3 +253,13 @@ def test_steroid_period_is_read_from_the_regimen_and_the_taper_checkpoint(
         assert period is None
     else:
         assert period == tuple(day0 + dt.timedelta(days=x) for x in expected)
+
+
+@pytest.mark.parametrize("name", ["portal_tracker:plan", "portal_tracker:labs"])
+def test_a_child_without_a_journey_gets_calm_empty_pages(client, center_a, name):
+    from tests import factories as f
+
+    guardian = fp.guardian_with_login(center_a, "new@example.org")
+    child = f.GuardianshipFactory(guardian=guardian, patient__center=center_a).patient
+    text = _text(_get(client, guardian, name, child))
+    assert "Call 911" in text or "No lab tests or visits are planned right now." in text
