@@ -263,3 +263,16 @@ def test_a_child_without_a_journey_gets_calm_empty_pages(client, center_a, name)
     child = f.GuardianshipFactory(guardian=guardian, patient__center=center_a).patient
     text = _text(_get(client, guardian, name, child))
     assert "Call 911" in text or "No lab tests or visits are planned right now." in text
+
+
+@pytest.mark.parametrize("name", ["portal_tracker:plan", "portal_tracker:labs"])
+def test_pages_render_in_spanish_dates(client, center_a, name):
+    """The Spanish catalogue comes later; dates and numbers already follow the language."""
+    guardian = fp.guardian_with_login(center_a, "es@example.org", language="es")
+    child, journey = fp.child_of(guardian, first_name="Lucía")
+    fp.record(journey, 7, [("TBIL", "0.4", "mg/dL")])
+    with translation.override("es"):
+        text = _text(_get(client, guardian, name, child))
+    assert "enero de 2026" in text
+    if name == "portal_tracker:labs":
+        assert "0,4 mg/dL" in text
