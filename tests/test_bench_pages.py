@@ -1,0 +1,56 @@
+"""bench/pages.py at a tiny size, as a subprocess on a scratch database: one JSON line.
+
+Without wrk or gunicorn the load part is skipped locally; in CI (CI=true) they must be there.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.common import ROOT, scratch_database_url
+from tests.conftest import IN_CI
+
+PAGES = {"guardian_home", "child_labs", "coordinator_worklist", "admin_patient_list"}
+FIGURES = {"rps", "p50_ms", "p95_ms", "p99_ms", "queries", "errors"}
+
+
+def run_bench():
+    command = [sys.executable, "bench/pages.py", "--patients", "30", "--centers", "2"]
+    command += ["--duration", "1", "--concurrency", "4", "--workers", "2"]
+    if IN_CI:
+        command.append("--require-load")
+    with scratch_database_url() as url:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    return json.loads(lines[0])
+
+
+def test_pages_bench_prints_one_json_line():
+    report = run_bench()
+    assert report["pages"].keys() >= PAGES
+    assert "floor_rps" in report
+    for name, figures in report["pages"].items():
+        if figures.get("missing"):
+            continue
+        assert figures.keys() >= FIGURES, name
+        assert figures["status"] == 200, (name, figures)
+        assert figures["queries"] > 0
+    if report["missing_tools"]:
+        pytest.skip(f"load part skipped: {report['missing_tools']}")
+    assert report["floor_rps"] > 0
+    for name, figures in report["pages"].items():
+        if not figures.get("missing"):
+            assert figures["rps"] > 0, name
+            assert figures["errors"] == 0, name
