@@ -30,7 +30,7 @@ def _collections(count, rng):
     from tracker.demo import NORMAL
     from tracker.models import LabTest
 
-    units = dict(LabTest.objects.values_list("code", "unit"))
+    tests = {t.code: t for t in LabTest.objects.all()}
     journeys = (
         Journey.objects.filter(
             stage__in=[Stage.MONITORING, Stage.FOLLOW_UP],
@@ -42,10 +42,13 @@ def _collections(count, rng):
     )
     out = []
     for journey in journeys.iterator(chunk_size=500):
-        tests = _draw_tests(journey.therapy)
-        if not tests:
+        codes = _draw_tests(journey.therapy)
+        if not codes:
             continue
-        rows = [(code, _value(rng, NORMAL.get(code, "1")), units[code]) for code in tests]
+        rows = [
+            (code, _value(rng, NORMAL.get(code, "1"), tests[code]), tests[code].unit)
+            for code in codes
+        ]
         out.append((journey, rows))
         if len(out) >= count:
             break
@@ -59,10 +62,10 @@ def _draw_tests(therapy):
     return []
 
 
-def _value(rng, normal):
-    """Around the normal value; one in ten raised enough to be flagged."""
+def _value(rng, normal, test):
+    """Around the normal value; one in ten raised enough to be flagged (never impossible)."""
     factor = rng.uniform(0.8, 1.2) if rng.random() < 0.9 else rng.uniform(2, 6)
-    return f"{float(normal) * factor:.2f}"
+    return f"{min(float(normal) * factor, float(test.plausible_max) * 0.9):.2f}"
 
 
 def _bare_insert(results):
