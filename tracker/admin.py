@@ -9,6 +9,7 @@ import zoneinfo
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from journey import access
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
 
-from . import services
+from . import export, services
 from .forms import EnterResultsForm, ReasonForm
 from .models import (
     LabResult,
@@ -262,6 +263,22 @@ class WorklistAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("tracker.view_scheduledlab")
+
+    def get_urls(self):
+        csv_view = self.admin_site.admin_view(self.csv_view)
+        return [path("csv/", csv_view, name="tracker_worklist_csv"), *super().get_urls()]
+
+    def csv_view(self, request):
+        """The worklist as one CSV (tracker.export), scoped like the page."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = _user_today(request.user)
+        body = export.worklist_csv(request.user, today)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        filename = f"worklist-{today.isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

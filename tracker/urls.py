@@ -17,4 +17,6 @@ urlpatterns = [
         name="calendar_revoke",
     ),
     path("calendar/<str:token>.ics", views.feed, name="feed"),
+    path("children/<uuid:public_id>/record/", views.record, name="record"),
+    path("children/<uuid:public_id>/record/fhir.json", views.record_fhir, name="record_fhir"),
 ]

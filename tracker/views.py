@@ -4,15 +4,18 @@ Thin views: the child comes through tracker.portal.queries.child_for_guardian (w
 journey.access), the contents from tracker.portal.pages. Another family's child is a 404.
 """
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import calendar
+from . import calendar, fhir
 from .portal import pages, queries
 
 
@@ -96,4 +99,31 @@ def feed(request, token):
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@require_GET
+@login_required
+def record(request, public_id):
+    """The child's whole record on one printable page, with the FHIR download link."""
+    child = queries.child_for_guardian(request.user, public_id)
+    context = fhir.print_context(fhir.load_record(child, timezone.localdate()))
+    context["page"] = "record"
+    return render(request, "portal/tracker/record_print.html", context)
+
+
+@never_cache
+@require_GET
+@login_required
+def record_fhir(request, public_id):
+    """The same record as a FHIR R4 bundle (JSON), downloaded as a file."""
+    child = queries.child_for_guardian(request.user, public_id)
+    record = fhir.load_record(child, timezone.localdate())
+    body = json.dumps(fhir.build_bundle(record), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/fhir+json; charset=utf-8")
+    name = slugify(child.first_name) or "child"
+    filename = f"{name}-record-{record.today.isoformat()}.fhir.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Robots-Tag"] = "noindex"
     return response
