@@ -1,0 +1,207 @@
+"""A family's first visit in a real browser, at phone width.
+
+GIVEN a coordinator who sends the portal invitation from the admin, WHEN the guardian opens
+the emailed link, chooses a password, logs in and walks the child's pages, THEN the current
+stage, the next lab, the chart and its table are there, and logging out ends the session; a
+second guardian cannot reach the first family's child (404). Keyboard: the login form is
+reachable with Tab and sent with Enter, focus is visible, the skip link moves to the content.
+"""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import NoReverseMatch, reverse
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+COORDINATOR_PASSWORD = "correct horse battery"  # tests.factories.UserFactory
+CHILD_PAGES = [
+    "portal:child",
+    "portal:people",
+    "portal:card",
+    "portal_tracker:plan",
+    "portal_tracker:labs",
+    "portal_tracker:calendar",
+    "portal_tracker:record",  # "Download record", being built
+    "portal_notifications:settings",
+]
+
+
+def optional_url(name, child):
+    """The URL of a page that may not have landed yet (None until its URL name exists)."""
+    try:
+        return reverse(name, args=[child.public_id])
+    except NoReverseMatch:
+        return None
+
+
+def send_invitation_from_admin(page, base, guardian):
+    page.goto(f"{base}/admin/login/")
+    page.get_by_label("Email").fill("coordinator@example.org")
+    page.get_by_label("Password").fill(COORDINATOR_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(base + reverse("admin:journey_guardian_portal_access", args=[guardian.pk]))
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.locator(".messagelist")).to_contain_text("1")
+
+
+def invitation_link(base, email):
+    sent = [m for m in mail.outbox if email in m.to]
+    assert sent, f"no invitation email to {email}"
+    found = re.search(r"https?://\S+/accounts/invitation/[^/\s]+/", sent[-1].body)
+    assert found, sent[-1].body
+    # The email names SITE_URL; the live server listens elsewhere: keep only the path.
+    return base + re.sub(r"^https?://[^/]+", "", found.group(0))
+
+
+def test_guardian_accepts_invitation_and_walks_the_portal(personas, new_page):
+    base, family = personas["url"], personas["a"]
+    maya = family.child
+    mail.outbox.clear()
+
+    admin = new_page(DESKTOP)
+    send_invitation_from_admin(admin, base, family.guardian)
+    link = invitation_link(base, "ana@example.org")
+    email_text = mail.outbox[-1].body
+    assert "Maya" not in email_text and "Zolgensma" not in email_text  # no health information
+
+    page = new_page(PHONE)
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome to Waypoint")
+    page.get_by_label("Choose a password").fill(PASSWORD)
+    page.get_by_label("Type the same password again").fill(PASSWORD)
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page).to_have_url(f"{base}/portal/")
+    expect(page.get_by_role("status")).to_contain_text("Your password is set")
+
+    # A fresh login with the new password (log out first, through the header's button).
+    page.get_by_role("button", name="Log out").click()
+    page.goto(f"{base}/portal/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/portal/$"))
+    login(page, base, "ana@example.org")
+    expect(page).to_have_url(f"{base}/portal/")
+
+    # Home: the child, the current stage in words.
+    card = page.get_by_role("article").filter(has_text="Maya")
+    expect(card).to_contain_text("Check-ups after treatment")
+    card.get_by_role("link", name="See Maya's journey").click()
+
+    # Child page: where we are now.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Maya's journey")
+    now = page.locator("section.now")
+    expect(now).to_contain_text("Check-ups after treatment")
+    expect(page.locator(".timeline [aria-current=step]")).to_contain_text("Now")
+    nav = page.get_by_role("navigation", name="Pages about Maya")
+    nav.get_by_role("link", name="Lab tests").click()
+
+    # Labs: the next draw, the flagged result in words, the chart and its table.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Maya's lab tests")
+    upcoming = page.locator("section[aria-labelledby=upcoming-title]")
+    expect(upcoming.locator(".date-group").first).to_be_visible()
+    expect(upcoming.locator(".date-group").first).to_contain_text(
+        re.compile(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), ")
+    )
+    chart = page.locator("figure.chart").filter(has_text="ALT").first
+    svg = chart.locator("svg[role=img]")
+    expect(svg).to_be_visible()
+    assert svg.bounding_box()["width"] > 200
+    expect(chart.locator("table caption")).to_contain_text("All results of the")
+    expect(chart.locator("tbody tr")).to_have_count(5)
+    expect(chart.locator("tbody")).to_contain_text("96")
+    expect(nav.get_by_role("link", name="Lab tests")).to_have_attribute("aria-current", "page")
+
+    # Reminder settings: the hour and the time zone.
+    page.goto(base + reverse("portal_notifications:settings", args=[maya.public_id]))
+    change_reminder_settings(page)
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto(base + reverse("portal:child", args=[maya.public_id]))
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in to Waypoint")
+
+
+def change_reminder_settings(page):
+    """Emails at 19:00 in Chicago's time: saved, said so, and shown again on the next visit."""
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reminder emails about Maya")
+    hour = page.get_by_label("At what hour (0 to 23)")
+    zone = page.get_by_label("Your time zone")
+    expect(zone).to_have_value("America/New_York")
+    hour.fill("19")
+    zone.fill("America/Chicago")
+    page.get_by_role("button", name="Save my choices").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    page.reload()
+    expect(page.get_by_label("At what hour (0 to 23)")).to_have_value("19")
+    expect(page.get_by_label("Your time zone")).to_have_value("America/Chicago")
+
+
+def test_second_guardian_cannot_reach_the_first_familys_child(personas, new_page):
+    base, maya, leo = personas["url"], personas["a"].child, personas["b"].child
+    page = new_page(PHONE)
+    login(page, base, "ben@example.org")
+    expect(page.get_by_role("article")).to_have_count(1)
+    expect(page.get_by_role("article")).to_contain_text("Leo")
+    assert "Maya" not in page.content()
+
+    for name in CHILD_PAGES:
+        own, other = optional_url(name, leo), optional_url(name, maya)
+        if own is None:
+            continue  # a page that has not landed yet
+        assert page.goto(base + own).status == 200, name
+        assert page.goto(base + other).status == 404, name
+        assert "Maya" not in page.content(), name
+
+
+def test_login_by_keyboard_with_visible_focus_and_skip_link(personas, new_page):
+    base = personas["url"]
+    page = new_page(PHONE)
+    page.goto(f"{base}/accounts/login/")
+
+    # The email field has the focus on arrival; Tab moves through the form; Enter sends it.
+    expect(page.get_by_label("Email")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type("ben@example.org")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Log in")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.press("Enter")  # Enter in the password field sends the form
+    expect(page).to_have_url(f"{base}/portal/")
+    expect(page.get_by_role("article")).to_contain_text("Leo")
+
+    # On a fresh page the first Tab shows the skip link; Enter moves to the main content.
+    page.goto(f"{base}/portal/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    assert_focus_visible(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    page.keyboard.press("Tab")
+    in_main = page.evaluate("document.querySelector('main').contains(document.activeElement)")
+    assert in_main, "after the skip link, Tab continues inside the main content"
+    expect(page.get_by_role("link", name="Leo Rivera")).to_be_focused()
+    assert_focus_visible(page)
+
+
+def assert_focus_visible(page):
+    """The focused element draws an outline or a ring (not the browser's nothing)."""
+    style = page.evaluate(
+        """() => {
+            const s = getComputedStyle(document.activeElement);
+            return {outline: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0,
+                    shadow: s.boxShadow};
+        }"""
+    )
+    visible = (style["outline"] != "none" and style["width"] >= 2) or style["shadow"] != "none"
+    assert visible, f"no visible focus indicator: {style}"
