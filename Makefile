@@ -2,9 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install demo test lint format migrations-check clean
+.PHONY: install browser-deps demo test lint format migrations-check screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +15,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# axe-core for the browser tests (tests/browser); Chromium is the system's (apt: chromium).
+# Without npm the browser tests skip locally (in CI, .ci/run installs both and they must run).
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the browser tests will skip"; fi
+
+browser-deps: $(NODE_STAMP)
+
 # SQLite + an embedded (file-system) broker: nothing to install or start by hand.
 demo: install
 	mkdir -p var/broker/out var/broker/processed var/broker/control
@@ -21,8 +31,14 @@ demo: install
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho -f Procfile.dev start
 
-test: install lint migrations-check
+test: install browser-deps lint migrations-check
 	$(VENV)/bin/pytest
+
+# Regenerates docs/screenshots/<page>-phone.png and -desktop.png (never run by CI).
+screenshots: install browser-deps
+	rm -f docs/screenshots/*.png
+	WAYPOINT_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
+		tests/browser/test_accessibility.py -k every_portal_page
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -47,12 +47,12 @@ PASSWORD = "Quiet river at dawn 42"
 
 
 def require(what, present, how):
-    """Skip locally when a browser tool is absent; in CI a missing tool fails the run."""
+    """Skip locally when a browser tool is absent; in CI (or `make screenshots`) fail."""
     if present:
         return
     message = f"{what} is missing ({how})"
-    if IN_CI:
-        pytest.fail(f"{message}: required in CI")
+    if IN_CI or os.environ.get("WAYPOINT_SCREENSHOTS"):
+        pytest.fail(f"{message}: required in CI and for `make screenshots`")
     pytest.skip(message)
 
 
