@@ -122,6 +122,29 @@ class RuleInput:
     baseline: Decimal | None
 
 
+def result_fields(test, value: Decimal, limits: Limits | None, baseline: Decimal | None) -> dict:
+    """Everything stored with a result besides the value as typed: flag, x ULN, label marks and
+    a copy of the range used (so a later range edit does not rewrite history)."""
+    high = limits.high if limits else None
+    return {
+        "value": value,
+        "unit": test.unit,
+        "flag": compute_flag(value, limits, test.critical_high_x_uln),
+        "x_uln": x_uln(value, high) if test.shows_x_uln else None,
+        "at_2x_uln": at_2x_uln(test.code, value, high),
+        "at_1_5x_baseline": at_1_5x_baseline(test.code, value, baseline),
+        "baseline_value": baseline,
+        "range_low": limits.low if limits else None,
+        "range_high": high,
+        "range_critical_low": limits.critical_low if limits else None,
+        "range_critical_high": (
+            critical_high_limit(limits, test.critical_high_x_uln) if limits else None
+        ),
+        "range_unit": test.unit if limits else "",
+        "range_source": limits.source if limits else "",
+    }
+
+
 def _one_abnormal(rule: dict, result: RuleInput) -> bool:
     kind, limit = rule["rule"], Decimal(str(rule.get("value", 0)))
     if kind == "below_x_uln":

@@ -455,7 +455,7 @@ class Builder:
                     collected_at=collected,
                     entered_by=spec["by"],
                     entered_at=collected + timedelta(hours=6),
-                    **result_fields(test, value, limits, baseline),
+                    **flags.result_fields(test, value, limits, baseline),
                 )
                 if result.flag in ABNORMAL_FLAGS and result.entered_at.date() < self.today - days(
                     14
@@ -492,28 +492,6 @@ class Builder:
             )
         number = min(number, float(test.plausible_max))
         return Decimal(f"{number:.{test.decimal_places}f}")
-
-
-def result_fields(test, value, limits, baseline):
-    """The stored facts of one result, by the rules of tracker.flags (as record_results)."""
-    high = limits.high if limits else None
-    return {
-        "value": value,
-        "unit": test.unit,
-        "flag": flags.compute_flag(value, limits, test.critical_high_x_uln),
-        "x_uln": flags.x_uln(value, high) if test.shows_x_uln else None,
-        "at_2x_uln": flags.at_2x_uln(test.code, value, high),
-        "at_1_5x_baseline": flags.at_1_5x_baseline(test.code, value, baseline),
-        "baseline_value": baseline,
-        "range_low": limits.low if limits else None,
-        "range_high": high,
-        "range_critical_low": limits.critical_low if limits else None,
-        "range_critical_high": (
-            flags.critical_high_limit(limits, test.critical_high_x_uln) if limits else None
-        ),
-        "range_unit": test.unit if limits else "",
-        "range_source": limits.source if limits else "",
-    }
 
 
 def ensure_centers(count, rng):

@@ -116,26 +116,7 @@ class _ResultContext:
 
 
 def _result_fields(ctx, test, canonical):
-    limits = ctx.limits(test)
-    high = limits.high if limits else None
-    baseline = ctx.baselines.get(test.code)
-    return {
-        "value": canonical,
-        "unit": test.unit,
-        "flag": flags.compute_flag(canonical, limits, test.critical_high_x_uln),
-        "x_uln": flags.x_uln(canonical, high) if test.shows_x_uln else None,
-        "at_2x_uln": flags.at_2x_uln(test.code, canonical, high),
-        "at_1_5x_baseline": flags.at_1_5x_baseline(test.code, canonical, baseline),
-        "baseline_value": baseline,
-        "range_low": limits.low if limits else None,
-        "range_high": high,
-        "range_critical_low": limits.critical_low if limits else None,
-        "range_critical_high": (
-            flags.critical_high_limit(limits, test.critical_high_x_uln) if limits else None
-        ),
-        "range_unit": test.unit if limits else "",
-        "range_source": limits.source if limits else "",
-    }
+    return flags.result_fields(test, canonical, ctx.limits(test), ctx.baselines.get(test.code))
 
 
 def _parse_rows(tests, rows):
