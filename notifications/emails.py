@@ -60,6 +60,8 @@ def build(reminder, minimal=False, digest=None):
         headers={
             "Message-ID": message_id(reminder.key),
             "List-Unsubscribe": f"<{context['preferences_url']}>",
+            # RFC 8058: mail apps may POST to the link to unsubscribe in one click.
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
     )

@@ -83,6 +83,7 @@ def test_every_template_renders_the_minimum(world, kind, minimal, language):
             assert "2025" not in text and "March" not in text
     assert "http://127.0.0.1:8000/" in message.body
     assert message.extra_headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     if kind in GUARDIAN and not minimal and kind != Kind.STAGE_CHANGED:
         assert family.patient.first_name in message.subject + message.body
 
