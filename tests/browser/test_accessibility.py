@@ -47,6 +47,13 @@ class Audit:
     def __init__(self, page, axe_source, viewport):
         self.page, self.axe_source, self.viewport = page, axe_source, viewport
         self.findings, self.folder = {}, screenshot_dir()
+        # A style or script the Content-Security-Policy blocks leaves the page half-drawn.
+        self.blocked, self._console = {}, []
+        page.on("console", self._on_console)
+
+    def _on_console(self, message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self._console.append(message.text)
 
     def check(self, name):
         """axe on the page as it is now (page.evaluate is not subject to the page's CSP)."""
@@ -56,9 +63,26 @@ class Audit:
             page.evaluate(self.axe_source)
         violations = page.evaluate(AXE_RUN, WCAG)
         self.findings[name] = violations
-        print(f"axe {self.viewport:7} {name:18} violations={len(violations)}")
+        self.blocked[name], self._console[:] = list(self._console), []
+        print(
+            f"axe {self.viewport:7} {name:18} violations={len(violations)} "
+            f"csp_blocked={len(self.blocked[name])}"
+        )
+        for text in self.blocked[name]:
+            print(f"    blocked: {text[:160]}")
         if self.folder is not None:
-            page.screenshot(path=str(self.folder / f"{name}-{self.viewport}.png"), full_page=True)
+            self.screenshot(name)
+
+    def screenshot(self, name, locator=None):
+        """The top of the page (at most two screens, to keep the PNGs small), or one element."""
+        path = str(self.folder / f"{name}-{self.viewport}.png")
+        if locator is not None:
+            locator.screenshot(path=path)
+            return
+        size = self.page.viewport_size
+        height = self.page.evaluate("document.documentElement.scrollHeight")
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(height, 2 * size["height"])}
+        self.page.screenshot(path=path, full_page=True, clip=clip)
 
     def visit(self, name, url):
         response = self.page.goto(url)
@@ -95,6 +119,8 @@ def test_every_portal_page_passes_axe(personas, new_page, axe_source, viewport):
     audit.visit("child", base + reverse("portal:child", args=[maya.public_id]))
     audit.visit("labs", base + reverse("portal_tracker:labs", args=[maya.public_id]))
     assert_flags_are_not_colour_only(page)
+    if audit.folder is not None:
+        audit.screenshot("labs-chart", page.locator("figure.chart").filter(has_text="ALT").first)
     audit.visit("plan", base + reverse("portal_tracker:plan", args=[maya.public_id]))
     audit.visit("calendar", base + reverse("portal_tracker:calendar", args=[maya.public_id]))
     page.get_by_role("button", name="Make my calendar link").click()
@@ -109,6 +135,8 @@ def test_every_portal_page_passes_axe(personas, new_page, axe_source, viewport):
     audit.visit("password-change", base + reverse("password_change"))
 
     assert all(not v for v in audit.findings.values()), "axe violations:\n" + audit.report()
+    blocked = {name: texts[0] for name, texts in audit.blocked.items() if texts}
+    assert not blocked, f"the Content-Security-Policy blocks part of these pages: {blocked}"
 
 
 def assert_flags_are_not_colour_only(page):
