@@ -28,6 +28,7 @@ from journey.models import Stage, Therapy
 from journey.services import open_journey, set_infusion_date
 from tests import factories as f
 from tests.conftest import IN_CI
+from tracker.demo import NORMAL, UNITS
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -134,6 +135,10 @@ def _family(center, email, name, first_name, *, user=True):
     return guardian, child
 
 
+# (day the draw was due, day it was taken, ALT) from day 0; values as tracker/demo.py.
+DRAWS = [(-1, -3, "22"), (7, 7, "38"), (14, 14, "96"), (21, 22, "61"), (28, 28, "35")]
+
+
 def _monitoring_journey(child, coordinator, day0):
     """Zolgensma, day 0 `day0`: the tracker draws the plan (schedule_changed, after commit)."""
     from tracker.services import record_results
@@ -144,11 +149,14 @@ def _monitoring_journey(child, coordinator, day0):
         set_infusion_date(journey, day0, by=coordinator, reason="Infusion booked")
     journey.stage = Stage.MONITORING
     journey.save(update_fields=["stage"])
-    # Before treatment, then weekly liver tests; ALT goes high in week 2 and comes back down.
-    draws = [(-3, "22"), (7, "38"), (14, "96"), (21, "61"), (28, "35")]
-    for day, alt in draws:
-        when = _at(day0 + dt.timedelta(days=day))
-        rows = [("ALT", alt, "U/L"), ("AST", "31", "U/L"), ("PLT", "250", "10^9/L")]
+    # Every draw so far is done (as the care team enters it): the tests the plan asked for,
+    # normal values, except ALT, high in weeks 2 and 3. The next draw is still to come.
+    for due_day, collected_day, alt in DRAWS:
+        labs = journey.scheduled_labs.filter(day_offset=due_day).select_related("item")
+        codes = sorted({code for lab in labs for code in lab.item.tests})
+        values = {**NORMAL, "ALT": alt}
+        when = _at(day0 + dt.timedelta(days=collected_day))
+        rows = [(code, values[code], UNITS[code]) for code in codes]
         with TestCase.captureOnCommitCallbacks(execute=True):
             record_results(journey, when, rows, by=coordinator, now=when)
     return journey
