@@ -84,9 +84,9 @@ class Audit:
         clip = {"x": 0, "y": 0, "width": size["width"], "height": min(height, 2 * size["height"])}
         self.page.screenshot(path=path, full_page=True, clip=clip)
 
-    def visit(self, name, url):
+    def visit(self, name, url, status=200):
         response = self.page.goto(url)
-        assert response.status == 200, f"{name}: {url} answered {response.status}"
+        assert response.status == status, f"{name}: {url} answered {response.status}"
         self.check(name)
 
     def report(self):
@@ -107,12 +107,14 @@ def test_every_portal_page_passes_axe(personas, new_page, axe_source, viewport):
     audit = Audit(page, axe_source, viewport)
 
     audit.visit("login", f"{base}/accounts/login/")
+    audit.visit("password-reset", base + reverse("password_reset"))
     audit.visit("invitation", base + reverse("accept_invitation", args=[token]))
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_label("Type the same password again").fill(PASSWORD)
     page.get_by_role("button", name="Save and continue").click()
     expect(page).to_have_url(f"{base}/portal/")
     page.get_by_role("button", name="Log out").click()
+    audit.visit("invitation-used", base + reverse("accept_invitation", args=[token]), 410)
     login(page, base, "ana@example.org")
 
     audit.visit("home", base + reverse("portal:home"))
@@ -133,6 +135,8 @@ def test_every_portal_page_passes_axe(personas, new_page, axe_source, viewport):
     if record is not None:
         audit.visit("record", base + record)
     audit.visit("password-change", base + reverse("password_change"))
+    leo = personas["b"].child  # another family's child: the 404 page
+    audit.visit("not-found", base + reverse("portal:child", args=[leo.public_id]), 404)
 
     blocked = {name: texts[0][:120] for name, texts in audit.blocked.items() if texts}
     problems = []
