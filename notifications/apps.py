@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
-    verbose_name = "Reminders"
+    verbose_name = _("Reminders")
 
     def ready(self):
         from tracker.services import register_worklist_section
