@@ -1,0 +1,32 @@
+"""The next lab or visit on the family's home and child pages.
+
+journey's portal pages send `portal_journeys_loaded` once per page with every journey shown;
+this fills `journey.portal_extras["next_visit"]` for all of them in one query.
+"""
+
+from tracker.models import ItemKind, ScheduledLab, Status
+
+
+def _status(lab, today):
+    if lab.window_end < today:
+        return Status.OVERDUE
+    return Status.DUE if lab.window_start <= today else Status.UPCOMING
+
+
+def attach_next_visits(sender, journeys, today, **kwargs):
+    """The earliest open draw or visit of each journey (checkpoints and hospital stays aside)."""
+    labs = (
+        ScheduledLab.objects.open()
+        .filter(journey__in=journeys, item__inpatient=False)
+        .exclude(item__kind=ItemKind.CHECKPOINT)
+        .select_related("item")
+        .order_by("journey_id", "due_on", "pk")
+    )
+    first = {}
+    for lab in labs:
+        first.setdefault(lab.journey_id, lab)
+    for journey in journeys:
+        lab = first.get(journey.pk)
+        if lab is not None:
+            lab.portal_status = _status(lab, today)
+        journey.portal_extras["next_visit"] = lab
