@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install browser-deps demo test lint format migrations-check screenshots clean
+.PHONY: install browser-deps demo test lint format migrations-check messages screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ format: install
 
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Spanish catalogue (docs/i18n.md): collect new strings into locale/es/LC_MESSAGES/django.po,
+# then compile django.mo (committed, so `make demo` works without gettext). Needs GNU gettext.
+messages: install
+	$(PY) manage.py makemessages -l es --no-obsolete --ignore=.venv --ignore=node_modules \
+		--ignore=staticfiles --ignore=var --ignore=tests --ignore=bench
+	$(PY) manage.py compilemessages -l es --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
