@@ -111,7 +111,8 @@ def test_all_therapies_load_with_source_and_label_date():
         assert therapy.label_as_of is not None, therapy.slug
         assert therapy.conditions.exists(), therapy.slug
         assert therapy.urgent_symptoms, therapy.slug
-        assert all(set(line) == {"en"} and line["en"] for line in therapy.urgent_symptoms)
+        for line in therapy.urgent_symptoms:  # every "call now" sign in English and Spanish
+            assert set(line) == {"en", "es"} and all(line.values()), (therapy.slug, line)
 
 
 def test_long_term_follow_up_and_observation_hours():

@@ -11,6 +11,7 @@ that is a failure, elsewhere a skip.
 import ast
 import datetime as dt
 import gettext
+import json
 import os
 import re
 import shutil
@@ -254,3 +255,22 @@ def test_a_reminder_email_is_in_the_guardians_language(db, language, subject, bo
         assert "Hola:" in message.body
         assert "Entre para ver los detalles" in message.body
         assert "Reminder" not in message.subject and "coming up" not in message.body
+
+
+def test_every_urgent_symptom_line_in_the_catalogue_has_spanish():
+    """Catalogue data is not in the .po: its family-facing lines carry their own "es"."""
+    therapies = json.loads((ROOT / "journey" / "catalogue" / "therapies.json").read_text())
+    missing = [
+        f"{t['slug']}: {line.get('en')!r}"
+        for t in therapies
+        for line in t.get("urgent_symptoms", [])
+        if not line.get("es")
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_the_emergency_card_lists_the_signs_in_spanish(spanish_family):
+    client, child = spanish_family
+    card = _get(client, "portal:card", child.public_id)
+    assert "Piel amarilla, o la parte blanca de los ojos amarilla (ictericia)" in card
+    assert "Yellow skin" not in card
