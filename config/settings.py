@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +36,8 @@ SITE_URL = _required("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on an AdminSite that also asks for the second factor (journey/security).
+    "journey.security.apps.WaypointAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,19 +45,34 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
     "journey",
     "tracker",
     "notifications",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # Idle and absolute session limits, and a guardian's opt-in second factor.
+    "journey.security.sessions.SessionLimitsMiddleware",
+    # Who did it (auditlog's actor) and which patient record staff looked at.
+    "audit.middleware.AuditActorMiddleware",
+    "audit.middleware.StaffViewAuditMiddleware",
+    # Login, password reset, invitation and calendar feed: 429 over the limit.
+    "journey.security.ratelimits.RateLimitMiddleware",
     # The logged-in guardian's language and time zone (after authentication).
     "journey.portal.middleware.GuardianLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -104,6 +121,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
+# Argon2id for new and re-hashed passwords; older hashes still verify and upgrade on login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -144,9 +168,22 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waypoint <no-reply@waypoint.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# The cache (rate limits): Redis when REDIS_URL is set, so every process counts together;
+# otherwise this process's memory (local runs and tests).
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("DJANGO_CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "waypoint",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery. With REDIS_URL unset, a file-system broker in var/ lets a worker and beat run as
 # separate processes with no server at all (make demo). Production sets REDIS_URL.
-REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -198,6 +235,40 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere, nothing framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# Sessions (docs/security.md): logged out after inactivity (staff 15 min, families 30 min)
+# and 12 hours after login whatever happens; the cookie never outlives the absolute limit.
+WAYPOINT_SESSION_IDLE_STAFF = timedelta(minutes=env.int("SESSION_IDLE_STAFF_MINUTES", default=15))
+WAYPOINT_SESSION_IDLE_FAMILY = timedelta(minutes=env.int("SESSION_IDLE_FAMILY_MINUTES", default=30))
+WAYPOINT_SESSION_ABSOLUTE = timedelta(hours=env.int("SESSION_ABSOLUTE_HOURS", default=12))
+SESSION_COOKIE_AGE = int(WAYPOINT_SESSION_ABSOLUTE.total_seconds())
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Second factor (django-otp): TOTP apps show this issuer; backup codes are single-use.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Waypoint")
+WAYPOINT_BACKUP_CODES = 10
+
+# Audit trail (docs/security.md): django-auditlog writes into audit.AuditRecord, append-only.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditRecord"
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 LOGGING = {
     "version": 1,
@@ -218,6 +289,19 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # Behind N proxies that set X-Forwarded-For, DJANGO_PROXY_COUNT=N finds the client's address;
 # unset, the socket's address counts (behind a proxy: the lockout is then by email alone).
 AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0) or None
+# The same client address for rate limits and the audit trail.
+WAYPOINT_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT or 0
+
+# Rate limits (django-ratelimit on the cache above): "count/period" per key.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "journey.security.ratelimits.client_ip"
+WAYPOINT_RATE_LIMITS = {
+    "login": {"ip": "30/10m", "username": "10/10m"},
+    "password_reset": {"ip": "10/h", "email": "5/h"},
+    "accept_invitation": {"ip": "30/10m"},
+    "two_factor": {"ip": "30/10m", "user": "10/10m"},
+    "calendar_feed": {"ip": "600/h", "token": "60/h"},
+}
 
 # Waypoint's own knobs.
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)

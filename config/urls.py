@@ -20,6 +20,7 @@ def _tracker_pages():
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/two-factor/", include("journey.security.urls")),
     path("accounts/", include(account_urlpatterns)),
     path("portal/", include("journey.urls")),
     *_tracker_pages(),

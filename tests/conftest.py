@@ -1,6 +1,7 @@
 """Shared fixtures: persona users, the real catalogue, and real services."""
 
 import os
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +15,34 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 def _fast_password_hashing(settings):
     """Hashing strength is tested where it matters; everywhere else it only costs time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    """Each test counts its own requests: rate-limit counters never leak between tests."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
+def otp_login(client, user):
+    """force_login plus a passed second factor, as the admin requires (journey/security)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, with the second factor passed."""
+    otp_login(client, admin_user)
+    return client
 
 
 @pytest.fixture(scope="session")

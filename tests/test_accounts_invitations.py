@@ -18,6 +18,7 @@ from journey.models import Guardian, Invitation, PortalAccessChange, User
 from journey.models.accounts import hash_token
 from journey.portal import emails, invitations
 from tests import factories as f
+from tests.conftest import otp_login
 
 PASSWORD = "a calm long walk 42"
 
@@ -31,7 +32,7 @@ def guardian(center_a):
 
 @pytest.fixture
 def admin_client(client, coordinator_a):
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     return client
 
 
@@ -180,7 +181,7 @@ def test_change_page_button_sends_and_revokes(admin_client, guardian):
 
 
 def test_coordinator_of_another_center_cannot_invite(client, coordinator_b, guardian):
-    client.force_login(coordinator_b)
+    otp_login(client, coordinator_b)
     url = reverse("admin:journey_guardian_portal_access", args=[guardian.pk])
     assert client.post(url, {"do": "send"}).status_code == 404
     assert mail.outbox == []

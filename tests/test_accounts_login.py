@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from journey.portal import invitations
 from tests import factories_portal as fp
+from tests.conftest import otp_login
 from tests.factories_portal import PASSWORD
 
 guardian_a, child_a, client_a = fp.guardian_a, fp.child_a, fp.client_a
@@ -124,7 +125,7 @@ def test_revoking_access_logs_out_an_open_session(client, guardian_a, coordinato
 def test_revoke_access_from_the_admin(client, guardian_a, coordinator_a):
     phone = client.__class__()
     phone.force_login(guardian_a.user)
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     url = reverse("admin:journey_guardian_changelist")
     client.post(url, {"action": "revoke_portal_access", "_selected_action": [guardian_a.pk]})
     assert phone.get(reverse("portal:home")).status_code == 302

@@ -23,6 +23,7 @@ from journey.models import (
     Therapy,
 )
 from tests import factories as f
+from tests.conftest import otp_login
 
 TODAY = timezone.localdate
 
@@ -46,7 +47,7 @@ def journey_b(center_b, coordinator_b, zolgensma):
 
 @pytest.fixture
 def client_a(client, coordinator_a):
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     return client
 
 
@@ -99,7 +100,7 @@ def test_patient_list_shows_only_the_coordinators_center(client_a, journey_a, jo
 
 
 def test_superuser_sees_every_center(client, superuser, journey_a, journey_b):
-    client.force_login(superuser)
+    otp_login(client, superuser)
     text = client.get(url("patient_changelist")).text
     assert "Avila" in text and "Berg" in text
     assert "Center B" in client.get(url("journey_changelist")).text
@@ -484,14 +485,14 @@ def test_coordinator_reads_the_catalogue_but_cannot_edit_it(client_a, zolgensma)
 
 
 def test_unverified_therapy_shows_a_warning(client, superuser):
-    client.force_login(superuser)
+    otp_login(client, superuser)
     therapy = Therapy.objects.filter(verified=False).first()
     assert "Not verified" in client.get(url("therapy_change", therapy.pk)).text
 
 
 def test_users_are_managed_by_superusers_only(client, client_a, superuser):
     assert client_a.get(url("user_changelist")).status_code == 403
-    client.force_login(superuser)
+    otp_login(client, superuser)
     assert client.get(url("user_add")).status_code == 200
     assert client.get(url("user_changelist")).status_code == 200
 
@@ -508,7 +509,7 @@ def test_patient_page_shows_the_age_limit_deadline(client_a, center_a, coordinat
 
 
 def test_superuser_creates_a_login_by_email(client, superuser):
-    client.force_login(superuser)
+    otp_login(client, superuser)
     data = {
         "email": "New.Coordinator@Example.org",
         "full_name": "New Coordinator",
@@ -524,7 +525,7 @@ def test_superuser_creates_a_login_by_email(client, superuser):
 
 
 def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, journey_b):
-    client.force_login(superuser)
+    otp_login(client, superuser)
     text = client.get(url("patient_changelist") + f"?center={journey_b.center_id}").text
     assert "Berg" in text and "Avila" not in text
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from notifications import dispatch
 from notifications.models import Reminder, Status
+from tests.conftest import otp_login
 from tests.factories_notifications import due_reminders, smtp  # noqa: F401
 
 
@@ -27,7 +28,7 @@ def rows(center_a, center_b, smtp):  # noqa: F811
 
 def test_delivery_log_shows_past_and_upcoming_for_own_center(client, coordinator_a, rows):
     mine, _ = rows
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     url = reverse("admin:notifications_delivery_log", args=[mine.patient.public_id])
     response = client.get(url)
     assert response.status_code == 200
@@ -38,7 +39,7 @@ def test_delivery_log_shows_past_and_upcoming_for_own_center(client, coordinator
 
 def test_another_centers_rows_answer_404(client, coordinator_a, rows):
     _, theirs = rows
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     url = reverse("admin:notifications_delivery_log", args=[theirs.patient.public_id])
     assert client.get(url).status_code == 404
     row = Reminder.objects.get(patient=theirs.patient)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from notifications.models import Kind, Reminder, Status
 from tests import factories as f
+from tests.conftest import otp_login
 
 WORKLIST = reverse("admin:tracker_worklist_changelist")
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_failed_reminders_show_on_their_centers_worklist_only(
 ):
     _failed(center_a, "550 mailbox unavailable (A)")
     _failed(center_b, "550 mailbox unavailable (B)")
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     page = client.get(WORKLIST).content.decode()
     assert "550 mailbox unavailable (A)" in page
     assert "(B)" not in page
@@ -42,6 +43,6 @@ def test_failed_reminders_show_on_their_centers_worklist_only(
 def test_superuser_sees_every_centers_failed_reminders(client, superuser, center_a, center_b):
     _failed(center_a, "error at A")
     _failed(center_b, "error at B")
-    client.force_login(superuser)
+    otp_login(client, superuser)
     page = client.get(WORKLIST).content.decode()
     assert "error at A" in page and "error at B" in page

@@ -12,6 +12,7 @@ from django.utils import timezone
 from journey.models import Therapy
 from tests import factories as f
 from tests import factories_tracker as ft
+from tests.conftest import otp_login
 from tracker import services
 from tracker.models import LabResult, ScheduledLab
 
@@ -39,7 +40,7 @@ def _patient_with_work(center, therapy):
 
 
 def _worklist_queries(client, user):
-    client.force_login(user)
+    otp_login(client, user)
     client.get(WORKLIST)  # warm the session and content types
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(WORKLIST)
@@ -67,7 +68,7 @@ def test_worklist_query_ceiling(client, coordinator_a, center_a, django_assert_m
     therapy = ft.therapy()
     for _ in range(3):
         _patient_with_work(center_a, therapy)
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     client.get(WORKLIST)
     with django_assert_max_num_queries(12):
         client.get(WORKLIST)
@@ -75,7 +76,7 @@ def test_worklist_query_ceiling(client, coordinator_a, center_a, django_assert_m
 
 def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
     j = _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     response = client.get(WORKLIST)
     assert reverse("admin:journey_patient_change", args=[j.patient_id]) in response.text
     overdue = {(lab.item.code, lab.sequence, lab.status) for lab in response.context["overdue"]}
@@ -94,7 +95,7 @@ def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
 
 def test_coordinator_b_sees_nothing_of_center_a(client, coordinator_a, coordinator_b, center_a):
     _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_b)
+    otp_login(client, coordinator_b)
     response = client.get(WORKLIST)
     for key in ("overdue", "awaiting_review", "due_soon", "extensions"):
         assert response.context[key] == []
@@ -103,7 +104,7 @@ def test_coordinator_b_sees_nothing_of_center_a(client, coordinator_a, coordinat
 def test_mark_reviewed_from_the_worklist(client, coordinator_a, center_a):
     j = _patient_with_work(center_a, ft.therapy())
     result = LabResult.objects.get(journey=j)
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     data = {"action": "review", "target": result.public_id, "note": "repeat on day 21"}
     assert client.post(WORKLIST, data).status_code == 302
     result.refresh_from_db()
@@ -115,7 +116,7 @@ def test_outsider_post_is_404_and_changes_nothing(client, coordinator_b, center_
     j = _patient_with_work(center_a, ft.therapy())
     result = LabResult.objects.get(journey=j)
     lab = ScheduledLab.objects.overdue(TODAY).filter(journey=j).first()
-    client.force_login(coordinator_b)
+    otp_login(client, coordinator_b)
     review = {"action": "review", "target": result.public_id, "note": "x"}
     missed = {"action": "missed", "target": lab.public_id, "note": "x"}
     assert client.post(WORKLIST, review).status_code == 404
@@ -140,10 +141,10 @@ def _urls(j):
 
 def test_other_centers_urls_are_404(client, coordinator_a, coordinator_b, center_a):
     j = _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_b)
+    otp_login(client, coordinator_b)
     for url in _urls(j):
         assert client.get(url).status_code == 404, url
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     for url in _urls(j):
         assert client.get(url).status_code == 200, url
 
@@ -153,7 +154,7 @@ def test_plan_and_print_pages_show_urgent_signs_and_phones(client, coordinator_a
     patient = f.PatientFactory(center=center_a, date_of_birth=dt.date(2025, 6, 1))
     j = f.JourneyFactory(patient=patient, therapy=therapy, infusion_date=DAY0)
     services.generate_plan(j, reason="test")
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     plan_page = reverse("admin:tracker_monitoringplan_change", args=[j.monitoring_plan.pk])
     print_page = reverse("admin:tracker_plan_print", args=[j.pk])
     for url in (plan_page, print_page):
@@ -194,7 +195,7 @@ def test_enter_results_bad_input_is_shown_by_the_field(
     client, coordinator_a, center_a, values, field, message
 ):
     j = _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     response = _entry_post(client, j, ALT_value="41", **values)
     assert response.status_code == 200
     form = response.context["form"]
@@ -205,7 +206,7 @@ def test_enter_results_bad_input_is_shown_by_the_field(
 
 def test_enter_results_saves_and_completes_the_draw(client, coordinator_a, center_a):
     j = _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     response = _entry_post(
         client, j, PLT_value="180000", PLT_unit="/uL", TNI_value="0.01", TNI_unit="ng/mL"
     )
@@ -227,6 +228,6 @@ def test_enter_results_saves_and_completes_the_draw(client, coordinator_a, cente
 
 def test_enter_results_with_nothing_typed(client, coordinator_a, center_a):
     j = _patient_with_work(center_a, ft.therapy())
-    client.force_login(coordinator_a)
+    otp_login(client, coordinator_a)
     response = _entry_post(client, j)
     assert "Type at least one result" in " ".join(response.context["form"].non_field_errors())

@@ -1,0 +1,33 @@
+"""The admin answers only to staff who passed the second factor in this session.
+
+A staff user who logged in with a password but has not entered a code is sent to the
+two-factor page (set-up first when they have no device yet), then back where they were going.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+def is_verified(user):
+    """True once django-otp's middleware has seen a device confirmed in this session."""
+    check = getattr(user, "is_verified", None)
+    return bool(check and check())
+
+
+class WaypointAdminSite(admin.AdminSite):
+    site_header = "Waypoint care team"
+    site_title = "Waypoint"
+    index_title = "Your center's families"
+
+    def has_permission(self, request):
+        return super().has_permission(request) and is_verified(request.user)
+
+    def login(self, request, extra_context=None):
+        user = request.user
+        if user.is_authenticated and user.is_active and user.is_staff and not is_verified(user):
+            target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+            return redirect(f"{reverse('two_factor:verify')}?{urlencode({'next': target})}")
+        return super().login(request, extra_context)
