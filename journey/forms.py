@@ -1,13 +1,13 @@
 """Forms for the coordinator admin. They parse input; journey.services decides and records."""
 
 from django import forms
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import ChecklistStep, Journey, MarketStatus, Stage, Therapy, User
+from .widgets import SafeAutocompleteSelect
 
 
 def add_service_errors(form, error):
@@ -46,7 +46,7 @@ class OpenJourneyForm(forms.Form):
     def __init__(self, *args, patients, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
         # The widget first: setting the queryset hands it the choices.
-        self.fields["patient"].widget = AutocompleteSelect(
+        self.fields["patient"].widget = SafeAutocompleteSelect(
             Journey._meta.get_field("patient"), admin_site
         )
         self.fields["patient"].queryset = patients

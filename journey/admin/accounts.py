@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from journey.forms import UserAddForm, UserEditForm
 from journey.models import Center, Membership, User
 
-from .scoping import CenterScopedAdmin
+from .scoping import CenterScopedAdmin, SafeAutocompleteAdminMixin
 
 
 class SuperuserOnlyMixin:
@@ -53,7 +53,7 @@ class MembershipInline(SuperuserOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class MembershipAdmin(SuperuserOnlyMixin, SafeAutocompleteAdminMixin, admin.ModelAdmin):
     list_display = ["user", "center", "role", "created_at"]
     list_select_related = ["user", "center"]
     list_filter = ["center", "role"]
