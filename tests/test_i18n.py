@@ -274,3 +274,13 @@ def test_the_emergency_card_lists_the_signs_in_spanish(spanish_family):
     card = _get(client, "portal:card", child.public_id)
     assert "Piel amarilla, o la parte blanca de los ojos amarilla (ictericia)" in card
     assert "Yellow skin" not in card
+
+
+def test_the_error_page_follows_the_active_language():
+    """500.html renders with no request context; it still says which language it is in."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("es"):
+        html = render_to_string("500.html")
+    assert '<html lang="es">' in html and "Algo salió mal de nuestro lado" in html
