@@ -90,10 +90,15 @@ REASON_FIELDS = (
 
 
 def register_models():
+    """Only the models' own columns: reverse relations would cost a query each (and a missing
+    one-to-one would be cached as missing on the instance)."""
     for label, options in REGISTERED.items():
         model = apps.get_model(label)
-        if model not in auditlog.get_models():
-            auditlog.register(model, **options)
+        if model in auditlog.get_models():
+            continue
+        excluded = set(options.get("exclude_fields", []))
+        include = [f.name for f in model._meta.concrete_fields if f.name not in excluded]
+        auditlog.register(model, include_fields=include)
 
 
 def follow(instance, path):
@@ -114,12 +119,14 @@ def follow(instance, path):
     return manager.filter(pk=fk_value).values_list(rest, flat=True).first()
 
 
-def _domain_actor_id(instance):
+def _domain_actor(instance):
+    """(user id, email if the user object is at hand) of the row's own "who" field."""
     for name in ACTOR_FIELDS:
         value = getattr(instance, f"{name}_id", None)
         if value is not None:
-            return value
-    return None
+            cached = instance._state.fields_cache.get(name)
+            return value, getattr(cached, "email", None)
+    return None, None
 
 
 def _reason(instance):
@@ -142,7 +149,9 @@ def describe(instance, action):
     if label in GUARDIAN_PATHS:
         values["guardian_id"] = follow(instance, GUARDIAN_PATHS[label])
     # A new domain row names who made it; for a change, the request's actor (middleware) counts.
-    actor_id = _domain_actor_id(instance) if action == Action.CREATE else None
-    if actor_id is not None:
-        values["actor_id"] = actor_id
+    if action == Action.CREATE:
+        actor_id, email = _domain_actor(instance)
+        if actor_id is not None:
+            values["actor_id"] = actor_id
+            values["actor_email"] = email
     return values

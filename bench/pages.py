@@ -94,9 +94,11 @@ def _count_queries(path, user):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from journey.security.testing import force_login_verified
+
     client = Client()
     if user is not None:
-        client.force_login(user)
+        force_login_verified(client, user)  # the admin asks for the second factor
     client.get(path)
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
@@ -106,8 +108,10 @@ def _count_queries(path, user):
 def _session_cookie(user):
     from django.test import Client
 
+    from journey.security.testing import force_login_verified
+
     client = Client()
-    client.force_login(user)
+    force_login_verified(client, user)  # the admin asks for the second factor
     return client.cookies["sessionid"].value
 
 

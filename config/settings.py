@@ -29,6 +29,8 @@ def _required(name, local_default):
 
 
 SECRET_KEY = _required("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-use-in-production")
+# Key rotation (docs/deploy.md): the previous key(s), still accepted for signatures.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 if not DEBUG and "DJANGO_ALLOWED_HOSTS" not in env:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is false.")

@@ -25,17 +25,9 @@ def _own_rate_limit_counters(settings):
 
 def otp_login(client, user):
     """force_login plus a passed second factor, as the admin requires (journey/security)."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from journey.security.testing import force_login_verified
 
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return device
+    return force_login_verified(client, user)
 
 
 @pytest.fixture

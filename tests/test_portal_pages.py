@@ -138,7 +138,7 @@ def test_emergency_card(client_a, child_a, coordinator_a):
     assert "Zolgensma" in html and date_format(day0) in html
     assert therapy.urgent_symptoms[0]["en"] in html
     assert "+1 555 0199" in html
-    assert "window.print()" in html
+    assert "data-print" in html and "portal/print.js" in html
 
 
 def test_emergency_card_before_a_therapy_is_chosen(client_a, child_a):

@@ -91,7 +91,7 @@ def test_plan_has_steroid_notes_family_notes_and_call_now(client, family):
     )
     html = response.content.decode()
     assert 'href="tel:+15550100"' in html and 'href="tel:+15550199"' in html
-    assert '<style media="print">' in html and "@page" in html
+    assert 'media="print" href="/static/portal/plan-print.css"' in html
 
 
 def test_plan_before_the_infusion_date_is_set(client, center_a):

@@ -163,7 +163,7 @@ def test_plan_and_print_pages_show_urgent_signs_and_phones(client, coordinator_a
         assert center_a.main_phone in text and center_a.after_hours_phone in text
         assert "911" in text
     printed = client.get(print_page).text
-    assert "@media print" in printed and "Liver" in printed
+    assert "tracker/plan-print.css" in printed and "Liver" in printed
 
 
 def _entry_post(client, j, **values):
