@@ -157,6 +157,16 @@ def test_staff_idle_limit(client, coordinator_a, minutes, still_in):
         assert ("_auth_user_id" in client.session) is still_in
 
 
+def test_expiry_is_recorded(client, coordinator_a):
+    from audit.models import AuditRecord, Event
+
+    _logged_in(client, coordinator_a, staff=True)
+    with time_machine.travel(START + dt.timedelta(minutes=16), tick=False):
+        client.get(ADMIN)
+    record = AuditRecord.objects.get(event=Event.SESSION_EXPIRED)
+    assert record.actor == coordinator_a and record.additional_data["why"] == "idle"
+
+
 @pytest.mark.parametrize(("minutes", "still_in"), [(29, True), (31, False)], ids=["29", "31"])
 def test_family_idle_limit(client, center_a, minutes, still_in):
     guardian, _child = family(center_a)

@@ -73,6 +73,11 @@ class SessionLimitsMiddleware:
                 session[LOGIN_AT] = session[LAST_SEEN] = now
             reason = expired(session, request.user, now)
             if reason:
+                from audit import events
+
+                events.record_security_event(
+                    request, events.SESSION_EXPIRED, user=request.user, details={"why": reason}
+                )
                 logout(request)
                 request.session_ended = reason
             else:
