@@ -1,0 +1,487 @@
+"""Issue 6 item 3: every URL pattern x every role gets the answer a secure system gives.
+
+GIVEN family A (guardian A, child A) and family B at center A, coordinators of center A and
+      center B, a superuser, and coordinator A's password-only session (no second factor)
+WHEN  each of them GETs every URL Django resolves (portal, accounts, two-factor, feeds, the
+      admin site and every registered ModelAdmin, custom admin pages), objects of family A
+THEN  the answer is the matrix's (tests/authz_matrix.py): another family's child 404, another
+      center's object 404, the admin only for staff who passed the second factor, ...; no 200
+      page shown to guardian B or coordinator B names child A; a URL pattern missing from the
+      matrix, or a matrix key no URL has, fails. POST rows check that outsiders change nothing.
+
+`pytest tests/test_authz_matrix.py -s` prints the table; AUTHZ_MATRIX_DOC=1 also rewrites it in
+docs/authorization.md.
+"""
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
+from django.db import transaction
+from django.test import Client, TestCase, override_settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from journey import models as jm
+from journey import services as journey_services
+from journey.portal import invitations
+from notifications import models as nm
+from tests import authz_matrix as am
+from tests import factories as f
+from tests import factories_portal_tracker as fpt
+from tests.conftest import otp_login
+from tracker import calendar
+from tracker import models as tm
+
+# Words that name family A: no 200 page for guardian B or coordinator B may contain them.
+SECRETS = ["Amaryllis", "Quenby", "MRN-QZ-4711"]
+
+
+class World:
+    """The personas and family A's objects, built once for the module."""
+
+    def __init__(self):
+        self.center_a = f.CenterFactory(name="Center A")
+        self.center_b = f.CenterFactory(name="Center B", time_zone="Europe/London")
+        self.coordinator_a = f.CoordinatorFactory(email="coord.a@example.org", center=self.center_a)
+        self.coordinator_b = f.CoordinatorFactory(email="coord.b@example.org", center=self.center_b)
+        self.superuser = f.UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+
+        self.guardian_a = fpt.guardian_with_login(
+            self.center_a, "ana.quenby@example.org", full_name="Ana Quenby"
+        )
+        self.child_a, self.journey_a = fpt.child_of(
+            self.guardian_a, first_name="Amaryllis", by=self.coordinator_a
+        )
+        jm.Patient.objects.filter(pk=self.child_a.pk).update(
+            last_name="Quenby", medical_record_number="MRN-QZ-4711"
+        )
+        self.child_a.refresh_from_db()
+        # Family B at the same center: the center grants a family nothing.
+        self.guardian_b = fpt.guardian_with_login(self.center_a, "ben@example.org")
+        self.child_b, self.journey_b = fpt.child_of(self.guardian_b, first_name="Leo")
+
+        self.result_a = fpt.record(self.journey_a, 7, fpt.LIVER)[0]
+        self.plan_a = tm.MonitoringPlan.objects.get(journey=self.journey_a)
+        self.lab_a = tm.ScheduledLab.objects.filter(journey=self.journey_a).order_by("pk").first()
+        self.check_a = journey_services.run_eligibility(self.journey_a, by=self.coordinator_a)
+        self.preference_a = nm.Preference.objects.create(
+            guardian=self.guardian_a, patient=self.child_a
+        )
+        self.center_settings_a = nm.CenterNotificationSettings.objects.create(center=self.center_a)
+        self.reminder_a = nm.Reminder.objects.filter(patient=self.child_a).first() or (
+            nm.Reminder.objects.create(
+                key=f"g{self.guardian_a.pk}:stage_changed:authz:2026-01-05",
+                kind=nm.Kind.STAGE_CHANGED,
+                guardian=self.guardian_a,
+                center=self.center_a,
+                patient=self.child_a,
+                journey=self.journey_a,
+                due_on=dt.date(2026, 1, 5),
+                send_at=timezone.now(),
+                time_zone="America/New_York",
+            )
+        )
+        self.feed_a = calendar.new_feed(self.guardian_a, self.child_a)
+        self.unsubscribe_token = signing.dumps(
+            {"g": str(self.guardian_a.public_id), "p": str(self.child_a.public_id)},
+            salt=_preferences_salt(),
+        )
+        guardian_c = f.GuardianFactory(center=self.center_a, email="cleo@example.org")
+        self.invitation_token = invitations.invite(guardian_c, by=self.coordinator_a)[1]
+
+        self.clients = {role: Client() for role in am.ROLES}
+        self.clients["guardian_a"].force_login(self.guardian_a.user)
+        self.clients["guardian_b"].force_login(self.guardian_b.user)
+        self.devices = {}
+        for role in ["coordinator_a", "coordinator_b", "superuser"]:
+            self.devices[role] = otp_login(self.clients[role], getattr(self, role))
+        self.clients["staff_no_otp"].force_login(self.coordinator_a)
+        self.static_device_a = self.coordinator_a.staticdevice_set.create(name="Backup codes")
+
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        where = {"user_agent": "t", "ip_address": "203.0.113.7", "http_accept": "*/*"}
+        attempt = AccessAttempt.objects.create(
+            username="coord.a@example.org", path_info="/accounts/login/", get_data="",
+            post_data="", failures_since_start=1, **where,
+        )  # fmt: skip
+        failure = AccessFailureLog.objects.create(
+            username="coord.a@example.org", path_info="/accounts/login/", **where
+        )
+        log = AccessLog.objects.create(
+            username="coord.a@example.org", path_info="/accounts/login/", **where
+        )
+        from audit.models import AuditRecord
+
+        self.objects = {
+            ("journey", "patient"): self.child_a,
+            ("journey", "guardian"): self.guardian_a,
+            ("journey", "journey"): self.journey_a,
+            ("journey", "center"): self.center_a,
+            ("journey", "therapy"): self.journey_a.therapy,
+            ("journey", "condition"): jm.Condition.objects.order_by("pk").first(),
+            ("journey", "findingtype"): jm.FindingType.objects.order_by("pk").first(),
+            ("journey", "steptemplate"): jm.StepTemplate.objects.order_by("pk").first(),
+            ("journey", "membership"): self.coordinator_a.memberships.get(),
+            ("journey", "user"): self.guardian_a.user,
+            ("auth", "group"): self.coordinator_a.groups.get(),
+            ("otp_static", "staticdevice"): self.static_device_a,
+            ("otp_totp", "totpdevice"): self.devices["coordinator_a"],
+            ("axes", "accessattempt"): attempt,
+            ("axes", "accessfailurelog"): failure,
+            ("axes", "accesslog"): log,
+            ("audit", "auditrecord"): AuditRecord.objects.filter(patient_id=self.child_a.pk)
+            .order_by("pk")
+            .first(),
+            ("tracker", "labtest"): self.result_a.test,
+            ("tracker", "labresult"): self.result_a,
+            ("tracker", "scheduledlab"): self.lab_a,
+            ("tracker", "worklist"): self.lab_a,
+            ("tracker", "monitoringplan"): self.plan_a,
+            ("notifications", "reminder"): self.reminder_a,
+            ("notifications", "preference"): self.preference_a,
+            ("notifications", "centernotificationsettings"): self.center_settings_a,
+        }
+        missing = [key for key, obj in self.objects.items() if obj is None]
+        assert not missing, f"no object of family A / center A for {missing}"
+
+    # -- URLs ----------------------------------------------------------------------------------
+
+    def kwargs_for(self, key, route):
+        """Fill every URL parameter of a pattern from family A's objects."""
+        names = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
+        names = [a or b for a, b in names]
+        model = am.route_model(route)
+        values = {
+            "public_id": self.child_a.public_id,
+            "journey_id": self.journey_a.pk,
+            "patient_id": self.child_a.pk,
+            "check_id": self.check_a.public_id,
+            "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode
+            "id": self.guardian_a.user.pk,  # the user's password page
+            "app_label": "journey",
+            "url": "no-such-page/",
+            "content_type_id": ContentType.objects.get_for_model(jm.Patient).pk,
+            "uidb64": urlsafe_base64_encode(force_bytes(self.guardian_a.user.pk)),
+        }
+        tokens = {
+            "portal_tracker:feed": calendar.feed_token(self.feed_a),
+            "portal_notifications:unsubscribe": self.unsubscribe_token,
+            "accept_invitation": self.invitation_token,
+            "password_reset_confirm": default_token_generator.make_token(self.guardian_a.user),
+        }
+        kwargs = {}
+        for name in names:
+            if name == "object_id":
+                obj = self.child_a if key == "admin:view_on_site" else self.objects[model]
+                kwargs[name] = obj.pk
+            elif name == "token":
+                kwargs[name] = tokens[key]
+            else:
+                kwargs[name] = values[name]
+        return kwargs
+
+    def url_for(self, key, route):
+        kwargs = self.kwargs_for(key, route)
+        if key == "admin:autocomplete":
+            return (
+                reverse(key)
+                + "?app_label=journey&model_name=guardianship&field_name=guardian&term="
+            )
+        if key and "/" not in key:  # a named pattern; unnamed ones are keyed by their route
+            return reverse(key, kwargs=kwargs)
+        return "/" + _fill(route, kwargs)
+
+
+def _preferences_salt():
+    from notifications import emails
+
+    return emails.PREFERENCES_SALT
+
+
+def _fill(route, kwargs):
+    """Substitute values into a route string ("<path:object_id>", "(?P<url>.*)$")."""
+    for name, value in kwargs.items():
+        route = re.sub(rf"<(?:\w+:)?{name}>", str(value), route)
+        route = re.sub(rf"\(\?P<{name}>[^)]*\)", str(value), route)
+    return route.replace("^", "").replace("$", "")
+
+
+# --- module-wide data and one logged-in client per role -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once; every test runs in a savepoint inside this module's transaction."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast:
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield World()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+OBSERVED = {}  # (key, role) -> answer, for the printed table
+
+
+def classify(response, client):
+    """The answer in the matrix's words."""
+    status = response.status_code
+    if status not in (301, 302, 303, 307, 308):
+        return str(status)
+    target = urlsplit(response["Location"]).path
+    if target.startswith("/accounts/two-factor/verify/"):
+        return "otp"
+    if target == reverse("login"):
+        return "login"
+    if target == reverse("admin:login"):
+        # staff without the code are sent on from the admin login to the second-factor step
+        follow = client.get(response["Location"])
+        if follow.status_code == 302 and urlsplit(follow["Location"]).path.startswith(
+            "/accounts/two-factor/"
+        ):
+            return "otp"
+        return "adm-login"
+    if target == reverse("admin:index"):
+        return "admin"
+    return "302"
+
+
+def _cells():
+    cells = []
+    for key, expected in am.MATRIX.items():
+        for role in am.ROLES:
+            marks = []
+            hole = am.KNOWN_HOLES.get((key, role))
+            if hole:
+                marks.append(pytest.mark.xfail(strict=True, reason=hole))
+            cells.append(pytest.param(key, role, expected[role], id=f"{key}|{role}", marks=marks))
+    return cells
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "role", "expected"), _cells())
+def test_cell(world, key, role, expected):
+    route = am.all_patterns().get(key)
+    if route is None:
+        pytest.fail(f"{key} is in the authorization matrix but no URL pattern has it: remove it")
+    client = world.clients[role]
+    url = world.url_for(key, route)
+    response = client.get(url)
+    answer = classify(response, client)
+    OBSERVED[(key, role)] = answer
+    if role in {"guardian_b", "coordinator_b"} and key not in am.TOKEN_URLS:
+        body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+        leaked = [word for word in SECRETS if word in body]
+        assert not leaked, f"GET {url} as {role} shows family A's {leaked}"
+    assert answer == expected, f"GET {url} as {role}: {answer} (status {response.status_code})"
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    patterns = am.all_patterns()
+    missing = sorted(set(patterns) - set(am.MATRIX))
+    stale = sorted(set(am.MATRIX) - set(patterns))
+    problems = [f"add {key} ({patterns[key]}) to the authorization matrix" for key in missing]
+    problems += [f"{key} is in the matrix but no URL pattern has it" for key in stale]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_cell_has_every_role():
+    incomplete = [key for key, row in am.MATRIX.items() if set(row) != set(am.ROLES)]
+    assert not incomplete
+
+
+def test_every_admin_url_needs_the_second_factor(world):
+    """An unverified staff session reaches no admin page but the login (which sends it on)."""
+    admin_keys = [k for k, r in am.all_patterns().items() if r.startswith("admin/")]
+    assert len(admin_keys) > 150
+    let_in = [k for k in admin_keys if am.MATRIX[k]["staff_no_otp"] not in {"otp", "admin"}]
+    assert not let_in
+
+
+# --- POST: outsiders change nothing -------------------------------------------------------
+
+
+def _feed_live(w):
+    return calendar.active_feed(w.guardian_a, w.child_a) == w.feed_a
+
+
+def _pref(w):
+    p = nm.Preference.objects.get(pk=w.preference_a.pk)
+    return (p.lab_reminders, p.snoozed_until, p.lead_days, p.local_hour)
+
+
+def _stage(w):
+    j = jm.Journey.objects.get(pk=w.journey_a.pk)
+    return (j.stage, j.infusion_date)
+
+
+def _guardian_access(w):
+    w.guardian_a.user.refresh_from_db()
+    return (w.guardian_a.user.is_active, jm.Invitation.objects.filter(
+        guardian=w.guardian_a).count())  # fmt: skip
+
+
+def _reviewed(w):
+    return tm.LabResult.objects.get(pk=w.result_a.pk).reviewed_at
+
+
+def _patient(w):
+    p = jm.Patient.objects.get(pk=w.child_a.pk)
+    return (p.first_name, p.last_name)
+
+
+def _results(w):
+    return tm.LabResult.objects.filter(journey=w.journey_a).count()
+
+
+def _checks(w):
+    return jm.EligibilityCheck.objects.filter(journey=w.journey_a).count()
+
+
+def _backup_codes(w):
+    return sorted(w.static_device_a.token_set.values_list("token", flat=True))
+
+
+def _child(name):
+    return lambda w: reverse(name, args=[w.child_a.public_id])
+
+
+def _obj(name, attr):
+    return lambda w: reverse(name, args=[getattr(w, attr).pk])
+
+
+# (name, url(world), data(world), state(world), {role: expected answer}); the owner's row
+# proves the POST does change the state, so "nothing changed" for the others means something.
+POSTS = [
+    ("calendar_revoke", _child("portal_tracker:calendar_revoke"),
+     lambda w: {}, _feed_live,
+     {"anonymous": "login", "guardian_b": "404", "coordinator_b": "404", "guardian_a": "302"}),
+    ("calendar_new", _child("portal_tracker:calendar_new"),
+     lambda w: {}, _feed_live,
+     {"anonymous": "login", "guardian_b": "404", "coordinator_a": "404", "guardian_a": "302"}),
+    ("reminder_settings", _child("portal_notifications:settings"),
+     lambda w: {"time_zone": "America/New_York", "lead_days": "2", "local_hour": "7"}, _pref,
+     {"anonymous": "login", "guardian_b": "404", "coordinator_b": "admin", "guardian_a": "302"}),
+    ("snooze", _child("portal_notifications:snooze"),
+     lambda w: {"days": "3"}, _pref,
+     {"anonymous": "login", "guardian_b": "404", "coordinator_b": "admin", "guardian_a": "302"}),
+    ("worklist_review", lambda w: reverse("admin:tracker_worklist_changelist"),
+     lambda w: {"action": "review", "target": str(w.result_a.public_id), "note": "seen"}, _reviewed,
+     {"guardian_b": "adm-login", "coordinator_b": "404", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
+    ("move_stage", _obj("admin:journey_journey_move_stage", "journey_a"),
+     lambda w: {"to_stage": "withdrawn", "reason": "x", "override_reason": "x"}, _stage,
+     {"guardian_a": "adm-login", "coordinator_b": "404", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
+    ("infusion_date", _obj("admin:journey_journey_infusion_date", "journey_a"),
+     lambda w: {"infusion_date": "2026-02-01", "reason": "moved"}, _stage,
+     {"coordinator_b": "404", "staff_no_otp": "otp", "coordinator_a": "302"}),
+    ("run_eligibility", _obj("admin:journey_journey_eligibility", "journey_a"),
+     lambda w: {}, _checks,
+     {"coordinator_b": "404", "staff_no_otp": "otp", "coordinator_a": "302"}),
+    ("enter_results", _obj("admin:tracker_enter_results", "journey_a"),
+     lambda w: {"collected_at_0": "2026-01-20", "collected_at_1": "10:00", "ALT": "30"}, _results,
+     {"coordinator_b": "404", "guardian_a": "adm-login"}),
+    ("portal_access_revoke", _obj("admin:journey_guardian_portal_access", "guardian_a"),
+     lambda w: {"do": "revoke_access"}, _guardian_access,
+     {"coordinator_b": "404", "guardian_b": "adm-login", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
+    ("guardian_bulk_revoke", lambda w: reverse("admin:journey_guardian_changelist"),
+     lambda w: {"action": "revoke_portal_access", "_selected_action": [str(w.guardian_a.pk)],
+                "index": "0"}, _guardian_access,
+     {"coordinator_b": "302", "staff_no_otp": "otp", "coordinator_a": "302"}),
+    ("patient_change", _obj("admin:journey_patient_change", "child_a"),
+     lambda w: {"first_name": "Changed", "last_name": "Changed"}, _patient,
+     {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp"}),
+    ("patient_delete", _obj("admin:journey_patient_delete", "child_a"),
+     lambda w: {"post": "yes"}, _patient,
+     {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp"}),
+    ("backup_codes_renew", lambda w: reverse("two_factor:backup_codes"),
+     lambda w: {}, _backup_codes, {"staff_no_otp": "403"}),
+]  # fmt: skip
+
+# Where the owner's POST is expected to change the state (the others must not).
+CHANGES = {("calendar_revoke", "guardian_a"), ("calendar_new", "guardian_a"),
+           ("reminder_settings", "guardian_a"), ("snooze", "guardian_a"),
+           ("worklist_review", "coordinator_a"), ("move_stage", "coordinator_a"),
+           ("infusion_date", "coordinator_a"), ("run_eligibility", "coordinator_a"),
+           ("portal_access_revoke", "coordinator_a"),
+           ("guardian_bulk_revoke", "coordinator_a")}  # fmt: skip
+
+
+def _post_cells():
+    cells = []
+    for name, url, data, state, expected in POSTS:
+        for role, answer in expected.items():
+            cells.append(pytest.param(url, data, state, role, answer, (name, role) in CHANGES,
+                                      id=f"POST {name}|{role}"))  # fmt: skip
+    return cells
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "data", "state", "role", "expected", "changes"), _post_cells())
+def test_post(world, url, data, state, role, expected, changes):
+    before = state(world)
+    client = world.clients[role]
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        response = client.post(url(world), data(world))
+    answer = classify(response, client)
+    OBSERVED[(f"POST {url(world)}", role)] = answer
+    assert answer == expected, f"POST {url(world)} as {role}: {answer}"
+    if changes:
+        assert state(world) != before, "the owner's POST should have changed something"
+    else:
+        assert state(world) == before, f"POST {url(world)} as {role} changed family A's data"
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def table(cells=None):
+    """The matrix as a Markdown table (expected answers; "!" marks a known hole)."""
+    head = "| URL | " + " | ".join(am.SHORT[r] for r in am.ROLES) + " |"
+    lines = [head, "|" + "---|" * (len(am.ROLES) + 1)]
+    for key in sorted(am.MATRIX):
+        row = am.MATRIX[key]
+        marks = []
+        for role in am.ROLES:
+            word = row[role]
+            if (key, role) in am.KNOWN_HOLES:
+                seen = OBSERVED.get((key, role), "?")
+                word = f"**{seen}!** (want {word})"
+            marks.append(word)
+        lines.append(f"| `{key}` | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_table():
+    yield
+    if not OBSERVED:
+        return
+    text = table()
+    print("\n\nAuthorization matrix (expected answers; ! = known hole, actual first)\n")
+    print(text)
+    cells = sum(1 for k in OBSERVED if not k[0].startswith("POST "))
+    print(f"\n{len(am.MATRIX)} URL patterns, {cells} GET cells, "
+          f"{len(OBSERVED) - cells} POST cells checked")  # fmt: skip
+    if os.environ.get("AUTHZ_MATRIX_DOC"):
+        doc = Path(__file__).resolve().parent.parent / "docs" / "authorization.md"
+        content = doc.read_text()
+        start, end = "<!-- matrix:start -->", "<!-- matrix:end -->"
+        before, rest = content.split(start)
+        after = rest.split(end)[1]
+        doc.write_text(f"{before}{start}\n{text}\n{end}{after}")
