@@ -249,7 +249,7 @@ def _urgent_lines(therapy, language):
 
 
 @admin.register(Worklist)
-class WorklistAdmin(admin.ModelAdmin):
+class WorklistAdmin(ScheduledLabAdmin):
     """The coordinator's worklist; its "list" page is the worklist itself."""
 
     def has_add_permission(self, request):
