@@ -234,18 +234,11 @@ MATRIX = {
 
 # Cells where Waypoint does not (yet) give the secure answer: (url key, role) -> the issue.
 # Each is a strict xfail: when the hole is fixed the test fails until the entry is removed.
-_WORKLIST = (
-    "tracker/admin.py WorklistAdmin is not center-scoped: its object pages show another "
-    "center's scheduled lab (patient name, therapy) to any coordinator"
-)
 _TOTP_SECRET = (
     "OTP_ADMIN_HIDE_SENSITIVE_DATA is not set: a superuser can read any staff member's TOTP "
     "secret (config page, QR code) and pass their second factor"
 )
 KNOWN_HOLES = {
-    ("admin:tracker_worklist_change", "coordinator_b"): _WORKLIST,
-    ("admin:tracker_worklist_delete", "coordinator_b"): _WORKLIST,
-    ("admin:tracker_worklist_history", "coordinator_b"): _WORKLIST,
     ("admin:otp_totp_totpdevice_config", "superuser"): _TOTP_SECRET,
     ("admin:otp_totp_totpdevice_qrcode", "superuser"): _TOTP_SECRET,
 }
