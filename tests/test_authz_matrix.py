@@ -211,8 +211,8 @@ def _preferences_salt():
 def _fill(route, kwargs):
     """Substitute values into a route string ("<path:object_id>", "(?P<url>.*)$")."""
     for name, value in kwargs.items():
-        route = re.sub(rf"<(?:\w+:)?{name}>", str(value), route)
         route = re.sub(rf"\(\?P<{name}>[^)]*\)", str(value), route)
+        route = re.sub(rf"<(?:\w+:)?{name}>", str(value), route)
     return route.replace("^", "").replace("$", "")
 
 
