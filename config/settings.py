@@ -270,6 +270,9 @@ WAYPOINT_BACKUP_CODES = 10
 # Audit trail (docs/security.md): django-auditlog writes into audit.AuditRecord, append-only.
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditRecord"
 AUDITLOG_STORE_JSON_CHANGES = True
+# auditlog's own migrations would create its (swapped-out) log table, with foreign keys that
+# block PostgreSQL's TRUNCATE of users; audit.AuditRecord is the only log table.
+MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 LOGGING = {
