@@ -42,7 +42,6 @@ def test_model_refuses_update_and_delete(journey_a):
         AuditRecord.objects.filter(pk=record.pk).delete()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_postgresql_trigger_refuses_raw_updates(center_a, coordinator_a):
     if connection.vendor != "postgresql":
         pytest.skip("the trigger is PostgreSQL's")
