@@ -265,6 +265,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # Second factor (django-otp): TOTP apps show this issuer; backup codes are single-use.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Waypoint")
+# Nobody, administrators included, reads another person's TOTP secret or QR code in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 WAYPOINT_BACKUP_CODES = 10
 
 # Audit trail (docs/security.md): django-auditlog writes into audit.AuditRecord, append-only.

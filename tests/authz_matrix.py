@@ -234,14 +234,7 @@ MATRIX = {
 
 # Cells where Waypoint does not (yet) give the secure answer: (url key, role) -> the issue.
 # Each is a strict xfail: when the hole is fixed the test fails until the entry is removed.
-_TOTP_SECRET = (
-    "OTP_ADMIN_HIDE_SENSITIVE_DATA is not set: a superuser can read any staff member's TOTP "
-    "secret (config page, QR code) and pass their second factor"
-)
-KNOWN_HOLES = {
-    ("admin:otp_totp_totpdevice_config", "superuser"): _TOTP_SECRET,
-    ("admin:otp_totp_totpdevice_qrcode", "superuser"): _TOTP_SECRET,
-}
+KNOWN_HOLES = {}
 
 # Token links: whoever holds the token may open them, so the leak check does not apply.
 TOKEN_URLS = {
