@@ -544,3 +544,12 @@ def test_changing_the_therapy_goes_through_choose_therapy(client_a, journey_a):
     response = client_a.post(page, data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["therapy"]
+
+
+def test_out_of_range_key_in_a_choice_field_is_a_form_error(client, superuser):
+    """SQLite overflowed on a 2**70 group id (found by the fuzz test); now a field message."""
+    otp_login(client, superuser)
+    url = reverse("admin:journey_user_change", args=[superuser.pk])
+    response = client.post(url, {"email": superuser.email, "groups": str(2**70)})
+    assert response.status_code == 200
+    assert "groups" in response.context["adminform"].form.errors

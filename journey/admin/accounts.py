@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from journey.forms import UserAddForm, UserEditForm
 from journey.models import Center, Membership, User
 
-from .scoping import CenterScopedAdmin, SafeAutocompleteAdminMixin
+from .scoping import CenterScopedAdmin, SafeChoicesAdminMixin
 
 
 class SuperuserOnlyMixin:
@@ -53,7 +53,7 @@ class MembershipInline(SuperuserOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserOnlyMixin, SafeAutocompleteAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(SuperuserOnlyMixin, SafeChoicesAdminMixin, admin.ModelAdmin):
     list_display = ["user", "center", "role", "created_at"]
     list_select_related = ["user", "center"]
     list_filter = ["center", "role"]
@@ -62,7 +62,7 @@ class MembershipAdmin(SuperuserOnlyMixin, SafeAutocompleteAdminMixin, admin.Mode
 
 
 @admin.register(User)
-class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
+class UserAdmin(SuperuserOnlyMixin, SafeChoicesAdminMixin, DjangoUserAdmin):
     """Django's user admin for a login by email, with the user's center memberships."""
 
     form = UserEditForm

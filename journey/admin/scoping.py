@@ -9,7 +9,7 @@ from django.http import Http404
 
 from journey import access
 from journey.models import Center, Guardian, Journey, Patient
-from journey.widgets import make_autocomplete_safe
+from journey.widgets import make_choice_field_safe
 
 # Foreign keys to these models only offer what the user may see.
 SCOPED_CHOICES = {
@@ -34,18 +34,18 @@ def only_center(user):
     return next(iter(ids)) if ids and len(ids) == 1 else None
 
 
-class SafeAutocompleteAdminMixin:
-    """Autocomplete fields answer a malformed value with a form error, never a 500."""
+class SafeChoicesAdminMixin:
+    """Choice and autocomplete fields answer a malformed value with a form error, never a 500."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        return make_autocomplete_safe(super().formfield_for_foreignkey(db_field, request, **kwargs))
+        return make_choice_field_safe(super().formfield_for_foreignkey(db_field, request, **kwargs))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
-        return make_autocomplete_safe(formfield)
+        return make_choice_field_safe(formfield)
 
 
-class ScopedChoicesMixin(SafeAutocompleteAdminMixin):
+class ScopedChoicesMixin(SafeChoicesAdminMixin):
     """Foreign key and many-to-many fields list only the user's centers' objects."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
