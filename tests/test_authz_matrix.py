@@ -303,8 +303,11 @@ def test_every_cell_has_every_role():
     assert not incomplete
 
 
-def test_every_admin_url_needs_the_second_factor(world):
-    """An unverified staff session reaches no admin page but the login (which sends it on)."""
+def test_every_admin_url_needs_the_second_factor():
+    """An unverified staff session reaches no admin page but the login (which sends it on).
+
+    Reads the matrix only (its cells are checked by test_cell): no database, no `world`, so
+    pytest-django may run it last, after transactional tests have flushed the catalogue."""
     admin_keys = [k for k, r in am.all_patterns().items() if r.startswith("admin/")]
     assert len(admin_keys) > 150
     let_in = [k for k in admin_keys if am.MATRIX[k]["staff_no_otp"] not in {"otp", "admin"}]
