@@ -62,8 +62,11 @@ def seed_results(by_center_coordinator):
     load_labs()
     journeys = Journey.objects.filter(stage="monitoring", infusion_date__isnull=False)
     for journey in journeys:
+        by = by_center_coordinator(journey.center_id)
+        # The plan is normally drawn after commit; draw it here too (idempotent) so the demo
+        # does not depend on when the infusion date's transaction committed.
+        services.generate_plan(journey, by=by, reason="Demo data")
         if journey.lab_results.exists():
             continue
-        by = by_center_coordinator(journey.center_id)
         for due_day, values, collected_day in DRAWS:
             _record(journey, due_day, values, collected_day, by)
