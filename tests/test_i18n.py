@@ -22,11 +22,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications import emails
 from notifications.models import Kind, Reminder
 from tests import factories_portal as fp
 from tests.factories_notifications import Family
+from tracker import services as tracker_services
 
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "es" / "LC_MESSAGES" / "django.po"
@@ -284,3 +286,18 @@ def test_the_error_page_follows_the_active_language():
     with translation.override("es"):
         html = render_to_string("500.html")
     assert '<html lang="es">' in html and "Algo salió mal de nuestro lado" in html
+
+
+def test_lab_names_and_plan_titles_from_the_catalogue_are_in_spanish(spanish_family):
+    """Catalogue data families read (tracker/labs/names.py) follows their language too."""
+    client, child = spanish_family
+    journey = child.journeys.get()
+    journey.infusion_date = timezone.localdate() - timezone.timedelta(days=10)
+    journey.save()
+    tracker_services.generate_plan(journey, reason="test")
+    collected = timezone.now() - timezone.timedelta(days=3)
+    tracker_services.record_results(journey, collected, [("ALT", "40", "U/L")], by=None)
+    labs = _get(client, "portal_tracker:labs", child.public_id)
+    assert "prueba del hígado (ALT)" in labs and "liver test (ALT)" not in labs
+    plan = _get(client, "portal_tracker:plan", child.public_id)
+    assert "Pruebas del hígado" in plan and "Liver tests" not in plan

@@ -32,7 +32,7 @@ def _tests_of(item, tests):
 
 
 def _heading(item, tests):
-    return w.item_heading(item.title, _tests_of(item, tests))
+    return w.item_heading(w.data_text(item.title), _tests_of(item, tests))
 
 
 def _contacts(journey, patient):
@@ -228,7 +228,7 @@ def _result_row(result, day0):
     local_day = timezone.localtime(result.collected_at).date()
     return ResultRow(
         day=local_day,
-        test_name=test.family_name,
+        test_name=w.data_text(test.family_name),
         value=_value_text(result),
         range=w.normal_range(result.range_low, result.range_high, test.decimal_places),
         flag=w.flag_text(result.flag),
@@ -313,8 +313,8 @@ def _chart(test, results, journey, items, steroid):
         rules.insert(0, charts.Rule(baseline, label))
     spec = charts.ChartSpec(
         dom_id=f"chart-{test.code.lower()}",
-        title=_("%(test)s over time") % {"test": test.family_name},
-        desc=_chart_desc(test.family_name, rows, rows[-1]),
+        title=_("%(test)s over time") % {"test": w.data_text(test.family_name)},
+        desc=_chart_desc(w.data_text(test.family_name), rows, rows[-1]),
         points=[
             charts.Point(row.day, r.value, r.flag, row.value)
             for row, r in zip(rows, results, strict=True)
@@ -327,7 +327,7 @@ def _chart(test, results, journey, items, steroid):
         steroid=steroid,
     )
     notes = [r.label for r in rules]
-    return TestChart(test.family_name, test.unit, charts.render(spec), rows, notes)
+    return TestChart(w.data_text(test.family_name), test.unit, charts.render(spec), rows, notes)
 
 
 def labs_context(patient, journey, today):

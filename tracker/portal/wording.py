@@ -93,6 +93,12 @@ def how_often(dates):
     return _(", ").join(parts)
 
 
+def data_text(value):
+    """Catalogue data (a lab name, a plan title) in the reader's language when the
+    translation catalogue has it (tracker/labs/names.py lists them), else as stored."""
+    return _(value) if value else value
+
+
 def short_test_name(test):
     """ "ALT" from "liver test (ALT)": the words in brackets of the family name, or the code."""
     match = re.search(r"\(([^)]+)\)\s*$", test.family_name)
