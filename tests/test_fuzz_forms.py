@@ -257,6 +257,7 @@ def world(center_a, coordinator_a, superuser, settings):
     f.GuardianshipFactory(patient=child, guardian=invited)
     _, token = invite(invited, by=coordinator_a)
     _axes_rows()
+    _reminder_and_device_rows(center_a, guardian, child, coordinator_a)
     return {
         "superuser": superuser,
         "coordinator": coordinator_a,
@@ -277,6 +278,30 @@ def _axes_rows():
     AccessAttempt.objects.create(**common, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**common)
     AccessFailureLog.objects.create(**common)
+
+
+def _reminder_and_device_rows(center, guardian, child, coordinator):
+    """One row of each remaining admin model, so every change view is fuzzed too."""
+    from django.utils import timezone
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from notifications.models import CenterNotificationSettings, Kind, Preference, Reminder
+
+    Preference.objects.get_or_create(guardian=guardian, patient=child)
+    CenterNotificationSettings.objects.get_or_create(center=center)
+    Reminder.objects.create(
+        key=f"fuzz:{guardian.pk}:{child.pk}",
+        kind=Kind.choices[0][0],
+        guardian=guardian,
+        center=center,
+        patient=child,
+        due_on=timezone.localdate(),
+        send_at=timezone.now(),
+        time_zone="UTC",
+    )
+    TOTPDevice.objects.create(user=coordinator, name="fuzz phone", confirmed=True)
+    StaticDevice.objects.create(user=coordinator, name="fuzz backup codes", confirmed=True)
 
 
 # ---------------------------------------------------------------- the targets
