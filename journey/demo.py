@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .catalogue import load_catalogue
@@ -164,7 +165,18 @@ def _staff(centers, password):
         user.groups.add(group)
         Membership.objects.get_or_create(user=user, center=centers[key])
         coordinators[key] = user
+    for user in [admin, *coordinators.values()]:
+        _demo_authenticator(user)
     return admin, coordinators
+
+
+DEMO_DEVICE = "Demo authenticator"
+
+
+def _demo_authenticator(user):
+    """Staff reach the admin only with a second factor; the demo gives each staff login a
+    confirmed TOTP device whose current code `manage.py demo_code` prints (DEBUG only)."""
+    TOTPDevice.objects.get_or_create(user=user, name=DEMO_DEVICE, defaults={"confirmed": True})
 
 
 def _guardian(center, email, name, tz, with_login, password):

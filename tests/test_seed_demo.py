@@ -49,3 +49,15 @@ def test_demo_has_something_due_tomorrow_overdue_and_a_recent_result(monkeypatch
     assert LabResult.objects.filter(collected_at__date__gte=today - timezone.timedelta(days=14))
     stages = set(Journey.objects.values_list("stage", flat=True))
     assert {Stage.MONITORING, Stage.PRE_TREATMENT, Stage.INSURANCE} <= stages
+
+
+def test_demo_staff_get_an_authenticator_whose_code_demo_code_prints(monkeypatch, tmp_path):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from journey.management.commands.demo_code import current_code
+
+    monkeypatch.setattr("tracker.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
+    call_command("seed_demo", force=True)
+    device = TOTPDevice.objects.get(user__email="coordinator@example.org")
+    assert device.confirmed
+    assert device.verify_token(current_code(device))

@@ -50,3 +50,8 @@ class Command(BaseCommand):
         for email, role in logins:
             self.stdout.write(f"  {email:<28} {role}")
         self.stdout.write(f"  password: {password}")
+        self.stdout.write(
+            "  Staff logins then ask for a 6-digit code: in another terminal run\n"
+            "    .venv/bin/python manage.py demo_code\n"
+            "  for the demo authenticators' current codes (local demo only)."
+        )
