@@ -3,25 +3,25 @@
     DATABASE_URL=postgres://... .venv/bin/python bench/reminders.py --patients 10000
 
 Builds the children in bulk inside a transaction that is rolled back at the end (the configured
-database is left as it was), plans with services.reconcile, dispatches a sample over a local
-aiosmtpd sink, and times, on the same data, the naive alternatives: one ORM save per reminder
-and one Celery ETA task per reminder (apply_async(eta=...) on kombu's in-memory transport).
+database is left as it was; an empty one is migrated and given the catalogues first), plans with
+services.reconcile, dispatches a sample over a local aiosmtpd sink, and times, on the same data:
+the FLOOR (PostgreSQL only: one INSERT ... SELECT writing the same outbox rows, in a savepoint
+rolled back before planning), and the naive alternatives: one ORM save per reminder and one
+Celery ETA task per reminder (apply_async(eta=...) on kombu's in-memory transport).
 """
 
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+from bench.common import log, prepare_database, setup_django  # noqa: E402
 
-django.setup()
+setup_django()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -84,12 +84,109 @@ def build(n, today):
     return [p.pk for p in patients]
 
 
+# The floor: the same outbox rows as the sweep, from ONE INSERT ... SELECT in PostgreSQL.
+# Approximations (exact for the bench's data, where nobody has a Preference row): default
+# preferences (lead 1 day, 09:00, no quiet hours, no snooze, every kind on); the primary guardian
+# is the one flagged is_primary; send_at = (local date + time '09:00') AT TIME ZONE zone, i.e.
+# PostgreSQL's own reading of a DST gap/fold instead of clock.send_at's; no one-day grace filter.
+FLOOR_SQL = """
+WITH j AS (
+    SELECT id, patient_id, center_id FROM journey_journey
+    WHERE patient_id = ANY(%(patients)s) AND stage = ANY(%(stages)s)
+), lab AS (
+    SELECT s.id, s.journey_id, s.due_on, s.window_end, j.patient_id, j.center_id
+    FROM tracker_scheduledlab s JOIN j ON j.id = s.journey_id
+    JOIN tracker_planitem i ON i.id = s.item_id
+    WHERE s.done_at IS NULL AND s.missed_at IS NULL AND s.cancelled_at IS NULL
+      AND i.kind = ANY(%(kinds)s) AND NOT i.inpatient
+      AND s.due_on <= %(horizon)s AND s.window_end >= %(oldest)s
+), g AS (
+    SELECT gs.patient_id, gs.guardian_id, gs.is_primary, gd.time_zone
+    FROM journey_guardianship gs JOIN journey_guardian gd ON gd.id = gs.guardian_id
+    WHERE gs.patient_id = ANY(%(patients)s)
+), c AS (
+    SELECT m.center_id, m.user_id, u.time_zone
+    FROM journey_membership m JOIN journey_user u ON u.id = m.user_id
+    WHERE m.role = 'coordinator' AND u.is_active AND m.center_id IN (SELECT center_id FROM j)
+), want AS (
+    SELECT 'g' || g.guardian_id AS who, 'lab_reminder' AS kind, g.guardian_id, NULL::bigint
+           AS user_id, lab.*, lab.due_on AS day, 0 AS rung, lab.due_on - 1 AS at_day, g.time_zone
+    FROM lab JOIN g ON g.patient_id = lab.patient_id
+    UNION ALL
+    SELECT 'g' || g.guardian_id, 'overdue_nudge', g.guardian_id, NULL, lab.*,
+           lab.window_end + r, r, lab.window_end + r, g.time_zone
+    FROM lab JOIN g ON g.patient_id = lab.patient_id AND g.is_primary
+    CROSS JOIN generate_series(1, %(nudges)s) AS r
+    UNION ALL
+    SELECT 'g' || g.guardian_id, 'overdue_other_guardian', g.guardian_id, NULL, lab.*,
+           lab.window_end + %(nudges)s + 1, %(nudges)s + 1, lab.window_end + %(nudges)s + 1,
+           g.time_zone
+    FROM lab JOIN g ON g.patient_id = lab.patient_id AND NOT g.is_primary
+    UNION ALL
+    SELECT 'u' || c.user_id, 'overdue_coordinator', NULL, c.user_id, lab.*,
+           lab.window_end + %(nudges)s + 2, %(nudges)s + 2, lab.window_end + %(nudges)s + 2,
+           c.time_zone
+    FROM lab JOIN c ON c.center_id = lab.center_id
+)
+INSERT INTO notifications_reminder (
+    public_id, key, kind, guardian_id, user_id, center_id, patient_id, journey_id,
+    scheduled_lab_id, step_id, result_id, due_on, rung, send_at, time_zone, status, attempts,
+    last_error, lease_until, lease_token, sent_at, message_id, created_at, updated_at)
+SELECT gen_random_uuid(), who || ':' || kind || ':lab' || id || ':' || to_char(day, 'YYYY-MM-DD'),
+       kind, guardian_id, user_id, center_id, patient_id, journey_id, id, NULL, NULL, day, rung,
+       (at_day + time '09:00') AT TIME ZONE time_zone, time_zone, 'pending', 0, '', NULL, NULL,
+       NULL, '', now(), now()
+FROM want
+ON CONFLICT DO NOTHING
+RETURNING key, send_at
+"""
+
+
+def floor(ids, now):
+    """Time the INSERT ... SELECT floor in a savepoint that is rolled back: {key: send_at}."""
+    if connection.vendor != "postgresql":
+        return None, None
+    from journey.models import OPEN_STAGES
+
+    today = now.date()
+    params = {
+        "patients": ids,
+        "stages": [str(s) for s in OPEN_STAGES],
+        "kinds": [str(k) for k in services.REMINDED_KINDS],
+        "horizon": today + services.HORIZON,
+        "oldest": today - dt.timedelta(days=services.nudges() + 4),
+        "nudges": services.nudges(),
+    }
+    sid = transaction.savepoint()
+    with connection.cursor() as cursor:
+        start = time.perf_counter()
+        cursor.execute(FLOOR_SQL, params)
+        rows = dict(cursor.fetchall())
+        elapsed = time.perf_counter() - start
+    transaction.savepoint_rollback(sid)
+    return rows, elapsed
+
+
 def timed(fn):
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
         result = fn()
         elapsed = time.perf_counter() - start
     return result, elapsed, len(queries)
+
+
+def check_floor(floor_rows, ids):
+    """The floor must write the sweep's rows: same keys; say how many send_at differ."""
+    planned = dict(
+        Reminder.objects.filter(patient_id__in=ids).values_list("key", "send_at").iterator()
+    )
+    if planned.keys() != floor_rows.keys():
+        raise SystemExit(
+            f"floor wrote {len(floor_rows)} rows, the sweep {len(planned)}: "
+            f"{len(planned.keys() ^ floor_rows.keys())} keys differ"
+        )
+    moved = sum(planned[k] != floor_rows[k] for k in planned)
+    log(f"floor: {len(floor_rows)} rows, same keys; send_at differs on {moved}")
 
 
 def naive_per_row_rate(sample):
@@ -150,13 +247,18 @@ def main():
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=2_000, help="rows for dispatch and naive")
     args = parser.parse_args()
+    prepare_database()
     settings.DEBUG = True  # let CaptureQueriesContext count
     result = {}
     try:
         with transaction.atomic():
             ids = build(args.patients, timezone.localdate())
-            counts, plan_s, plan_q = timed(lambda: services.reconcile(ids))
+            now = timezone.now()
+            floor_rows, floor_s = floor(ids, now)
+            counts, plan_s, plan_q = timed(lambda: services.reconcile(ids, now=now))
             plan_rate = counts.created / plan_s
+            if floor_rows is not None:
+                check_floor(floor_rows, ids)
             sent, dispatch_s, dispatch_q = dispatch_sample(args.sample)
             per_row = naive_per_row_rate(args.sample)
             eta = eta_task_rate(args.sample)
@@ -171,6 +273,8 @@ def main():
                 "dispatch_sample": sent,
                 "ratio_vs_per_row": round(plan_rate / per_row, 1),
                 "ratio_vs_eta_tasks": round(plan_rate / eta, 1),
+                "floor_s": None if floor_s is None else round(floor_s, 3),
+                "ratio_vs_floor": None if floor_s is None else round(plan_s / floor_s, 1),
                 "database": connection.vendor,
             }
             raise Rollback

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from django.conf import settings
 from django.core import signing
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from journey.models import (
@@ -118,8 +118,8 @@ def apply_plan(desired, scope, now):
         seen.add(row.key)
         if _refresh(row, by_key[row.key], now):
             changed.append(row)
-    new = [_new_row(d, now) for key, d in by_key.items() if key not in seen]
-    Reminder.objects.bulk_create(new, ignore_conflicts=True)
+    new = [d for key, d in by_key.items() if key not in seen]
+    _insert_new(new, now)
     if changed:
         # Only rows still pending or cancelled: never overwrite a row a worker holds now.
         Reminder.objects.filter(status__in=[Status.PENDING, Status.CANCELLED]).bulk_update(
@@ -150,6 +150,57 @@ def _same_instant(row, want, now):
     # would only churn the table.
     current, wanted = row.send_at, want.send_at
     return current == wanted or (current <= now and wanted <= now)
+
+
+# The INSERT of apply_plan on PostgreSQL: one statement, one array per column, instead of
+# building a model instance per row and letting bulk_create prepare every value (the sweep's
+# biggest Python cost). Same columns and values as bulk_create(ignore_conflicts=True) would write.
+_INSERT_SQL = """
+INSERT INTO {table} (
+    public_id, key, kind, guardian_id, user_id, center_id, patient_id, journey_id,
+    scheduled_lab_id, step_id, result_id, due_on, rung, send_at, time_zone, status, attempts,
+    last_error, lease_until, lease_token, sent_at, message_id, created_at, updated_at)
+SELECT gen_random_uuid(), r.*, %s, 0, '', NULL, NULL, NULL, '', %s, %s
+FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[],
+            %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::date[],
+            %s::smallint[], %s::timestamptz[], %s::varchar[]) AS r
+ON CONFLICT DO NOTHING
+"""
+
+
+def _insert_new(wanted, now):
+    """Insert the rows for these Desired, skipping keys that appeared meanwhile."""
+    if not wanted:
+        return
+    if connection.vendor != "postgresql":
+        Reminder.objects.bulk_create([_new_row(d, now) for d in wanted], ignore_conflicts=True)
+        return
+    columns = [[] for _ in range(14)]
+    for d in wanted:
+        r = d.recipient
+        guardian = r.role == "g"
+        row = (
+            d.key,
+            d.kind,
+            r.id if guardian else None,
+            None if guardian else r.id,
+            d.center_id,
+            d.patient_id,
+            d.journey_id,
+            d.scheduled_lab_id,
+            d.step_id,
+            d.result_id,
+            d.due_on,
+            d.rung,
+            d.send_at,
+            r.time_zone,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    stamp = timezone.now()  # what auto_now/auto_now_add would have stored
+    sql = _INSERT_SQL.format(table=Reminder._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.PENDING.value, stamp, stamp, *columns])
 
 
 def _new_row(want, now):

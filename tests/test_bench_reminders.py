@@ -1,0 +1,47 @@
+"""bench/reminders.py at a tiny size, as a subprocess on a scratch database: one JSON line."""
+
+import json
+import os
+import subprocess
+import sys
+
+from bench.common import ROOT, scratch_database_url
+
+KEYS = {
+    "patients",
+    "reminders",
+    "plan_s",
+    "plan_rows_per_s",
+    "plan_queries",
+    "dispatch_msgs_per_s",
+    "dispatch_queries",
+    "ratio_vs_per_row",
+    "ratio_vs_eta_tasks",
+    "floor_s",
+    "ratio_vs_floor",
+    "database",
+}
+
+
+def test_reminders_bench_prints_one_json_line_with_the_floor():
+    with scratch_database_url() as url:
+        done = subprocess.run(
+            [sys.executable, "bench/reminders.py", "--patients", "30", "--sample", "20"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    report = json.loads(lines[0])
+    assert report.keys() >= KEYS
+    assert report["patients"] == 30
+    assert report["reminders"] == 120  # lab reminder + 2 nudges + coordinator, per child
+    assert report["plan_rows_per_s"] > 0
+    if report["database"] == "postgresql":
+        assert report["ratio_vs_floor"] > 0  # the floor wrote the same keys (else exit 1)
+    else:
+        assert report["ratio_vs_floor"] is None and report["floor_s"] is None
