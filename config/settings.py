@@ -183,12 +183,23 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With Redis (shared by every process), sessions are read from the cache and written through
+# to the database: no session query per request. A per-process cache would let another
+# process keep a logged-out session, so without Redis they stay in the database only.
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The family portal's page cache (journey/portal/cache.py): a bound on top of the version
+# keys every change bumps (docs/portal.md, "Caching"); short when the cache is per process.
+WAYPOINT_PORTAL_CACHE_SECONDS = env.int("PORTAL_CACHE_SECONDS", default=600 if REDIS_URL else 60)
 
 # Celery. With REDIS_URL unset, a file-system broker in var/ lets a worker and beat run as
 # separate processes with no server at all (make demo). Production sets REDIS_URL.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than any task (time limit below): a message unacked this long is redelivered.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
 else:
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -210,6 +221,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
+# Separate queues (docs/scaling.md): a planning sweep never delays sending, and a burst of
+# guardians' emails never delays a coordinator's critical-result alert.
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.plan_*": {"queue": "planning"},
+    "notifications.tasks.dispatch_due": {"queue": "dispatch"},
+    "notifications.tasks.dispatch_alerts": {"queue": "alerts"},
+}
 # Reminders (docs/reminders.md): beat only says "look now"; due times live in the database.
 CELERY_BEAT_SCHEDULE = {
     "reminders-plan": {
@@ -219,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reminders-dispatch": {
         "task": "notifications.tasks.dispatch_due",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    "reminders-alerts": {
+        "task": "notifications.tasks.dispatch_alerts",
         "schedule": 60.0,
         "options": {"expires": 50},
     },
