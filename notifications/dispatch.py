@@ -56,8 +56,13 @@ class Unreachable(Exception):
     """The SMTP server cannot be reached: every row left in the batch waits for a retry."""
 
 
-def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, now=timezone.now, budget=240):
-    """Send everything due now, batch by batch, for at most `budget` seconds; returns totals."""
+def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, now=timezone.now, budget=240, kinds=None):
+    """Send everything due now, batch by batch, for at most `budget` seconds; returns totals.
+
+    `kinds`: only these kinds of reminder (None: all). The tasks split guardians' reminders
+    (queue "dispatch") from coordinator alerts (queue "alerts"), so a burst of one never
+    waits behind the other.
+    """
     totals = Totals()
     recover_expired_leases(now())
     # Well inside the task time limit and the broker's visibility timeout: the next beat tick
@@ -66,7 +71,7 @@ def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, now=timezone.now, budget
     for _ in range(max_batches):
         if time.monotonic() > deadline:
             break
-        token = claim_batch(batch_size, now())
+        token = claim_batch(batch_size, now(), kinds)
         if token is None:
             break
         send_batch(token, totals, now)
@@ -80,13 +85,15 @@ def recover_expired_leases(now):
     )
 
 
-def claim_batch(size, now):
+def claim_batch(size, now, kinds=None):
     """Move up to `size` due rows to `sending` under one new lease token; None if none due."""
     token = uuid.uuid4()
+    due = Reminder.objects.filter(status=S.PENDING, send_at__lte=now)
+    if kinds is not None:
+        due = due.filter(kind__in=kinds)
     with transaction.atomic():
         ids = list(
-            Reminder.objects.select_for_update(skip_locked=True)
-            .filter(status=S.PENDING, send_at__lte=now)
+            due.select_for_update(skip_locked=True)
             .order_by("send_at")
             .values_list("pk", flat=True)[:size]
         )

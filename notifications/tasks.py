@@ -1,30 +1,59 @@
-"""Celery tasks: thin wrappers around the services, ids only, safe to run twice."""
+"""Celery tasks: thin wrappers around the services, ids only, safe to run twice.
+
+Queues (CELERY_TASK_ROUTES): plan_* on "planning", dispatch_due on "dispatch",
+dispatch_alerts on "alerts". Beat's "plan everyone" is a fan-out: plan_reminders() with no
+ids publishes one plan_chunk per range of patient ids, so a 100,000-child sweep is many
+short tasks any planning worker can take, and a chunk whose worker dies is redelivered
+(acks_late + reject_on_worker_lost) and re-run safely (the outbox key is UNIQUE).
+"""
 
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
-from . import dispatch, services
+from . import dispatch, sweep
+from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def plan_reminders(patient_ids=None, journey_ids=(), guardian_ids=(), then_dispatch=False):
-    """Reconcile the outbox for these children (all of them when nothing is given)."""
-    everyone = patient_ids is None and not journey_ids and not guardian_ids
-    ids = (
-        None
-        if everyone
-        else set(patient_ids or ()) | services.patient_ids_for(journey_ids, guardian_ids)
-    )
-    counts = services.reconcile(ids)
+    """Reconcile the outbox for these children; with nothing given, fan out over everyone."""
+    if patient_ids is None and not journey_ids and not guardian_ids:
+        return fan_out()
+    ids = set(patient_ids or ()) | sweep.patient_ids_for(journey_ids, guardian_ids)
+    counts = sweep.reconcile(ids)
     if then_dispatch:
-        dispatch_due.delay()
+        # A critical result: coordinator alerts go out at once, on their own queue.
+        dispatch_alerts.delay()
     return vars(counts)
+
+
+def fan_out(size=None):
+    """One plan_chunk per range of children, then the coordinators' digests (a few rows)."""
+    chunks = sweep.sweep_chunks(size or sweep.RANGE_CHUNK)
+    for after, upto in chunks:
+        plan_chunk.delay(after, upto)
+    counts = sweep.reconcile_digests(timezone.now())
+    log.info("planning fanned out into %s chunks", len(chunks))
+    return {"chunks": len(chunks), **vars(counts)}
+
+
+@shared_task(ignore_result=True)
+def plan_chunk(after, upto):
+    """Reconcile the children with after < patient_id <= upto (upto None: no end)."""
+    return vars(sweep.reconcile_range(after, upto, timezone.now()))
 
 
 @shared_task(ignore_result=True)
 def dispatch_due():
-    """Send what is due now. Exits quietly when nothing is."""
-    return vars(dispatch.dispatch_due())
+    """Send the guardians' reminders that are due now. Exits quietly when nothing is."""
+    return vars(dispatch.dispatch_due(kinds=GUARDIAN_KINDS))
+
+
+@shared_task(ignore_result=True)
+def dispatch_alerts():
+    """Send the coordinators' alerts, digests and escalations that are due now."""
+    return vars(dispatch.dispatch_due(kinds=COORDINATOR_KINDS))

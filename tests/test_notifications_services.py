@@ -23,6 +23,7 @@ from tests.conftest import require_service
 from tests.factories_notifications import due_reminders, smtp  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
+QUEUES = "planning,dispatch,alerts,celery"  # every queue of CELERY_TASK_ROUTES, as make demo
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
@@ -96,7 +97,8 @@ def _worker_env(smtp_port):
 def _start_worker(smtp_port, name="kill-test"):
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "--pool=solo", "-l", "WARNING"]
-        + ["--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"{name}@%h"],
+        + ["--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"{name}@%h"]
+        + ["-Q", QUEUES],
         cwd=ROOT,
         env=_worker_env(smtp_port),
         start_new_session=True,  # its own process group: we kill exactly what we started
