@@ -1,4 +1,7 @@
-"""The reminders' sections of the coordinator worklist: failed sends and escalated labs."""
+"""The reminders' sections of the coordinator worklist: failed sends and escalated labs.
+
+Each returns its rows as an ordered queryset; the worklist pages it (tracker.services.worklist).
+"""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +18,8 @@ def _center_ids(user):
 
 
 def failed_reminders(user):
-    rows = list(services.failed_reminders_for_centers(_center_ids(user))[:200])
+    """Newest first; pk breaks ties so that pages never repeat or skip a row."""
+    rows = services.failed_reminders_for_centers(_center_ids(user)).order_by("-send_at", "-pk")
     return WorklistSection(
         "failed-reminders",
         _("Reminders that could not be delivered"),
@@ -26,10 +30,9 @@ def failed_reminders(user):
 
 def escalated_labs(user):
     labs = services.escalated_labs_for_centers(_center_ids(user))
-    rows = list(labs.select_related("item", "journey__patient").order_by("due_on", "pk")[:200])
     return WorklistSection(
         "escalated-labs",
         _("Overdue labs the family has not answered (escalated)"),
         "admin/notifications/_worklist_escalated.html",
-        rows,
+        labs.select_related("item", "journey__patient").order_by("due_on", "pk"),
     )

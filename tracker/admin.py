@@ -5,11 +5,12 @@ tracker.services and renders. Lab catalogue rows are edited by administrators on
 """
 
 import zoneinfo
+from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,6 +34,7 @@ from .models import (
     Status,
     Worklist,
 )
+from .services import worklist
 
 EMERGENCY_LINE = _(
     "Call 911 (or your local emergency number) right away if your child has trouble "
@@ -287,19 +289,20 @@ class WorklistAdmin(ScheduledLabAdmin):
             return self._act(request)
         return TemplateResponse(request, "admin/tracker/worklist.html", self._context(request))
 
-    def _context(self, request, form=None):
+    def _context(self, request):
+        """Every section's count and one page of its rows (?<section key>=<page> or =all)."""
         user, today = request.user, _user_today(request.user)
+        pages = [
+            worklist.section_page(section, worklist.page_number(request.GET.get(section.key)))
+            for section in worklist.sections(user, today)
+        ]
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Worklist"),
             "today": today,
-            "overdue": list(services.overdue_labs(user, today)),
-            "awaiting_review": list(services.results_awaiting_review(user)),
-            "due_soon": list(services.labs_due_soon(user, today, days=7)),
-            "extensions": list(services.open_extensions(user)),
-            "extra_sections": services.extra_sections(user),
-            "error_form": form,
+            "sections": _with_links(pages),
+            "per_page": worklist.PER_PAGE,
         }
 
     def _act(self, request):
@@ -307,7 +310,7 @@ class WorklistAdmin(ScheduledLabAdmin):
         form = ReasonForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Write a note before saving."))
-            return redirect(request.path)
+            return redirect(request.get_full_path())
         data, user = form.cleaned_data, request.user
         try:
             _WORKLIST_ACTIONS[data["action"]](user, data)
@@ -315,7 +318,41 @@ class WorklistAdmin(ScheduledLabAdmin):
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("Saved."))
-        return redirect(request.path)
+        return redirect(request.get_full_path())
+
+
+def _with_links(pages):
+    """Each page with the links of its pager; the other sections keep the page they show."""
+    shown = {p.key: worklist.ALL if p.shows_all else str(p.number) for p in pages if p.number != 1}
+
+    def link(page, number):
+        query = QueryDict(mutable=True)
+        query.update({key: value for key, value in shown.items() if key != page.key})
+        if number != 1:
+            query[page.key] = worklist.ALL if number == 0 else str(number)
+        return f"?{query.urlencode()}#{page.key}"
+
+    return [
+        WorklistPage(
+            page,
+            previous_url=link(page, page.number - 1) if page.has_previous else "",
+            next_url=link(page, page.number + 1) if page.has_next else "",
+            all_url=link(page, 0),
+            first_url=link(page, 1),
+        )
+        for page in pages
+    ]
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """A section's page as the template shows it: the rows, the total and the pager links."""
+
+    page: worklist.SectionPage
+    previous_url: str
+    next_url: str
+    all_url: str
+    first_url: str
 
 
 def _review(user, data):
