@@ -13,8 +13,13 @@ KEYS = {
     "plan_s",
     "plan_rows_per_s",
     "plan_queries",
+    "plan_chunks",
+    "plan_queries_per_chunk",
     "dispatch_msgs_per_s",
     "dispatch_queries",
+    "dispatch_queries_per_batch",
+    "per_row_children",
+    "per_row_rows_per_s",
     "ratio_vs_per_row",
     "ratio_vs_eta_tasks",
     "floor_s",
@@ -26,7 +31,8 @@ KEYS = {
 def test_reminders_bench_prints_one_json_line_with_the_floor():
     with scratch_database_url() as url:
         done = subprocess.run(
-            [sys.executable, "bench/reminders.py", "--patients", "30", "--sample", "20"],
+            [sys.executable, "bench/reminders.py", "--patients", "30", "--sample", "20"]
+            + ["--per-row-children", "10"],
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": url},
             capture_output=True,
@@ -41,6 +47,7 @@ def test_reminders_bench_prints_one_json_line_with_the_floor():
     assert report["patients"] == 30
     assert report["reminders"] == 120  # lab reminder + 2 nudges + coordinator, per child
     assert report["plan_rows_per_s"] > 0
+    assert report["per_row_children"] == 10 and report["per_row_rows"] == 40  # same planning
     if report["database"] == "postgresql":
         assert report["ratio_vs_floor"] > 0  # the floor wrote the same keys (else exit 1)
     else:
