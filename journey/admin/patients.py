@@ -3,13 +3,14 @@
 import zoneinfo
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from journey import access
 from journey.ages import age_in_years, birthday
@@ -209,6 +210,9 @@ class PatientAdmin(CenterScopedAdmin):
         "age_limit_deadline",
     ]
     list_select_related = ["center"]
+    # 50 rows: a coordinator's center holds about a thousand children; the search box and
+    # the stage filter find one faster than scrolling, and each row costs render time.
+    list_per_page = 50
     search_fields = ["first_name", "last_name", "medical_record_number"]
     fields = [
         "center",
@@ -244,6 +248,16 @@ class PatientAdmin(CenterScopedAdmin):
         for instance in formset.deleted_objects:
             instance.delete()
         formset.save_m2m()
+
+    def action_checkbox(self, patient):
+        """Django's checkbox as one format_html: its widget template costs ~0.5 ms a row."""
+        label = format_html(gettext("Select this object for an action - {}"), str(patient))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(patient.pk),
+            label,
+        )
 
     @admin.display(description=_("name"), ordering="last_name")
     def name(self, patient):
