@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def plan_reminders(patient_ids=None, journey_ids=(), guardian_ids=(), then_dispatch=False):
+def plan_reminders(
+    patient_ids=None, journey_ids=(), guardian_ids=(), then_dispatch=False, chunk_size=None
+):
     """Reconcile the outbox for these children; with nothing given, fan out over everyone."""
     if patient_ids is None and not journey_ids and not guardian_ids:
-        return fan_out()
+        return fan_out(chunk_size)
     ids = set(patient_ids or ()) | sweep.patient_ids_for(journey_ids, guardian_ids)
     counts = sweep.reconcile(ids)
     if then_dispatch:
