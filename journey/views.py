@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from . import access
 from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm
-from .portal import invitations, pages
+from .portal import cache, invitations, pages
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -39,8 +39,14 @@ def guardian_required(view):
 
 @guardian_required
 def home(request):
-    children = pages.children_for_home(request.user)
-    return render(request, "portal/home.html", {"children": children})
+    """The inside of the page comes from the portal cache (journey/portal/cache.py)."""
+
+    def build():
+        children = pages.children_for_home(request.user)
+        return cache.render_parts("portal/home.html", {"children": children})
+
+    parts = cache.home_parts(request.guardian, build)
+    return render(request, "portal/cached.html", {"parts": parts})
 
 
 @guardian_required

@@ -8,6 +8,7 @@ names a child is listed in CHILD_URLS; a new page must be added there.
 import uuid
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -97,9 +98,13 @@ def test_second_guardian_of_the_same_child_sees_it(client, center_a, child_a):
     assert client.get(reverse("portal:child", args=[child_a.public_id])).status_code == 200
 
 
-# Query budgets: session + user + guardian (middleware) + the page's own queries. A page
-# costs the same for a child with a long history as for one with a short history.
-BUDGET = {"portal:home": 7, "portal:child": 8, "portal:people": 6, "portal:card": 5}
+# Query budgets of the first request after login: session (none when sessions are cached,
+# with Redis) + user + guardian (middleware, then cached) + the page's own queries (home:
+# the children list, cached, + 4). A page costs the same for a child with a long history as
+# for one with a short history. tests/test_portal_cache.py pins the warm and cold requests.
+SESSION = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+BUDGET = {"portal:home": 7, "portal:child": 7, "portal:people": 5, "portal:card": 4}
+BUDGET = {name: budget + SESSION for name, budget in BUDGET.items()}
 
 
 def count_queries(client, url):
@@ -123,6 +128,7 @@ def test_query_count_is_small_and_constant(
     journey_with_history(long_child, coordinator_a, moves=12)
 
     client.force_login(short_guardian.user)
+    client.get(url_for(name, short_child))  # the guardian (and home's page) is now cached
     short = count_queries(client, url_for(name, short_child))
     client.force_login(long_guardian.user)
     with django_assert_max_num_queries(BUDGET[name]):

@@ -15,6 +15,8 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from journey.portal import cache
+
 from . import calendar, fhir
 from .portal import pages, queries
 
@@ -33,13 +35,27 @@ def plan(request, public_id):
     return render(request, "portal/tracker/plan.html", context)
 
 
-@require_GET
-@login_required
-def labs(request, public_id):
+def _labs_context(request, public_id):
     child, journey = _child_and_journey(request, public_id)
     context = pages.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
-    return render(request, "portal/tracker/labs.html", context)
+    return context
+
+
+@require_GET
+@login_required
+def labs(request, public_id):
+    """A guardian's page comes from the portal cache (journey/portal/cache.py)."""
+    template = "portal/tracker/labs.html"
+    guardian = getattr(request, "guardian", None)
+    if guardian is None:
+        return render(request, template, _labs_context(request, public_id))
+
+    def build():
+        return cache.render_parts(template, _labs_context(request, public_id))
+
+    parts = cache.child_parts(guardian, "labs", public_id, build)
+    return render(request, "portal/cached.html", {"parts": parts})
 
 
 @never_cache

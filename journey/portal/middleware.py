@@ -4,14 +4,17 @@ import zoneinfo
 
 from django.utils import timezone, translation
 
-from journey.models import Guardian
+from .cache import guardian_for_login
 
 
 def guardian_for(user):
-    """The Guardian row linked to a login, or None (staff, anonymous, not linked)."""
+    """The Guardian row linked to a login, or None (staff, anonymous, not linked).
+
+    From the portal cache (no query on a warm request); `guardian.center` loads on use.
+    """
     if not user.is_authenticated or user.is_staff:
         return None
-    return Guardian.objects.filter(user=user).select_related("center").first()
+    return guardian_for_login(user)
 
 
 class GuardianLocaleMiddleware:
