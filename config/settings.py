@@ -176,7 +176,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",  # Django's, one client per pool
             "LOCATION": env.str("DJANGO_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "waypoint",
         }

@@ -35,7 +35,9 @@ from journey.models import Guardian, Guardianship
 
 log = logging.getLogger(__name__)
 
-PREFIX = "portal:1"  # bump the number when the cached parts change shape
+# The number changes when the cached parts change shape; the database's name keeps two
+# databases that share one Redis (a test run beside a dev database) apart: pks overlap.
+PREFIX = f"portal:1:{settings.DATABASES['default']['NAME']}"
 PAGE_SECONDS = getattr(settings, "WAYPOINT_PORTAL_CACHE_SECONDS", 600)
 VERSION_SECONDS = 7 * 24 * 3600
 PARTS_TEMPLATE = "portal/_parts.html"  # a base template that prints only the blocks
