@@ -83,24 +83,28 @@ def test_two_workers_racing_over_1000_rows_send_each_once(smtp):  # noqa: F811
     assert Reminder.objects.filter(status=Status.SENT).count() == 1000
 
 
-def _worker_env(smtp_port):
+def _worker_env(smtp_port, extra=None):
     db = connection.settings_dict
-    env = os.environ | {
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "DJANGO_CONN_MAX_AGE": "0",
-    }
+    env = (
+        os.environ
+        | (extra or {})
+        | {
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "DJANGO_CONN_MAX_AGE": "0",
+        }
+    )
     return env
 
 
-def _start_worker(smtp_port, name="kill-test"):
+def _start_worker(smtp_port, name="kill-test", env=None):
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "--pool=solo", "-l", "WARNING"]
         + ["--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"{name}@%h"]
         + ["-Q", QUEUES],
         cwd=ROOT,
-        env=_worker_env(smtp_port),
+        env=_worker_env(smtp_port, env),
         start_new_session=True,  # its own process group: we kill exactly what we started
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -207,3 +211,95 @@ def test_beat_schedule_names_real_tasks():
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
         assert entry["options"]["expires"] < entry["schedule"]
+
+
+def _hold_key(want):
+    """A second connection inserts `want`'s key and keeps its transaction open: a planner
+    inserting the same key waits (unique index) until that transaction ends."""
+    import psycopg
+
+    db = connection.settings_dict
+    holder = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+    )  # fmt: skip
+    r = want.recipient
+    holder.execute(
+        "INSERT INTO notifications_reminder (public_id, key, kind, guardian_id, user_id,"
+        " center_id, patient_id, journey_id, scheduled_lab_id, due_on, rung, send_at, time_zone,"
+        " status, attempts, last_error, message_id, created_at, updated_at) VALUES"
+        " (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " 'pending', 0, '', '', now(), now())",
+        [want.key, want.kind, r.id if r.role == "g" else None, r.id if r.role == "u" else None,
+         want.center_id, want.patient_id, want.journey_id, want.scheduled_lab_id, want.due_on,
+         want.rung, want.send_at, r.time_zone],
+    )  # fmt: skip
+    return holder
+
+
+def _planner_waiting():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE %s",
+            ["%INSERT INTO notifications_reminder%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_worker_killed_mid_chunk_its_chunk_is_redelivered_to_another(smtp, redis_db):  # noqa: F811
+    """GIVEN beat's plan_reminders fanned out into 3 chunks of 10 children and worker A
+    SIGKILLed in the middle of the second chunk (held on one key by another transaction)
+    WHEN worker B starts (visibility timeout passed) THEN B gets the unacknowledged chunk
+    again and the third one, and the outbox is complete with no duplicates."""
+    require_postgres()
+    import datetime as dt
+
+    from notifications import planning, sweep
+    from notifications.tasks import plan_reminders
+    from tests.factories_notifications import Family
+
+    families = [Family() for _ in range(30)]
+    for family in families:
+        family.lab(timezone.localdate() + dt.timedelta(days=2))
+    ids = [f.patient.pk for f in families]
+    held = families[15]  # in the second chunk
+    (inputs,) = sweep.load_inputs([held.patient.pk], timezone.now())
+    holder = _hold_key(planning.plan_patient(inputs, timezone.now())[0])
+    env = {"CELERY_VISIBILITY_TIMEOUT": "2"}
+    worker = _start_worker(smtp.port, "chunk-a", env)
+    try:
+        plan_reminders.delay(chunk_size=10)  # what beat sends, in smaller chunks
+        assert _wait(_planner_waiting, 60), worker.stderr.read1().decode()
+        _stop(worker, signal.SIGKILL)  # mid-chunk: the message was never acknowledged
+        holder.rollback()
+        before = _planned(ids)
+        assert before == set(ids[:10]), "chunk 1 committed; chunk 2 died; chunk 3 not started"
+        assert redis_db.hlen("unacked") == 1, "the killed chunk is held by the broker"
+        time.sleep(2.5)  # past the visibility timeout
+        worker = _start_worker(smtp.port, "chunk-b", env)
+        done = _wait(lambda: _planned(ids) == set(ids) and redis_db.hlen("unacked") == 0, 90)
+        assert done, worker.stderr.read1().decode()
+    finally:
+        holder.close()
+        _stop(worker)
+    again = sweep.reconcile(ids)  # what a full re-plan would still add: nothing
+    rows = Reminder.objects.filter(patient_id__in=ids)
+    keys = Counter(rows.values_list("key", flat=True))
+    report(
+        "chunk-sigkill",
+        children=30,
+        chunks=3,
+        planned_before_kill=len(before),
+        rows=rows.count(),
+        missing=again.created,
+        duplicates=sum(n - 1 for n in keys.values()),
+    )
+    assert again.created == 0 and again.updated == 0, "the outbox is complete"
+    assert rows.count() == again.desired == 30 * 6  # 2 reminders, 2 nudges, other, coordinator
+    assert max(keys.values()) == 1
+
+
+def _planned(ids):
+    rows = Reminder.objects.filter(patient_id__in=ids)
+    return set(rows.values_list("patient_id", flat=True).distinct())
