@@ -45,8 +45,7 @@ def home(request):
         children = pages.children_for_home(request.user)
         return cache.render_parts("portal/home.html", {"children": children})
 
-    parts = cache.home_parts(request.guardian, build)
-    return render(request, "portal/cached.html", {"parts": parts})
+    return cache.respond(request, cache.home_parts(request.guardian, build))
 
 
 @guardian_required

@@ -284,3 +284,46 @@ def test_a_commit_during_a_build_is_not_hidden_by_the_page_being_built(logged_in
         )
     assert fresh["content"] == "new"
     assert calls == [1]
+
+
+def _request(guardian):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(HOME)
+    request.session, request.user, request.guardian = SessionStore(), guardian.user, guardian
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def test_a_flash_message_still_shows_above_a_cached_page(family_with_labs):
+    from django.contrib import messages
+
+    from journey import views
+
+    guardian = family_with_labs[0]
+    views.home(_request(guardian))  # the parts are now cached
+    request = _request(guardian)
+    messages.success(request, "Welcome. Your password is set.")
+    page = views.home(request).content.decode()
+    assert "Welcome. Your password is set." in page
+    assert "Maya" in page
+
+
+def test_the_layout_around_the_parts_is_the_full_template_less_the_token(family_with_labs):
+    import re
+
+    from django.utils.safestring import mark_safe
+
+    guardian = family_with_labs[0]
+    parts = {name: mark_safe(f"<p>{name}</p>") for name in portal_cache.PARTS}
+    fast = portal_cache.respond(_request(guardian), parts).content.decode()
+    request = _request(guardian)
+    full = portal_cache.render(request, portal_cache.LAYOUT_TEMPLATE, {"parts": parts})
+
+    def tokenless(html):
+        return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", html)
+
+    assert 'name="csrfmiddlewaretoken" value="' in fast
+    assert tokenless(fast) == tokenless(full.content.decode())

@@ -54,8 +54,7 @@ def labs(request, public_id):
     def build():
         return cache.render_parts(template, _labs_context(request, public_id))
 
-    parts = cache.child_parts(guardian, "labs", public_id, build)
-    return render(request, "portal/cached.html", {"parts": parts})
+    return cache.respond(request, cache.child_parts(guardian, "labs", public_id, build))
 
 
 @never_cache

@@ -20,13 +20,17 @@ writer's own connection (and a test's) sees its change; see docs/portal.md, "Cac
 """
 
 import logging
+import re
 import uuid
 from hashlib import blake2b
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
@@ -188,3 +192,46 @@ def child_parts(guardian, page_name, public_id, build):
     if patient_id is None:
         raise Http404
     return _cached_page(key, (guardian_token, global_token), [patient_id], page, build)
+
+
+# ---------------------------------------------------------------- the page around the parts
+#
+# The layout (portal/base.html: header, logout form, footer) depends only on the language
+# for a logged-in guardian. It is rendered once per process and language with markers in
+# place of the parts and of the CSRF token; each response fills in the parts and this
+# request's token (never cached). A request with flash messages renders the whole layout.
+
+LAYOUT_TEMPLATE = "portal/cached.html"
+_LAYOUTS = {}  # language -> [text, name, text, name, ..., text]
+
+
+class _LoggedIn:
+    is_authenticated = True
+
+
+def _layout(language):
+    pieces = _LAYOUTS.get(language)
+    if pieces is None:
+        marks = {name: uuid.uuid4().hex for name in (*PARTS, "csrf")}
+        context = {
+            "parts": {name: mark_safe(marks[name]) for name in PARTS},  # noqa: S308
+            "csrf_token": marks["csrf"],
+            "user": _LoggedIn(),
+            "messages": (),
+        }
+        html = render_to_string(LAYOUT_TEMPLATE, context)
+        names = {mark: name for name, mark in marks.items()}
+        pieces = re.split(f"({'|'.join(names)})", html)
+        pieces[1::2] = [names[mark] for mark in pieces[1::2]]
+        _LAYOUTS[language] = pieces
+    return pieces
+
+
+def respond(request, parts):
+    """The page: the layout around the cached parts, with this request's CSRF token."""
+    if len(messages.get_messages(request)):
+        return render(request, LAYOUT_TEMPLATE, {"parts": parts})
+    values = {**parts, "csrf": get_token(request)}
+    pieces = _layout(translation.get_language())
+    html = "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces))
+    return HttpResponse(html)
