@@ -23,6 +23,7 @@ import logging
 import re
 import uuid
 from hashlib import blake2b
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,9 +40,34 @@ from journey.models import Guardian, Guardianship
 
 log = logging.getLogger(__name__)
 
-# The number changes when the cached parts change shape; the database's name keeps two
-# databases that share one Redis (a test run beside a dev database) apart: pks overlap.
-PREFIX = f"portal:1:{settings.DATABASES['default']['NAME']}"
+
+def _release():
+    """A digest of what builds the pages (templates, portal code, translations).
+
+    A deploy that changes any of them starts from an empty portal cache: no page drawn by
+    the old templates or words is served by the new code.
+    """
+    root = Path(settings.BASE_DIR)
+    patterns = [
+        "templates/portal/**/*.html",
+        "journey/portal/*.py",
+        "tracker/portal/*.py",
+        "tracker/charts.py",
+        "locale/*/LC_MESSAGES/*.mo",
+    ]
+    digest = blake2b(digest_size=6)
+    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _database():
+    """Two databases that share one Redis (a test run beside a dev one) overlap in pks."""
+    name = str(settings.DATABASES["default"]["NAME"])
+    return blake2b(name.encode(), digest_size=4).hexdigest()
+
+
+PREFIX = f"portal:{_release()}:{_database()}"
 PAGE_SECONDS = getattr(settings, "WAYPOINT_PORTAL_CACHE_SECONDS", 600)
 VERSION_SECONDS = 7 * 24 * 3600
 PARTS_TEMPLATE = "portal/_parts.html"  # a base template that prints only the blocks
