@@ -145,7 +145,8 @@ def test_query_count_is_the_same_for_a_small_and_a_large_center(
         otp_login(client, who)
         for query in ("", "?overdue=2", "?overdue=all&review=all&due-soon=all"):
             counts[who.pk, query] = _queries(client, query)
-    assert len(set(counts.values())) == 1, counts
+    for query in ("", "?overdue=2", "?overdue=all&review=all&due-soon=all"):
+        assert counts[coordinator_a.pk, query] == counts[coordinator_b.pk, query], counts
     print(f"worklist queries: {counts}")
 
 

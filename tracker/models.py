@@ -323,6 +323,15 @@ class ScheduledLab(models.Model):
             ),
             # record_results: a journey's open rows around the collection day.
             models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
+            # Worklist "due in the next 7 days" for one center: its open journeys one by one
+            # (open rows only), instead of every center's rows due this week.
+            models.Index(
+                fields=["journey", "due_on"],
+                condition=Q(
+                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
+                ),
+                name="scheduledlab_open_journey_due",
+            ),
         ]
 
     def __str__(self):
@@ -438,6 +447,16 @@ class LabResult(models.Model):
             ),
             # Baseline look-up and a journey's result history by test.
             models.Index(fields=["journey", "test", "collected_at"], name="labresult_history"),
+            # Worklist "awaiting review" for one center: its open journeys one by one.
+            models.Index(
+                fields=["journey", "collected_at"],
+                condition=Q(
+                    reviewed_at__isnull=True,
+                    superseded_at__isnull=True,
+                    flag__in=["low", "high", "critical_low", "critical_high"],
+                ),
+                name="labresult_review_journey",
+            ),
         ]
 
     def __str__(self):
