@@ -260,7 +260,9 @@ def _bound_cursor():
 
     Django's psycopg cursors quote every value into the SQL text on the client, which for 14
     arrays of thousands of values costs more than the INSERT itself. Wrapped like Django's own
-    cursors, so the statement still shows in connection.queries and assertNumQueries.
+    cursors, so the statement still shows in connection.queries and assertNumQueries. Unnamed
+    statements only (Django sets prepare_threshold=None): safe behind pgbouncer's transaction
+    pooling.
     """
     import psycopg
 
