@@ -303,6 +303,7 @@ class WorklistAdmin(ScheduledLabAdmin):
             "today": today,
             "sections": _with_links(pages),
             "per_page": worklist.PER_PAGE,
+            "patient_link": _patient_link(self.admin_site.name),
         }
 
     def _act(self, request):
@@ -319,6 +320,14 @@ class WorklistAdmin(ScheduledLabAdmin):
         else:
             messages.success(request, _("Saved."))
         return redirect(request.get_full_path())
+
+
+def _patient_link(site_name):
+    """A patient page's URL before and after its id, reversed once: rows write the id between
+    (reverse() on each of a hundred rows costs ~5 ms)."""
+    marker = "999999999"
+    before, after = reverse(f"{site_name}:journey_patient_change", args=[marker]).split(marker)
+    return before, after
 
 
 def _with_links(pages):

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, F, Lookup, QuerySet, Window
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,11 +39,27 @@ def open_journey_ids(user):
     return list(journeys.values_list("pk", flat=True))
 
 
+class _AnyOf(Lookup):
+    """`column = ANY(%s::bigint[])` with the ids as one '{1,2,...}' parameter: an IN list of
+    a thousand literals, or a Python list psycopg dumps item by item, costs a few ms a query."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return "{" + ",".join(str(int(pk)) for pk in self.rhs) + "}"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs}::bigint[])", [*lhs_params, *rhs_params]
+
+
 def _open_journeys(queryset, user, journeys):
     journeys = open_journey_ids(user) if journeys is _ASK else journeys
     if journeys is EVERY_CENTER:
         return queryset.filter(journey__stage__in=OPEN_STAGES)
-    return queryset.filter(journey__in=journeys)
+    return queryset.filter(_AnyOf(F("journey_id"), journeys))
 
 
 def overdue_labs(user, today=None, journeys=_ASK):
