@@ -72,7 +72,7 @@ def _ids(entry):
 def test_every_overdue_row_is_reachable_page_by_page_in_urgency_order(
     client, coordinator_a, center_a
 ):
-    _patients_with_work(center_a, 9)  # 54 overdue: pages of 25, 25 and 4
+    _patients_with_work(center_a, 9)  # 54 overdue: three pages of 20 or fewer
     expected = _overdue_in_order(center_a)
     assert len(expected) == 9 * OVERDUE_PER_PATIENT
     otp_login(client, coordinator_a)
@@ -107,21 +107,24 @@ def test_show_all_lists_the_whole_section_and_links_back(client, coordinator_a, 
 def test_a_page_past_the_end_shows_the_last_page_and_garbage_the_first(
     client, coordinator_a, center_a
 ):
-    _patients_with_work(center_a, 5)  # 30 overdue: pages of 25 and 5
+    _patients_with_work(center_a, 5)  # 30 overdue: two pages
     expected = _overdue_in_order(center_a)
     otp_login(client, coordinator_a)
     _, sections = _get(client, "?overdue=9")
-    assert (sections["overdue"].page.number, _ids(sections["overdue"])) == (2, expected[25:])
+    last = (2, expected[PER_PAGE:])
+    assert (sections["overdue"].page.number, _ids(sections["overdue"])) == last
     for garbage in ("abc", "0", "-3", "2.5"):
         _, sections = _get(client, f"?overdue={garbage}")
-        assert (sections["overdue"].page.number, _ids(sections["overdue"])) == (1, expected[:25])
+        first = (1, expected[:PER_PAGE])
+        assert (sections["overdue"].page.number, _ids(sections["overdue"])) == first
 
 
 def test_paging_one_section_keeps_the_others_page(client, coordinator_a, center_a):
     _patients_with_work(center_a, 30)  # 30 results awaiting review, 180 overdue
     otp_login(client, coordinator_a)
     _, sections = _get(client, "?review=2&overdue=x")
-    assert sections["review"].page.count == 30 and len(sections["review"].page.rows) == 5
+    assert sections["review"].page.count == 30
+    assert len(sections["review"].page.rows) == 30 - PER_PAGE
     assert sections["overdue"].next_url == "?review=2&overdue=2#overdue"
     assert sections["review"].previous_url == "?#review"
 
@@ -183,7 +186,7 @@ def test_the_csv_still_holds_every_row(client, coordinator_a, center_a):
 
 def test_acting_on_a_later_page_comes_back_to_it(client, coordinator_a, center_a):
     _patients_with_work(center_a, 5)
-    lab_id = _overdue_in_order(center_a)[27]
+    lab_id = _overdue_in_order(center_a)[PER_PAGE + 2]
     otp_login(client, coordinator_a)
     data = {"action": "missed", "target": lab_id, "note": "moved away"}
     response = client.post(WORKLIST + "?overdue=2", data)
@@ -224,5 +227,5 @@ def test_registered_sections_are_paged_too(client, coordinator_a, center_a, cent
     assert "550 mailbox 00" in response.text and "550 mailbox 29" not in response.text
     response, sections = _get(client, "?failed-reminders=2")
     assert [r.last_error for r in sections["failed-reminders"].page.rows] == [
-        f"550 mailbox {i:02d}" for i in range(25, 30)
+        f"550 mailbox {i:02d}" for i in range(PER_PAGE, 30)
     ]

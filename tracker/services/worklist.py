@@ -17,7 +17,7 @@ from journey.models import OPEN_STAGES, Journey
 
 from ..models import LabResult, PlanItem, ScheduledLab
 
-PER_PAGE = 25
+PER_PAGE = 20
 ALL = "all"
 
 
