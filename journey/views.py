@@ -50,9 +50,15 @@ def home(request):
 
 @guardian_required
 def child(request, public_id):
-    patient = access.get_child_or_404(request.user, public_id)
-    view = pages.child_page(patient)
-    return render(request, "portal/child.html", {"child": patient, "view": view, "page": "child"})
+    """From the portal cache, like home."""
+
+    def build():
+        patient = access.get_child_or_404(request.user, public_id)
+        view = pages.child_page(patient)
+        context = {"child": patient, "view": view, "page": "child"}
+        return cache.render_parts("portal/child.html", context)
+
+    return cache.respond(request, cache.child_parts(request.guardian, "child", public_id, build))
 
 
 @guardian_required

@@ -70,7 +70,15 @@ def logged_in(client, family_with_labs):
 # ---------------------------------------------------------------- query counts
 
 
-@pytest.mark.parametrize("page", ["home", "labs"])
+def page_url(page, child):
+    if page == "home":
+        return HOME
+    if page == "child":
+        return reverse("portal:child", args=[child.public_id])
+    return reverse(f"portal_tracker:{page}", kwargs={"public_id": child.public_id})
+
+
+@pytest.mark.parametrize("page", ["home", "child", "plan", "labs"])
 def test_a_repeat_load_runs_one_query_however_big_the_family(client, center_a, page):
     small = fp.guardian_with_login(center_a, "small@example.org")
     small_child, small_journey = fp.child_of(small, first_name="Ana")
@@ -84,13 +92,13 @@ def test_a_repeat_load_runs_one_query_however_big_the_family(client, center_a, p
     counts = []
     for guardian, child in ((small, small_child), (big, big_child)):
         client.force_login(guardian.user)
-        url = HOME if page == "home" else labs_url(child)
+        url = page_url(page, child)
         get(client, url)  # cold: fills the cache
         counts.append(count(client, url))
     assert counts == [SESSION + 1, SESSION + 1]  # the user; nothing of the family's
 
 
-@pytest.mark.parametrize("page", ["home", "labs"])
+@pytest.mark.parametrize("page", ["home", "child", "plan", "labs"])
 def test_a_load_after_a_change_costs_the_same_however_long_the_history(client, center_a, page):
     guardian = fp.guardian_with_login(center_a, "parent@example.org")
     short, short_journey = fp.child_of(guardian, first_name="Ana")
@@ -101,14 +109,15 @@ def test_a_load_after_a_change_costs_the_same_however_long_the_history(client, c
 
     counts = []
     for child in (short, long):
-        url = HOME if page == "home" else labs_url(child)
+        url = page_url(page, child)
         get(client, url)
         portal_cache.bump_patients([child.pk])  # as a change to the child does
         counts.append(count(client, url))
     assert counts[0] == counts[1]
-    # user + home: children, journeys, steps, next visits; labs: child, journey, dates,
-    # results, lab catalogue.
-    assert counts[0] == SESSION + 1 + (4 if page == "home" else 5)
+    # user + home: children, journeys, steps, next visits; child: child, journey, steps,
+    # next visit, stage changes; plan: child, journey, items, dates, lab catalogue; labs:
+    # child, journey, dates, results, lab catalogue.
+    assert counts[0] == SESSION + 1 + {"home": 4, "child": 5, "plan": 5, "labs": 5}[page]
 
 
 # ---------------------------------------------------------------- changes are seen
@@ -243,6 +252,35 @@ def test_an_edit_in_the_admin_shows_at_once(superuser, client, family_with_labs,
     response = admin.post(url, {**data, "main_phone": "+1 555 7777"})
     assert response.status_code == 302
     assert "+1 555 7777" in get(client, labs_url(child))
+
+
+def test_a_stage_move_shows_on_the_child_page_timeline(client, center_a, coordinator_a):
+    guardian, child = family(center_a, email="mum@example.org")
+    journey = journey_with_history(child, coordinator_a)
+    client.force_login(guardian.user)
+    url = reverse("portal:child", args=[child.public_id])
+    before = main(get(client, url))
+    journey_services.move_stage(
+        journey, Stage.PRE_TREATMENT, by=coordinator_a, reason="Ready", override_reason="test"
+    )
+    after = main(get(client, url))
+    cache.clear()
+    assert after == main(get(client, url)) != before
+
+
+def test_a_missed_draw_shows_on_the_plan_page(logged_in, family_with_labs):
+    from tracker.models import ScheduledLab
+    from tracker.services import mark_missed
+
+    guardian, child, journey = family_with_labs
+    url = reverse("portal_tracker:plan", kwargs={"public_id": child.public_id})
+    before = main(get(logged_in, url))
+    with time_machine.travel(TODAY, tick=False):
+        lab = ScheduledLab.objects.open().filter(journey=journey).order_by("due_on").first()
+        mark_missed(lab, by=None, reason="Did not come")
+    after = main(get(logged_in, url))
+    cache.clear()
+    assert after == main(get(logged_in, url)) != before
 
 
 # ---------------------------------------------------------------- access and safety

@@ -26,13 +26,29 @@ def _child_and_journey(request, public_id):
     return child, queries.current_journey(child)
 
 
-@require_GET
-@login_required
-def plan(request, public_id):
+def _plan_context(request, public_id):
     child, journey = _child_and_journey(request, public_id)
     context = pages.plan_context(child, journey, timezone.localdate())
     context.update(page="plan", printed_on=timezone.localdate())
-    return render(request, "portal/tracker/plan.html", context)
+    return context
+
+
+def _cached(request, public_id, name, template, context_for):
+    """A guardian's page from the portal cache (journey/portal/cache.py); staff's as is."""
+    guardian = getattr(request, "guardian", None)
+    if guardian is None:
+        return render(request, template, context_for(request, public_id))
+
+    def build():
+        return cache.render_parts(template, context_for(request, public_id))
+
+    return cache.respond(request, cache.child_parts(guardian, name, public_id, build))
+
+
+@require_GET
+@login_required
+def plan(request, public_id):
+    return _cached(request, public_id, "plan", "portal/tracker/plan.html", _plan_context)
 
 
 def _labs_context(request, public_id):
@@ -45,16 +61,7 @@ def _labs_context(request, public_id):
 @require_GET
 @login_required
 def labs(request, public_id):
-    """A guardian's page comes from the portal cache (journey/portal/cache.py)."""
-    template = "portal/tracker/labs.html"
-    guardian = getattr(request, "guardian", None)
-    if guardian is None:
-        return render(request, template, _labs_context(request, public_id))
-
-    def build():
-        return cache.render_parts(template, _labs_context(request, public_id))
-
-    return cache.respond(request, cache.child_parts(guardian, "labs", public_id, build))
+    return _cached(request, public_id, "labs", "portal/tracker/labs.html", _labs_context)
 
 
 @never_cache
