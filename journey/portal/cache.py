@@ -1,15 +1,17 @@
 """The family portal's page cache: always correct, because what a page shows is in its key.
 
 A cached page is the rendered inside of the page (title, head and the content block: never
-the header with its CSRF token, never the flash messages) under a key made of:
+the header with its CSRF token, never the flash messages), keyed by the page, the guardian,
+the child's public id and the guardian's local date, language and time zone (statuses like
+"late" follow the day), and stored with the version tokens it was built under; it counts only
+while all of them are current:
 
 - the guardian's version (``g:<pk>``): bumped when the guardian or one of their
   guardianships changes (language, time zone, a child linked or unlinked);
 - each shown child's version (``p:<pk>``): bumped by every change to the child, a journey,
   its steps, stage changes, plan, dates or results (journey/portal/invalidation.py,
   tracker/portal/invalidation.py);
-- the catalogue version (``global``): therapies, centers, lab tests;
-- the guardian's local date, language and time zone (statuses like "late" follow the day).
+- the catalogue version (``global``): therapies, centers, lab tests.
 
 A version is a random token. Bumping deletes it; the next reader draws a new token, so an
 older page can never be found again (it expires after ``PAGE_SECONDS``). A reader takes its
