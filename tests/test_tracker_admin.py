@@ -89,7 +89,7 @@ def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
     response = client.get(WORKLIST)
     assert reverse("admin:journey_patient_change", args=[j.patient_id]) in response.text
     sections = _sections(response)
-    overdue = {(lab.item.code, lab.sequence, lab.status) for lab in sections["overdue"].rows}
+    overdue = {(lab.item.code, lab.sequence, lab.status(TODAY)) for lab in sections["overdue"].rows}
     assert overdue == {
         ("baseline-labs", 1, "overdue"),
         ("liver-panel", 1, "overdue"),

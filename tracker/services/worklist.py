@@ -65,7 +65,7 @@ def _open_journeys(queryset, user, journeys):
 def overdue_labs(user, today=None, journeys=_ASK):
     """Open labs whose window has closed, oldest first (worklist; reminders may reuse)."""
     today = today or timezone.localdate()
-    labs = ScheduledLab.objects.overdue(today).with_status(today)
+    labs = ScheduledLab.objects.overdue(today)
     return (
         _open_journeys(labs, user, journeys)
         .select_related("item", "journey__patient")
@@ -76,7 +76,7 @@ def overdue_labs(user, today=None, journeys=_ASK):
 def labs_due_soon(user, today=None, days=7, journeys=_ASK):
     """Open labs due from today to `days` ahead."""
     today = today or timezone.localdate()
-    labs = ScheduledLab.objects.due_between(today, today + timedelta(days=days)).with_status(today)
+    labs = ScheduledLab.objects.due_between(today, today + timedelta(days=days))
     return (
         _open_journeys(labs, user, journeys)
         .select_related("item", "journey__patient")
