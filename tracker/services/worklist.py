@@ -213,12 +213,12 @@ def page_number(value):
 def section_page(section, number=1, per_page=PER_PAGE):
     """One page of a section and its total: the page's keys and the count, then its rows.
 
-    number 0 is the whole section (one query). A page past the end (rows handled since the
-    link was made) answers the last page, at the cost of a count and one more key query.
+    number 0 is the whole section. A page past the end (rows handled since the link was made)
+    answers the last page, at the cost of a count and one more key query.
     """
     if number == 0:
-        rows = list(section.rows)
-        return SectionPage(section, rows, len(rows), 0, per_page)
+        keys, total = _page_keys(section.rows, 0, None)
+        return SectionPage(section, _rows_in_order(section.rows, keys), total, 0, per_page)
     keys, total = _page_keys(section.rows, (number - 1) * per_page, per_page)
     if not keys and number > 1:
         total = section.rows.count()
@@ -239,7 +239,7 @@ def _page_keys(rows, start, per_page):
     order = rows.query.order_by or rows.model._meta.ordering
     counted = rows.annotate(worklist_total=Window(Count("*")))
     page = counted.order_by("worklist_total", *order).values_list("pk", "worklist_total")
-    keys = list(page[start : start + per_page])
+    keys = list(page[start : None if per_page is None else start + per_page])
     return [pk for pk, _total in keys], keys[0][1] if keys else 0
 
 
