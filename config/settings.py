@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): the second factor (django-otp).
-    "django_otp.middleware.OTPMiddleware",
+    "journey.security.lookups.CachedOTPMiddleware",
     # Idle and absolute session limits, and a guardian's opt-in second factor.
     "journey.security.sessions.SessionLimitsMiddleware",
     # Who did it (auditlog's actor) and which patient record staff looked at.
@@ -117,7 +117,8 @@ AUTH_USER_MODEL = "journey.User"
 # django-axes checks for a lockout first; it never logs anyone in itself.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with the logged-in user read from the cache (journey/security/lookups.py).
+    "journey.security.lookups.CachedModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"

@@ -19,7 +19,7 @@ from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm
 from .portal import cache, invitations, pages
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "journey.security.lookups.CachedModelBackend"
 
 
 def guardian_required(view):
