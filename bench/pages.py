@@ -16,6 +16,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 SETTINGS = "bench.settings"
+REPEATS = 5  # single requests timed in-process per page
 WRK_SCRIPT = r"""
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -89,7 +91,11 @@ def _pages(guardian, child, coordinator):
 
 
 def _count_queries(path, user):
-    """(status, queries) of one GET through the test Client, after a warm-up request."""
+    """(status, queries, cold queries, median ms) of GETs through the test Client.
+
+    Warm: a repeat request, as under load. Cold: the first request after a change (the
+    portal's page cache and the cached login forgotten). The time is a warm request alone in
+    this process (no load)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -100,9 +106,28 @@ def _count_queries(path, user):
     if user is not None:
         force_login_verified(client, user)  # the admin asks for the second factor
     client.get(path)
+    _forget_cached(user)
+    with CaptureQueriesContext(connection) as cold:
+        client.get(path)
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path)
-    return response.status_code, len(ctx.captured_queries)
+    queries = len(ctx.captured_queries)  # each request below resets the query log
+    queries_cold = len(cold.captured_queries)
+    timings = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+    return response.status_code, queries, queries_cold, round(statistics.median(timings), 1)
+
+
+def _forget_cached(user):
+    """As after a change: every portal page and the logged-in user are read afresh."""
+    from journey.portal import cache as portal_cache
+    from journey.security import lookups
+
+    portal_cache.bump_all()
+    lookups.forget("user", user.pk)
 
 
 def _session_cookie(user):
@@ -234,8 +259,9 @@ def run(args):
         if path is None:
             report[name] = {"missing": True, "reason": "URL not in this tree yet"}
             continue
-        status, queries = _count_queries(path, user)
+        status, queries, cold, alone_ms = _count_queries(path, user)
         report[name] = {"path": path, "status": status, "queries": queries}
+        report[name].update(queries_cold=cold, alone_ms=alone_ms)
     missing = _missing_tools()
     floor = None
     if missing and args.require_load:
@@ -244,8 +270,10 @@ def run(args):
         floor, figures = _load(pages, args)
         for name, values in figures.items():
             report[name].update(values)
+            if values.get("rps") and floor["rps"]:
+                report[name]["share_of_floor"] = round(values["rps"] / floor["rps"], 3)
     for values in report.values():
-        for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "queries", "errors"):
+        for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "queries", "errors", "alone_ms"):
             values.setdefault(key, None)
     return {
         "bench": "pages",
