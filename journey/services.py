@@ -49,8 +49,12 @@ def _check_therapy_open(therapy):
 
 
 @transaction.atomic
+@transaction.atomic
 def open_journey(patient, *, by, therapy=None, reason="", now=None):
-    """Start a child's journey at "diagnosis confirmed"; at most one may be open."""
+    """Start a child's journey at "diagnosis confirmed"; at most one may be open.
+
+    One transaction: the journey, its first stage change and its checklist commit together
+    (the portal's cache is told once, after all three)."""
     _check_therapy_open(therapy)
     now = now or timezone.now()
     try:
