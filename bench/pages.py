@@ -6,6 +6,11 @@ patient list (logged in as a scale guardian / coordinator). gunicorn serves benc
 127.0.0.1; wrk drives it at --concurrency connections for --duration seconds per page, a Lua
 script reporting p50/p95/p99. SQL queries per page are counted in-process with the test Client.
 
+Each page's object under "pages": rps, p50_ms, p95_ms, p99_ms, errors, floor_rps (the hello
+view in the same run) and share_of_floor; queries (a repeat request, as under load) and
+queries_cold (the first request after a change: caches forgotten); alone_ms (one warm request
+in-process, no load).
+
     python bench/pages.py [--patients 10000] [--duration 10] [--concurrency 16]
 
 Without wrk or gunicorn the load part is skipped (`missing_tools` in the JSON) unless
@@ -270,10 +275,11 @@ def run(args):
         floor, figures = _load(pages, args)
         for name, values in figures.items():
             report[name].update(values)
+            report[name]["floor_rps"] = floor["rps"]  # the hello view, same server and run
             if values.get("rps") and floor["rps"]:
                 report[name]["share_of_floor"] = round(values["rps"] / floor["rps"], 3)
     for values in report.values():
-        for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "queries", "errors", "alone_ms"):
+        for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "queries", "errors", "floor_rps"):
             values.setdefault(key, None)
     return {
         "bench": "pages",
