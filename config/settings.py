@@ -191,6 +191,9 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # The family portal's page cache (journey/portal/cache.py): a bound on top of the version
 # keys every change bumps (docs/portal.md, "Caching"); short when the cache is per process.
+# The logged-in user and device read from the cache (journey/security/lookups.py): only when
+# the cache is shared by every process (Redis), else 0: read from the database each request.
+WAYPOINT_LOGIN_CACHE_SECONDS = env.int("LOGIN_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 WAYPOINT_PORTAL_CACHE_SECONDS = env.int("PORTAL_CACHE_SECONDS", default=600 if REDIS_URL else 60)
 
 # Celery. With REDIS_URL unset, a file-system broker in var/ lets a worker and beat run as

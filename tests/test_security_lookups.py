@@ -16,6 +16,13 @@ from tests import factories_portal_tracker as fp
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def login_cache(settings):
+    """On, as with Redis (off with a per-process cache; one test process shares it anyway)."""
+    settings.WAYPOINT_LOGIN_CACHE_SECONDS = 300
+
+
 SESSION = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
 HOME = reverse("portal:home")
 ADMIN = reverse("admin:index")

@@ -8,8 +8,11 @@ row is cached under a version token, the same scheme as the portal's page cache
 stores the row under it; every save or delete of the row deletes the token at once and
 again after the commit. A row read before a commit can only be stored under a token that
 commit deleted, so a deactivated user, a changed password (the session hash) or a removed
-device count from the next request on. ``SECONDS`` bounds anything a bulk update might
-bypass (there is none in this code base).
+device count from the next request on. ``WAYPOINT_LOGIN_CACHE_SECONDS`` bounds anything a
+bulk update might bypass (there is none in this code base).
+
+Only a cache every process shares can be told of a change made by another process, so
+without Redis (a per-process cache) the setting is 0 and every request reads the database.
 """
 
 import logging
@@ -28,7 +31,6 @@ from django_otp.models import Device
 
 log = logging.getLogger(__name__)
 
-SECONDS = 300
 _DB = blake2b(str(settings.DATABASES["default"]["NAME"]).encode(), digest_size=4).hexdigest()
 PREFIX = f"auth:{_DB}"
 
@@ -39,12 +41,15 @@ def _version_key(kind, pk):
 
 def cached_row(kind, pk, load):
     """load() (a row or None), cached per (kind, pk) until the row is saved or deleted."""
+    seconds = settings.WAYPOINT_LOGIN_CACHE_SECONDS
+    if not seconds:
+        return load()
     version_key = _version_key(kind, pk)
     try:
         token = cache.get(version_key)
         if token is None:
             token = uuid.uuid4().hex[:16]
-            if not cache.add(version_key, token, SECONDS):
+            if not cache.add(version_key, token, seconds):
                 token = cache.get(version_key) or token
         row_key = f"{PREFIX}:row:{kind}:{pk}:{token}"
         row = cache.get(row_key)
@@ -54,7 +59,7 @@ def cached_row(kind, pk, load):
     if row is None:
         row = load()  # after the token was taken: see the module's docstring
         if row is not None:
-            cache.set(row_key, row, SECONDS)
+            cache.set(row_key, row, seconds)
     return row
 
 
@@ -65,7 +70,7 @@ def forget(kind, pk):
     def delete():
         try:
             cache.delete(key)
-        except Exception:  # SECONDS bounds the damage; the write itself must not fail
+        except Exception:  # the TTL bounds the damage; the write itself must not fail
             log.exception("auth lookups: could not delete %s", key)
 
     delete()
