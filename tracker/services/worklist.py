@@ -41,18 +41,23 @@ def open_journey_ids(user):
 
 class _AnyOf(Lookup):
     """`column = ANY(%s::bigint[])` with the ids as one '{1,2,...}' parameter: an IN list of
-    a thousand literals, or a Python list psycopg dumps item by item, costs a few ms a query."""
+    a thousand literals, or a Python list psycopg dumps item by item, costs a few ms a query.
+    Other databases (SQLite in local runs and tests) get a plain IN list."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def get_prep_lookup(self):
-        return "{" + ",".join(str(int(pk)) for pk in self.rhs) + "}"
-
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs}::bigint[])", [*lhs_params, *rhs_params]
+        ids = [int(pk) for pk in self.rhs]
+        if not ids:
+            return "1 = 0", []
+        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        array = "{" + ",".join(str(int(pk)) for pk in self.rhs) + "}"
+        return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, array]
 
 
 def _open_journeys(queryset, user, journeys):
