@@ -193,6 +193,13 @@ class Reminder(models.Model):
             ),
             # planning.reconcile cancel step and the admin delivery log: one patient's rows.
             models.Index(fields=["patient", "status"], name="reminder_patient_status"),
+            # escalated_labs_for_centers: labs whose overdue ladder reached the coordinators.
+            # Partial, so it stays small however long the sent history grows.
+            models.Index(
+                fields=["scheduled_lab"],
+                condition=Q(kind="overdue_coordinator", status__in=["sent", "sending"]),
+                name="reminder_escalated_lab",
+            ),
             # failed_reminders_for_centers: the worklist's failed sends per center.
             models.Index(
                 fields=["center", "send_at"], condition=Q(status="failed"), name="reminder_failed"
