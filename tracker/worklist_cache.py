@@ -20,7 +20,7 @@ the version tokens it was built under, the same scheme as the portal's page cach
 
 A reader takes its tokens *before* it reads the database and writers delete the token at
 once and again after they commit, so a page built from data older than a commit can only be
-stored under a token that commit deleted. SECONDS bounds anything a write might miss.
+stored under a token that commit deleted. seconds() bounds anything a write might miss.
 """
 
 import logging
@@ -76,8 +76,15 @@ MAX_PARAMS = 12  # more page parameters than sections: not worth a cache entry
 
 
 def seconds():
-    """How long a page may be served (0: never cached); the version tokens are the real bound."""
-    return getattr(settings, "WAYPOINT_WORKLIST_CACHE_SECONDS", 60)
+    """How long a page may be served (0: never cached); the version tokens are the real bound.
+
+    Only a cache every process shares (Redis) hears of a change made by another process (a
+    Celery worker's failed send, another web worker's review), so with a per-process cache
+    (locmem, the local default) the worklist is drawn on every request.
+    """
+    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    shared = backend not in ("LocMemCache", "DummyCache")
+    return getattr(settings, "WAYPOINT_WORKLIST_CACHE_SECONDS", 60 if shared else 0)
 
 
 def center_key(center_id):
@@ -90,7 +97,7 @@ def center_key(center_id):
 def _delete(keys):
     try:
         cache.delete_many(keys)
-    except Exception:  # SECONDS bounds the damage; the write itself must not fail
+    except Exception:  # seconds() bounds the damage; the write itself must not fail
         log.exception("worklist cache: could not delete %s", keys)
 
 
