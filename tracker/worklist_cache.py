@@ -24,49 +24,32 @@ stored under a token that commit deleted. seconds() bounds anything a write migh
 """
 
 import logging
-import uuid
 from hashlib import blake2b
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
 from journey.models import Center, Journey, Patient
+from journey.tokens import database_tag, draw, forget, release_digest
 
 from .models import LabResult, LabTest, MonitoringPlan, PlanItem, PlanVersion, ScheduledLab
 
 log = logging.getLogger(__name__)
 
 
-def _release():
-    """A digest of what draws the lists: a deploy that changes any of it starts afresh."""
-    root = Path(settings.BASE_DIR)
-    patterns = [
-        "templates/admin/tracker/_worklist*.html",
-        "templates/admin/notifications/_worklist*.html",
-        "tracker/services/worklist.py",
-        "tracker/worklist_cache.py",
-        "tracker/admin.py",
-        "notifications/worklist.py",
-        "locale/*/LC_MESSAGES/*.mo",
-    ]
-    digest = blake2b(digest_size=6)
-    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _database():
-    """Two databases that share one Redis (a test run beside a dev one) overlap in pks."""
-    name = str(settings.DATABASES["default"]["NAME"])
-    return blake2b(name.encode(), digest_size=4).hexdigest()
-
-
-PREFIX = f"worklist:{_release()}:{_database()}"
+RELEASE = [  # what draws the lists: a deploy that changes any of it starts afresh
+    "templates/admin/tracker/_worklist*.html",
+    "templates/admin/notifications/_worklist*.html",
+    "tracker/services/worklist.py",
+    "tracker/worklist_cache.py",
+    "tracker/admin.py",
+    "notifications/worklist.py",
+    "locale/*/LC_MESSAGES/*.mo",
+]
+PREFIX = f"worklist:{release_digest(RELEASE)}:{database_tag()}"
 VERSION_SECONDS = 7 * 24 * 3600
 GLOBAL = f"{PREFIX}:v:global"
 ANY = f"{PREFIX}:v:any"
@@ -94,24 +77,11 @@ def center_key(center_id):
 # ---------------------------------------------------------------- invalidation
 
 
-def _delete(keys):
-    try:
-        cache.delete_many(keys)
-    except Exception:  # seconds() bounds the damage; the write itself must not fail
-        log.exception("worklist cache: could not delete %s", keys)
-
-
-def _bump(keys):
-    keys = list(keys)
-    _delete(keys)
-    transaction.on_commit(lambda: _delete(keys), robust=True)
-
-
 def bump_centers(center_ids):
     """These centers' lists changed: forget them now and again once the transaction commits."""
     keys = [center_key(pk) for pk in set(center_ids) if pk is not None]
     if keys:
-        _bump([*keys, ANY])
+        forget([*keys, ANY])
 
 
 def bump_journeys(journey_ids):
@@ -123,7 +93,7 @@ def bump_journeys(journey_ids):
 
 def bump_all():
     """Every center's lists (the catalogue, or a bulk write that does not know its centers)."""
-    _bump([GLOBAL])
+    forget([GLOBAL])
 
 
 # ---------------------------------------------------------------- reading
@@ -138,19 +108,6 @@ def page_params(query):
         return None
     pages = {key: page_number(value) for key, value in query.items()}
     return sorted((key, number) for key, number in pages.items() if number != 1)
-
-
-def _draw(keys, found):
-    """The current token of each version key, drawing one where a bump deleted it."""
-    tokens = []
-    for key in keys:
-        token = found.get(key)
-        if token is None:
-            token = uuid.uuid4().hex[:16]
-            if not cache.add(key, token, VERSION_SECONDS):
-                token = cache.get(key) or token  # another reader drew one first
-        tokens.append(token)
-    return tuple(tokens)
 
 
 def _page_key(center_ids, today, params):
@@ -172,7 +129,7 @@ def content(center_ids, today, params, build):
     page_key = _page_key(center_ids, today, params)
     try:
         found = cache.get_many([*keys, page_key])
-        tokens = _draw(keys, found)
+        tokens = draw(keys, found, VERSION_SECONDS)
     except Exception:  # no cache: the database answers, as without this module
         log.exception("worklist cache: cache unavailable")
         return build()

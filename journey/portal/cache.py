@@ -25,12 +25,10 @@ import logging
 import re
 import uuid
 from hashlib import blake2b
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -39,37 +37,19 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from journey.models import Guardian, Guardianship
+from journey.tokens import database_tag, draw, forget, release_digest
 
 log = logging.getLogger(__name__)
 
 
-def _release():
-    """A digest of what builds the pages (templates, portal code, translations).
-
-    A deploy that changes any of them starts from an empty portal cache: no page drawn by
-    the old templates or words is served by the new code.
-    """
-    root = Path(settings.BASE_DIR)
-    patterns = [
-        "templates/portal/**/*.html",
-        "journey/portal/*.py",
-        "tracker/portal/*.py",
-        "tracker/charts.py",
-        "locale/*/LC_MESSAGES/*.mo",
-    ]
-    digest = blake2b(digest_size=6)
-    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _database():
-    """Two databases that share one Redis (a test run beside a dev one) overlap in pks."""
-    name = str(settings.DATABASES["default"]["NAME"])
-    return blake2b(name.encode(), digest_size=4).hexdigest()
-
-
-PREFIX = f"portal:{_release()}:{_database()}"
+RELEASE = [  # what draws the pages: a deploy that changes any of it starts afresh
+    "templates/portal/**/*.html",
+    "journey/portal/*.py",
+    "tracker/portal/*.py",
+    "tracker/charts.py",
+    "locale/*/LC_MESSAGES/*.mo",
+]
+PREFIX = f"portal:{release_digest(RELEASE)}:{database_tag()}"
 PAGE_SECONDS = getattr(settings, "WAYPOINT_PORTAL_CACHE_SECONDS", 600)
 VERSION_SECONDS = 7 * 24 * 3600
 PARTS_TEMPLATE = "portal/_parts.html"  # a base template that prints only the blocks
@@ -93,20 +73,9 @@ def login_key(user_id):
 # ---------------------------------------------------------------- invalidation
 
 
-def _delete(keys):
-    try:
-        cache.delete_many(keys)
-    except Exception:  # the page TTL bounds the damage; the write itself must not fail
-        log.exception("portal cache: could not delete %s", keys)
-
-
 def bump(keys):
     """Forget these versions now and again once the current transaction commits."""
-    keys = list(keys)
-    if not keys:
-        return
-    _delete(keys)
-    transaction.on_commit(lambda: _delete(keys), robust=True)
+    forget(keys)
 
 
 def bump_guardians(guardian_ids):
@@ -152,14 +121,7 @@ def guardian_for_login(user):
 
 
 def _draw(keys, found):
-    """Draw a token for each version key missing from `found` (a bump deleted it)."""
-    for key in keys:
-        if found.get(key) is None:
-            token = uuid.uuid4().hex[:16]
-            if not cache.add(key, token, VERSION_SECONDS):
-                token = cache.get(key) or token  # another reader drew one first
-            found[key] = token
-    return [found[key] for key in keys]
+    return draw(keys, found, VERSION_SECONDS)
 
 
 def _page_key(page, guardian, extra=""):

@@ -14,9 +14,7 @@ then the backends query as usual) is also the bound on anything a bulk write mig
 """
 
 import logging
-import uuid
 from collections.abc import Sequence
-from hashlib import blake2b
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,18 +24,17 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from journey.models import Membership
+from journey.tokens import database_tag, draw, forget
 
 log = logging.getLogger(__name__)
 
-_DB = blake2b(str(settings.DATABASES["default"]["NAME"]).encode(), digest_size=4).hexdigest()
-PREFIX = f"staff:{_DB}"
+PREFIX = f"staff:{database_tag()}"
 EVERYONE = f"{PREFIX}:v:all"
 
 
@@ -53,18 +50,6 @@ def _seconds():
 
 def _user_key(user_id):
     return f"{PREFIX}:v:u:{user_id}"
-
-
-def _draw(keys, found):
-    tokens = []
-    for key in keys:
-        token = found.get(key)
-        if token is None:
-            token = uuid.uuid4().hex[:16]
-            if not cache.add(key, token, _seconds()):
-                token = cache.get(key) or token  # another reader drew one first
-        tokens.append(token)
-    return tuple(tokens)
 
 
 def _load(user):
@@ -87,7 +72,7 @@ def prime_staff(user):
     keys, row_key = [EVERYONE, _user_key(user.pk)], f"{PREFIX}:row:{user.pk}"
     try:
         found = cache.get_many([*keys, row_key])
-        tokens = _draw(keys, found)
+        tokens = draw(keys, found, _seconds())
     except Exception:  # no cache: the backends query, as without this function
         log.exception("staff lookups: cache unavailable")
         return
@@ -101,21 +86,10 @@ def prime_staff(user):
     user._waypoint_center_ids = centers  # journey.access.center_ids_for's memo
 
 
-def _forget(key):
-    def delete():
-        try:
-            cache.delete(key)
-        except Exception:  # the TTL bounds the damage; the write itself must not fail
-            log.exception("staff lookups: could not delete %s", key)
-
-    delete()
-    transaction.on_commit(delete, robust=True)
-
-
 @receiver([post_save, post_delete], sender=get_user_model(), dispatch_uid="staff_user")
 def _user_changed(sender, instance, raw=False, **kwargs):
     if not raw:
-        _forget(_user_key(instance.pk))
+        forget([_user_key(instance.pk)])
 
 
 @receiver([post_save, post_delete], sender=Membership, dispatch_uid="staff_membership")
@@ -124,7 +98,7 @@ def _user_changed(sender, instance, raw=False, **kwargs):
 @receiver([post_save, post_delete], sender=ContentType, dispatch_uid="staff_content_type")
 def _access_changed(sender, raw=False, **kwargs):
     if not raw:
-        _forget(EVERYONE)
+        forget([EVERYONE])
 
 
 @receiver(m2m_changed, sender=get_user_model().groups.through, dispatch_uid="staff_groups")
@@ -132,7 +106,7 @@ def _access_changed(sender, raw=False, **kwargs):
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="staff_group_perms")
 def _grants_changed(sender, action, **kwargs):
     if action.startswith("post_") or action == "pre_clear":
-        _forget(EVERYONE)
+        forget([EVERYONE])
 
 
 class _AppList(Sequence):

@@ -16,23 +16,22 @@ without Redis (a per-process cache) the setting is 0 and every request reads the
 """
 
 import logging
-import uuid
-from hashlib import blake2b
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
 
+from journey import tokens
+from journey.tokens import database_tag, draw
+
 log = logging.getLogger(__name__)
 
-_DB = blake2b(str(settings.DATABASES["default"]["NAME"]).encode(), digest_size=4).hexdigest()
-PREFIX = f"auth:{_DB}"
+PREFIX = f"auth:{database_tag()}"
 
 
 def _version_key(kind, pk):
@@ -46,11 +45,7 @@ def cached_row(kind, pk, load):
         return load()
     version_key = _version_key(kind, pk)
     try:
-        token = cache.get(version_key)
-        if token is None:
-            token = uuid.uuid4().hex[:16]
-            if not cache.add(version_key, token, seconds):
-                token = cache.get(version_key) or token
+        (token,) = draw([version_key], {version_key: cache.get(version_key)}, seconds)
         row_key = f"{PREFIX}:row:{kind}:{pk}:{token}"
         row = cache.get(row_key)
     except Exception:  # no cache: the database answers, as without this module
@@ -65,16 +60,7 @@ def cached_row(kind, pk, load):
 
 def forget(kind, pk):
     """The row changed: forget it now and once the current transaction commits."""
-    key = _version_key(kind, pk)
-
-    def delete():
-        try:
-            cache.delete(key)
-        except Exception:  # the TTL bounds the damage; the write itself must not fail
-            log.exception("auth lookups: could not delete %s", key)
-
-    delete()
-    transaction.on_commit(delete, robust=True)
+    tokens.forget([_version_key(kind, pk)])
 
 
 class CachedModelBackend(ModelBackend):
