@@ -2,8 +2,10 @@
 stage moves with a reason kept in history, and a patient list of constant query count."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
+import time_machine
 from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -498,15 +500,23 @@ def test_users_are_managed_by_superusers_only(client, client_a, superuser):
     assert client.get(url("user_changelist")).status_code == 200
 
 
-def test_patient_page_shows_the_age_limit_deadline(client_a, center_a, coordinator_a, zolgensma):
+@pytest.mark.parametrize("utc_hour", [2, 14])
+def test_patient_page_shows_the_age_limit_deadline(
+    client, center_a, coordinator_a, zolgensma, utc_hour
+):
+    """Days are counted in the center's calendar: at 02:00 UTC it is still yesterday in New York."""
     pytest.importorskip("journey.eligibility")
-    today = timezone.localdate()
-    born = today - dt.timedelta(days=400)
-    patient = f.PatientFactory(center=center_a, date_of_birth=born)
-    services.open_journey(patient, by=coordinator_a, therapy=zolgensma)
-    last_day = born.replace(year=born.year + 2) - dt.timedelta(days=1)
-    expected = f"age limit in {(last_day - today).days} days (last eligible day {last_day})"
-    assert expected in client_a.get(url("patient_change", patient.pk)).text
+    tomorrow = timezone.now().date() + dt.timedelta(days=1)
+    instant = dt.datetime.combine(tomorrow, dt.time(utc_hour), tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        otp_login(client, coordinator_a)
+        today = timezone.localdate(timezone=zoneinfo.ZoneInfo(center_a.time_zone))
+        born = today - dt.timedelta(days=400)
+        patient = f.PatientFactory(center=center_a, date_of_birth=born)
+        services.open_journey(patient, by=coordinator_a, therapy=zolgensma)
+        last_day = born.replace(year=born.year + 2) - dt.timedelta(days=1)
+        expected = f"age limit in {(last_day - today).days} days (last eligible day {last_day})"
+        assert expected in client.get(url("patient_change", patient.pk)).text
 
 
 def test_superuser_creates_a_login_by_email(client, superuser):
