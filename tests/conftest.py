@@ -11,6 +11,23 @@ from tests import factories as f
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_clock():
+    """WAYPOINT_TEST_CLOCK=2026-11-26T02:30Z runs the suite from that instant (the clock ticks).
+
+    Finds tests that pass only at some hours, e.g. between 00:00 and 05:00 UTC, when
+    New York is still on the day before. Processes the suite starts do not see it.
+    """
+    start = os.environ.get("WAYPOINT_TEST_CLOCK")
+    if not start:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(start, tick=True):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Hashing strength is tested where it matters; everywhere else it only costs time."""
