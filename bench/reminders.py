@@ -5,11 +5,13 @@
 Builds the children in bulk inside a transaction that is rolled back at the end (the configured
 database is left as it was; an empty one is migrated and given the catalogues first), plans them
 as beat's fan-out does (sweep.reconcile_range over ranges of sweep.RANGE_CHUNK children, one
-task each in production), dispatches a sample over a local aiosmtpd sink, and times, on the same
-data: the FLOOR (PostgreSQL only: one INSERT ... SELECT writing the same outbox rows, in a
-savepoint rolled back before planning), and the naive alternatives: the same planning with one
-check-then-save per reminder (on a sample of children, in a savepoint rolled back; compared as
-rows/s) and one Celery ETA task per reminder (apply_async(eta=...) on kombu's memory transport).
+task each in production), times the fan-out itself (sweep.sweep_chunks: the database cuts the
+ranges) against reading every child's id into Python, dispatches a sample over a local aiosmtpd
+sink, and times, on the same data: the FLOOR (PostgreSQL only: one INSERT ... SELECT writing the
+same outbox rows, in a savepoint rolled back before planning), and the naive alternatives: the
+same planning with one check-then-save per reminder (on a sample of children, in a savepoint
+rolled back; compared as rows/s) and one Celery ETA task per reminder (apply_async(eta=...) on
+kombu's memory transport).
 """
 
 import argparse
@@ -227,6 +229,21 @@ def plan(ids, now):
     return counts, len(chunks)
 
 
+def fan_out():
+    """Beat's fan-out over everyone: (chunks, seconds, queries), and seconds reading every id.
+
+    sweep.sweep_chunks() has the database cut the ranges; the baseline reads every child's id
+    into Python and cuts the same ranges there.
+    """
+    chunks, cut_s, cut_q = timed(sweep.sweep_chunks)
+    every_id = lambda: sweep.ranges(sorted(sweep._all_patient_ids()), sweep.RANGE_CHUNK)  # noqa: E731
+    same, every_id_s, _ = timed(every_id)
+    if chunks != same:
+        log("the fan-out's ranges differ from the ranges over every id")
+        sys.exit(1)
+    return len(chunks), cut_s, cut_q, every_id_s
+
+
 def eta_task_rate(sample):
     """One Celery ETA task per reminder on kombu's in-memory transport."""
     from celery import Celery
@@ -291,6 +308,7 @@ def main():
             plan_rate = counts.created / plan_s
             if floor_rows is not None:
                 check_floor(floor_rows, ids)
+            fan_chunks, fan_s, fan_q, every_id_s = fan_out()
             sent, dispatch_s, dispatch_q = dispatch_sample(args.sample)
             eta = eta_task_rate(args.sample)
             batches = -(-sent // DISPATCH_BATCH)
@@ -303,6 +321,10 @@ def main():
                 "plan_chunks": chunks,
                 "plan_chunk_children": sweep.RANGE_CHUNK,
                 "plan_queries_per_chunk": round(plan_q / max(chunks, 1), 1),
+                "fan_out_chunks": fan_chunks,
+                "fan_out_s": round(fan_s, 3),
+                "fan_out_queries": fan_q,
+                "fan_out_every_id_s": round(every_id_s, 3),
                 "dispatch_msgs_per_s": round(sent / dispatch_s),
                 "dispatch_queries": dispatch_q,
                 "dispatch_sample": sent,

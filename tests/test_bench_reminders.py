@@ -15,6 +15,10 @@ KEYS = {
     "plan_queries",
     "plan_chunks",
     "plan_queries_per_chunk",
+    "fan_out_chunks",
+    "fan_out_s",
+    "fan_out_queries",
+    "fan_out_every_id_s",
     "dispatch_msgs_per_s",
     "dispatch_queries",
     "dispatch_queries_per_batch",
@@ -47,6 +51,7 @@ def test_reminders_bench_prints_one_json_line_with_the_floor():
     assert report["patients"] == 30
     assert report["reminders"] == 120  # lab reminder + 2 nudges + coordinator, per child
     assert report["plan_rows_per_s"] > 0
+    assert report["fan_out_queries"] == 1 and report["fan_out_chunks"] >= 1
     assert report["per_row_children"] == 10 and report["per_row_rows"] == 40  # same planning
     if report["database"] == "postgresql":
         assert report["ratio_vs_floor"] > 0  # the floor wrote the same keys (else exit 1)

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journey.models import Stage
@@ -33,6 +35,31 @@ def test_ranges_cover_every_id_exactly_once():
     for i in ids + [1, 15, 10**9]:  # listed ids, gaps and ids added after the fan-out
         assert sum(a < i and (b is None or i <= b) for a, b in chunks) == 1
     assert sweep.ranges([], 3) == [(0, None)]
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 8, 9, 100])
+def test_the_database_cuts_the_same_ranges_in_one_query(families, size):
+    """GIVEN 8 children to plan (sizes dividing that exactly, or not, or more than all)
+    THEN sweep_chunks() cuts what ranges() cuts over every id, reading one row per chunk."""
+    with CaptureQueriesContext(connection) as queries:
+        chunks = sweep.sweep_chunks(size)
+    assert len(queries) == 1
+    assert chunks == sweep.ranges(sorted(sweep._all_patient_ids()), size)
+    assert len(sweep._all_patient_ids()) == 8
+    assert len(chunks) == -(-8 // size)
+
+
+def test_children_with_only_pending_rows_are_in_a_chunk(families):
+    """A closed journey's child keeps a chunk while it has pending rows to cancel."""
+    with time_machine.travel(NOW, tick=False):
+        sweep.reconcile()
+        gone = families[-1]
+        gone.journey.stage = Stage.WITHDRAWN
+        gone.journey.save(update_fields=["stage"])
+        assert gone.patient.pk in sweep._all_patient_ids()
+        chunks = sweep.sweep_chunks(1)
+    assert len(chunks) == 8
+    assert sum(a < gone.patient.pk and (b is None or gone.patient.pk <= b) for a, b in chunks) == 1
 
 
 def test_fan_out_publishes_chunks_covering_every_child_once(families, monkeypatch):
