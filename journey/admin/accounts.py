@@ -7,42 +7,21 @@ from django.utils.translation import gettext_lazy as _
 from journey.forms import UserAddForm, UserEditForm
 from journey.models import Center, Membership, User
 
-from .scoping import CenterScopedAdmin, SafeChoicesAdminMixin
-
-
-class SuperuserOnlyMixin:
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request, *args):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+from .scoping import (
+    CenterScopedAdmin,
+    SafeChoicesAdminMixin,
+    SuperuserEditsMixin,
+    SuperuserOnlyMixin,
+)
 
 
 @admin.register(Center)
-class CenterAdmin(CenterScopedAdmin):
+class CenterAdmin(SuperuserEditsMixin, CenterScopedAdmin):
     """Coordinators may look at their own center; only administrators edit centers."""
 
     center_path = "pk"
     list_display = ["name", "time_zone", "main_phone", "after_hours_phone"]
     search_fields = ["name"]
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 class MembershipInline(SuperuserOnlyMixin, admin.TabularInline):

@@ -5,18 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from journey.models import Condition, EligibilityCriterion, FindingType, StepTemplate, Therapy
 
-
-class SuperuserEditsMixin:
-    """Catalogue rows are label facts: only an administrator changes them."""
-
-    def has_add_permission(self, request, *args):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+from .scoping import SuperuserEditsMixin
 
 
 class CriterionInline(SuperuserEditsMixin, admin.TabularInline):

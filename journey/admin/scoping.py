@@ -34,6 +34,29 @@ def only_center(user):
     return next(iter(ids)) if ids and len(ids) == 1 else None
 
 
+class SuperuserEditsMixin:
+    """Anyone with access may look; only an administrator (superuser) adds, changes, deletes."""
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class SuperuserOnlyMixin(SuperuserEditsMixin):
+    """Only an administrator sees these pages at all."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 class SafeChoicesAdminMixin:
     """Choice and autocomplete fields answer a malformed value with a form error, never a 500."""
 
