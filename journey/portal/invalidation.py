@@ -26,23 +26,35 @@ from journey.models import (
 from . import cache
 
 connected = True  # imported by journey.portal.pages so that the receivers below connect
-_JOURNEY_PATIENT = {}  # journey pk -> patient pk: a journey never changes child
-_MEMO_SIZE = 10_000
+
+
+class ParentMemo:
+    """Row pk -> its parent's pk, for a link that never changes (one query on a miss)."""
+
+    def __init__(self, model, parent_field, size=10_000):
+        self.model, self.parent_field, self.size = model, parent_field, size
+        self.memo = {}
+
+    def get(self, pk):
+        parent = self.memo.get(pk)
+        if parent is None and pk is not None:
+            rows = self.model.objects.filter(pk=pk).values_list(self.parent_field, flat=True)
+            parent = rows.first()
+            if parent is not None:
+                if len(self.memo) >= self.size:
+                    self.memo.clear()
+                self.memo[pk] = parent
+        return parent
+
+
+_PATIENT_OF_JOURNEY = ParentMemo(Journey, "patient_id")  # a journey never changes child
 
 
 def patient_of_journey(journey_id, journey=None):
     """The child of a journey, from the instance or memo when possible (else one query)."""
     if journey is not None:
         return journey.patient_id
-    patient_id = _JOURNEY_PATIENT.get(journey_id)
-    if patient_id is None and journey_id is not None:
-        row = Journey.objects.filter(pk=journey_id).values_list("patient_id", flat=True)
-        patient_id = row.first()
-        if patient_id is not None:
-            if len(_JOURNEY_PATIENT) >= _MEMO_SIZE:
-                _JOURNEY_PATIENT.clear()
-            _JOURNEY_PATIENT[journey_id] = patient_id
-    return patient_id
+    return _PATIENT_OF_JOURNEY.get(journey_id)
 
 
 def cached_journey(instance):

@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from journey.portal import cache
-from journey.portal.invalidation import bump_journey, cached_journey
+from journey.portal.invalidation import ParentMemo, bump_journey, cached_journey
 from tracker.models import (
     LabResult,
     LabTest,
@@ -23,22 +23,14 @@ from tracker.models import (
     ScheduledLab,
 )
 
-_PLAN_JOURNEY = {}  # plan pk -> journey pk: a plan never changes journey (one-to-one)
+_JOURNEY_OF_PLAN = ParentMemo(MonitoringPlan, "journey_id")  # one plan per journey, for good
 
 
 def _journey_of_plan(plan_id, plan=None):
+    """(journey pk, the journey if loaded) of a plan, from the instance or memo when possible."""
     if plan is not None:
         return plan.journey_id, cached_journey(plan)
-    journey_id = _PLAN_JOURNEY.get(plan_id)
-    if journey_id is None and plan_id is not None:
-        journey_id = (
-            MonitoringPlan.objects.filter(pk=plan_id).values_list("journey_id", flat=True).first()
-        )
-        if journey_id is not None:
-            if len(_PLAN_JOURNEY) >= 10_000:
-                _PLAN_JOURNEY.clear()
-            _PLAN_JOURNEY[plan_id] = journey_id
-    return journey_id, None
+    return _JOURNEY_OF_PLAN.get(plan_id), None
 
 
 @receiver(post_save, sender=ScheduledLab, dispatch_uid="portal_cache.scheduled_lab_saved")
