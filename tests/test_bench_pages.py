@@ -3,14 +3,9 @@
 Without wrk or gunicorn the load part is skipped locally; in CI (CI=true) they must be there.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from bench.common import ROOT, scratch_database_url
+from tests.bench_run import run_bench
 from tests.conftest import IN_CI
 
 PAGES = {"guardian_home", "child_labs", "coordinator_worklist", "admin_patient_list"}
@@ -27,28 +22,13 @@ FIGURES = {
 }
 
 
-def run_bench():
-    command = [sys.executable, "bench/pages.py", "--patients", "30", "--centers", "2"]
-    command += ["--duration", "1", "--concurrency", "4", "--workers", "2"]
-    if IN_CI:
-        command.append("--require-load")
-    with scratch_database_url() as url:
-        done = subprocess.run(
-            command,
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1, done.stdout
-    return json.loads(lines[0])
+def run_pages_bench():
+    args = ["--patients", 30, "--centers", 2, "--duration", 1, "--concurrency", 4, "--workers", 2]
+    return run_bench("pages.py", *args, *(["--require-load"] if IN_CI else []))
 
 
 def test_pages_bench_prints_one_json_line():
-    report = run_bench()
+    report = run_pages_bench()
     assert report["pages"].keys() >= PAGES
     assert "floor_rps" in report
     for name, figures in report["pages"].items():

@@ -1,11 +1,6 @@
 """bench/reminders.py at a tiny size, as a subprocess on a scratch database: one JSON line."""
 
-import json
-import os
-import subprocess
-import sys
-
-from bench.common import ROOT, scratch_database_url
+from tests.bench_run import run_bench
 
 KEYS = {
     "patients",
@@ -33,20 +28,7 @@ KEYS = {
 
 
 def test_reminders_bench_prints_one_json_line_with_the_floor():
-    with scratch_database_url() as url:
-        done = subprocess.run(
-            [sys.executable, "bench/reminders.py", "--patients", "30", "--sample", "20"]
-            + ["--per-row-children", "10"],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1, done.stdout
-    report = json.loads(lines[0])
+    report = run_bench("reminders.py", "--patients", 30, "--sample", 20, "--per-row-children", 10)
     assert report.keys() >= KEYS
     assert report["patients"] == 30
     assert report["reminders"] == 120  # lab reminder + 2 nudges + coordinator, per child

@@ -1,11 +1,6 @@
 """bench/results.py at a tiny size, as a subprocess on a scratch database: one JSON line."""
 
-import json
-import os
-import subprocess
-import sys
-
-from bench.common import ROOT, scratch_database_url
+from tests.bench_run import run_bench
 
 KEYS = {
     "results",
@@ -18,20 +13,7 @@ KEYS = {
 
 
 def test_results_bench_prints_one_json_line():
-    with scratch_database_url() as url:
-        done = subprocess.run(
-            [sys.executable, "bench/results.py", "--patients", "30", "--centers", "2"]
-            + ["--results", "30"],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1, done.stdout
-    report = json.loads(lines[0])
+    report = run_bench("results.py", "--patients", 30, "--centers", 2, "--results", 30)
     assert report.keys() >= KEYS
     assert report["results"] >= 30
     assert report["results_per_s"] > 0
