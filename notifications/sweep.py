@@ -78,8 +78,7 @@ def sweep_chunks(size=RANGE_CHUNK):
     Contiguous and disjoint: the first starts after 0, each next one after the previous upto,
     the last has no end (children added after the fan-out land in it).
     """
-    bounds = _chunk_bounds(size)
-    return list(zip([0, *bounds], [*bounds, None], strict=True))
+    return _between(_chunk_bounds(size))
 
 
 def _chunk_bounds(size):
@@ -102,7 +101,11 @@ def _chunk_bounds(size):
 
 def ranges(ids, size, after=0, upto=None):
     """Split sorted ids into (after, upto) ranges of `size` ids, from `after` to `upto`."""
-    bounds = [ids[i - 1] for i in range(size, len(ids), size)]
+    return _between([ids[i - 1] for i in range(size, len(ids), size)], after, upto)
+
+
+def _between(bounds, after=0, upto=None):
+    """(after, b1), (b1, b2), ... (bn, upto): the ranges that sorted bounds cut."""
     return list(zip([after, *bounds], [*bounds, upto], strict=True))
 
 
@@ -117,20 +120,25 @@ def patient_ids_for(journey_ids=(), guardian_ids=()):
     return ids
 
 
-def _children_to_plan():
+def _children_sources():
     """Children with an open journey, and children with pending rows (to cancel them)."""
-    open_journeys = Journey.objects.filter(stage__in=OPEN_STAGES).order_by()
+    open_ids = Journey.objects.filter(stage__in=OPEN_STAGES).order_by()
     pending = Reminder.objects.filter(status=Status.PENDING, patient__isnull=False).order_by()
-    return open_journeys.values_list("patient_id", flat=True).union(
-        pending.values_list("patient_id", flat=True)
+    return open_ids.values_list("patient_id", flat=True), pending.values_list(
+        "patient_id", flat=True
     )
+
+
+def _children_to_plan():
+    """The children to plan, as one query (a UNION of both sources)."""
+    open_ids, pending = _children_sources()
+    return open_ids.union(pending)
 
 
 def _all_patient_ids():
     """The same children read into Python, two queries (what the fan-out did; tests, bench)."""
-    open_ids = Journey.objects.filter(stage__in=OPEN_STAGES).values_list("patient_id", flat=True)
-    pending = Reminder.objects.filter(status=Status.PENDING, patient__isnull=False)
-    return set(open_ids) | set(pending.values_list("patient_id", flat=True).distinct())
+    open_ids, pending = _children_sources()
+    return set(open_ids) | set(pending.distinct())
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import os
 import uuid
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from tests import factories as f
@@ -22,8 +23,6 @@ def _test_clock():
     if not start:
         yield
         return
-    import time_machine
-
     with time_machine.travel(start, tick=True):
         yield
 
