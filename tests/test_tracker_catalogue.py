@@ -134,7 +134,7 @@ def test_catalogue_plan_is_the_label_schedule(slug):
 
 def test_lab_catalogue_loaded_with_sources_and_idempotent():
     counts = (LabTest.objects.count(), LabUnit.objects.count(), ReferenceRange.objects.count())
-    assert counts[0] == 11
+    assert counts[0] == 13
     assert all(t.source and t.loinc for t in LabTest.objects.all())
     load_labs()
     again = (LabTest.objects.count(), LabUnit.objects.count(), ReferenceRange.objects.count())

@@ -42,6 +42,12 @@ CONVERSIONS = [
     ("ANC", "10^9/L", "1.5", "1.5"),
     ("ANC", "10^3/uL", "1.5", "1.5"),
     ("ANC", "/uL", "1500", "1.5"),
+    ("ALP", "U/L", "120", "120"),
+    ("ALP", "IU/L", "120", "120"),
+    ("ALP", "ukat/L", "2", "120"),
+    ("AFP", "ng/mL", "5.5", "5.5"),
+    ("AFP", "ug/L", "5.5", "5.5"),
+    ("AFP", "IU/mL", "10", "12.1"),
 ]
 
 
@@ -90,6 +96,8 @@ def _flag(code, value, born, on=dt.date(2026, 6, 1), sex="male", unit=None):
 AGE_5 = dt.date(2021, 3, 1)
 BOY_15 = dt.date(2011, 1, 1)
 BABY = dt.date(2026, 1, 1)
+NEWBORN = dt.date(2026, 5, 25)  # 7 days old on 2026-06-01
+ADULT = dt.date(1990, 1, 1)
 FLAG_CASES = [
     ("ALT", "30", AGE_5, "male", "normal"),
     ("ALT", "31", AGE_5, "male", "high"),
@@ -121,13 +129,50 @@ FLAG_CASES = [
     ("GGT", "22", AGE_5, "male", "high"),
     ("GGT", "43", BOY_15, "male", "normal"),
     ("GGT", "27", BOY_15, "female", "high"),
-    ("CREAT", "0.73", AGE_5, "male", "normal"),
-    ("CREAT", "0.74", AGE_5, "male", "high"),
+    ("CREAT", "0.70", AGE_5, "male", "normal"),  # DOMAIN.md section 8: 1-<10 y 0.2-0.7
+    ("CREAT", "0.71", AGE_5, "male", "high"),
     ("CREAT", "1.05", BOY_15, "male", "normal"),
     ("CREAT", "1.01", BOY_15, "female", "high"),
     ("FIX", "49", AGE_5, "male", "low"),
     ("INR", "1.3", AGE_5, "male", "high"),
-    ("HGB", "3", AGE_5, "male", "no_range"),
+    ("HGB", "11.5", AGE_5, "male", "normal"),
+    ("HGB", "11.4", AGE_5, "male", "low"),
+    ("HGB", "13.4", BOY_15, "male", "low"),
+    ("HGB", "13.4", BOY_15, "female", "normal"),
+    ("ANC", "1.4", AGE_5, "male", "low"),
+    # Newborns and infants (DOMAIN.md section 8: never unflaggable).
+    ("TNI", "56", NEWBORN, "male", "normal"),
+    ("TNI", "57", NEWBORN, "male", "high"),
+    ("TNI", "113", BABY, "female", "critical_high"),
+    ("TBIL", "15.0", NEWBORN, "male", "normal"),  # physiological jaundice is not flagged
+    ("TBIL", "15.1", NEWBORN, "male", "high"),
+    ("TBIL", "17.1", NEWBORN, "male", "critical_high"),
+    ("PLT", "123", NEWBORN, "male", "normal"),
+    ("PLT", "122", NEWBORN, "male", "low"),
+    ("PLT", "49", NEWBORN, "male", "critical_low"),
+    ("CREAT", "1.58", NEWBORN, "female", "normal"),
+    ("CREAT", "0.40", BABY, "male", "normal"),
+    ("CREAT", "0.41", BABY, "male", "high"),
+    ("AST", "79", BABY, "female", "normal"),
+    ("AST", "66", BABY, "male", "high"),
+    ("AFP", "100", BABY, "male", "normal"),
+    ("AFP", "101", BABY, "male", "high"),
+    # Adults by sex; sex not recorded uses the source's overall or widest limits.
+    ("TNI", "34", ADULT, "male", "normal"),
+    ("TNI", "35", ADULT, "male", "high"),
+    ("TNI", "17", ADULT, "female", "high"),
+    ("TNI", "27", ADULT, "unknown", "high"),
+    ("ALT", "45", ADULT, "female", "normal"),
+    ("ALT", "46", ADULT, "female", "high"),
+    ("ALT", "55", ADULT, "unknown", "normal"),
+    ("AST", "44", ADULT, "female", "high"),
+    ("CREAT", "1.05", ADULT, "female", "high"),
+    ("CREAT", "1.35", ADULT, "male", "normal"),
+    ("ALP", "331", BOY_15, "male", "normal"),
+    ("ALP", "118", BOY_15, "female", "high"),
+    ("ALP", "105", ADULT, "female", "high"),
+    ("AFP", "8.4", ADULT, "male", "normal"),
+    ("AFP", "8.5", ADULT, "female", "high"),
 ]
 
 

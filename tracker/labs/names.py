@@ -14,6 +14,8 @@ LAB_NAMES = [
     gettext_noop("heart test (troponin)"),
     gettext_noop("infection-fighting cells (ANC)"),
     gettext_noop("kidney test (creatinine)"),
+    gettext_noop("liver and bone test (ALP)"),
+    gettext_noop("liver cancer screening test (AFP)"),
     gettext_noop("liver test (ALT)"),
     gettext_noop("liver test (AST)"),
     gettext_noop("liver test (GGT)"),
