@@ -125,6 +125,14 @@ def test_a_missing_test_is_unknown_no_extension_and_no_end():
     assert item.held_open_by == [{"test": "INR", "reason": "missing"}]
 
 
+def test_results_before_the_planned_last_draw_are_not_judged():
+    j = _journey()
+    _draw(j, 7, dict(NORMAL_LIVER, TBIL="2.0"))
+    item = _item(j, "liver-panel")
+    assert (item.extended_at, item.held_open_by) == (None, [])
+    assert _rows(j, "liver-panel")[-1].due_on == day(84)
+
+
 def test_verdict_names_each_part_and_waits_for_missing_tests():
     normal = flags.RuleInput(D(20), D(51), Flag.NORMAL, None)
     high_tbil = flags.RuleInput(D(2), D("1.3"), Flag.HIGH, None)
