@@ -52,7 +52,7 @@ def test_plan_lists_labs_in_plain_words_with_how_often_and_until_when(client, fa
     )
     assert "Heart test (troponin-I): every week from Jan. 12, 2026 until Feb. 2, 2026, " in text
     assert "then every month until April 5, 2026" in text
-    assert "If results are not back to normal, these tests go on for longer." in text
+    assert "We keep testing until the results are back to normal." in text
     assert "Yearly follow-up visit: every year from Jan. 5, 2027 until Jan. 5, 2031" in text
 
 

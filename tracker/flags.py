@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from journey.ages import birthday
 
+from .holds import HoldReason
 from .models import Flag
 
 CANONICAL_PLACES = Decimal("0.0001")
@@ -145,27 +146,113 @@ def result_fields(test, value: Decimal, limits: Limits | None, baseline: Decimal
     }
 
 
-def _one_abnormal(rule: dict, result: RuleInput) -> bool:
-    kind, limit = rule["rule"], Decimal(str(rule.get("value", 0)))
+BASELINE_RULES = {"near_baseline", "back_to_baseline"}
+LOW_FLAGS = (Flag.LOW, Flag.CRITICAL_LOW)
+HIGH_FLAGS = (Flag.HIGH, Flag.CRITICAL_HIGH)
+
+
+def normalize_exit_rule(rule: dict | None) -> dict | None:
+    """The exit rule as {"all": [sub-rules], ...}: the old single rule (stored plans) becomes a
+    list of one. Every reader (results, portal, worklist) goes through here."""
+    if not rule:
+        return None
+    return rule if "all" in rule else {"all": [rule]}
+
+
+def exit_rule_tests(rule: dict | None) -> list:
+    """Every test code the rule reads, in order, once each."""
+    rule = normalize_exit_rule(rule) or {"all": []}
+    return list(dict.fromkeys(code for sub in rule["all"] for code in sub["tests"]))
+
+
+def _plain(value: Decimal) -> str:
+    """ "300", "0.5", "2": a number for a stored reason, without trailing zeros."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def _range_hold(code, result, flags_, reason):
+    return {"test": code, "reason": reason} if result.flag in flags_ else None
+
+
+def _within_range_hold(code, result):
+    return _range_hold(code, result, LOW_FLAGS, HoldReason.BELOW_RANGE) or _range_hold(
+        code, result, HIGH_FLAGS, HoldReason.ABOVE_RANGE
+    )
+
+
+def baseline_bound(sub: dict) -> tuple[Decimal, str]:
+    """(multiple of the baseline, harmful side): near_baseline 1.5 is (1.5, "high"),
+    back_to_baseline 20% low is (0.8, "low")."""
+    if sub["rule"] == "near_baseline":
+        return Decimal(str(sub.get("value", 0))), "high"
+    margin = Decimal(str(sub.get("margin_pct", 0))) / 100
+    side = sub.get("side", "high")
+    return (1 - margin if side == "low" else 1 + margin), side
+
+
+def _baseline_hold(sub, code, result):
+    """(hold or None, True when there was no baseline and the range on the harmful side
+    was used instead)."""
+    factor, side = baseline_bound(sub)
+    low = side == "low"
+    if not result.baseline:
+        if low:
+            return _range_hold(code, result, LOW_FLAGS, HoldReason.BELOW_RANGE_NO_BASELINE), True
+        return _range_hold(code, result, HIGH_FLAGS, HoldReason.ABOVE_RANGE_NO_BASELINE), True
+    bound = factor * result.baseline
+    if (result.value < bound) if low else (result.value > bound):
+        reason = HoldReason.BELOW_BASELINE if low else HoldReason.ABOVE_BASELINE
+        numbers = {"pct": _plain(factor * 100), "baseline": _plain(result.baseline)}
+        return {"test": code, "reason": reason, **numbers}, False
+    return None, False
+
+
+def _hold(sub: dict, code: str, result: RuleInput):
+    """What keeps this test outside this sub-rule (None when within), and whether the
+    range stood in for a missing baseline."""
+    kind = sub["rule"]
     if kind == "below_x_uln":
-        return bool(result.high) and result.value >= limit * result.high
+        limit = Decimal(str(sub.get("value", 0)))
+        if result.high and result.value >= limit * result.high:
+            return {"test": code, "reason": HoldReason.ABOVE_X_ULN, "x": _plain(limit)}, False
+        return None, False
     if kind == "within_range":
-        return result.flag not in (Flag.NORMAL, Flag.NO_RANGE)
-    if kind == "near_baseline":
-        if result.baseline:
-            return result.value > limit * result.baseline
-        return result.flag in (Flag.HIGH, Flag.CRITICAL_HIGH)
+        return _within_range_hold(code, result), False
+    if kind in BASELINE_RULES:
+        return _baseline_hold(sub, code, result)
     raise ValueError(f"unknown exit rule {kind!r}")
 
 
-def rule_verdict(rule: dict, results: dict) -> bool | None:
-    """True: abnormal (extend); False: every rule test back within the rule; None: not yet known.
+@dataclass(frozen=True)
+class Verdict:
+    """abnormal: True (extend), False (every test of every sub-rule within), None (a test is
+    missing, nothing decided). holds: [{"test", "reason", ...numbers}] keeping it open (the
+    missing tests when undecided); no_baseline: tests judged on their range for want of one."""
 
-    `results` maps a test code to a RuleInput for the draw being judged.
-    """
-    present = [results[code] for code in rule["tests"] if code in results]
-    if any(_one_abnormal(rule, r) for r in present):
-        return True
-    if len(present) == len(rule["tests"]):
-        return False
-    return None
+    abnormal: bool | None
+    holds: list
+    no_baseline: list
+
+
+def judge(rule: dict, results: dict) -> Verdict:
+    """Judge one draw against the whole rule. `results` maps a test code to a RuleInput."""
+    holds, missing, no_baseline = [], [], []
+    for sub in normalize_exit_rule(rule)["all"]:
+        for code in sub["tests"]:
+            if code not in results:
+                missing.append(code)
+                continue
+            hold, fallback = _hold(sub, code, results[code])
+            holds += [hold] if hold else []
+            no_baseline += [code] if fallback and code not in no_baseline else []
+    if holds:
+        return Verdict(True, holds, no_baseline)
+    if missing:
+        waiting = [{"test": c, "reason": HoldReason.MISSING} for c in dict.fromkeys(missing)]
+        return Verdict(None, waiting, no_baseline)
+    return Verdict(False, [], no_baseline)
+
+
+def rule_verdict(rule: dict, results: dict) -> bool | None:
+    """True: abnormal (extend); False: every rule test back within the rule; None: not yet known."""
+    return judge(rule, results).abnormal

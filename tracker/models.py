@@ -12,6 +12,8 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .holds import hold_text
+
 
 class Sex(models.TextChoices):
     ANY = "", _("Any")
@@ -190,6 +192,12 @@ class PlanItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     extension_end_reason = models.TextField(_("why the extension ended"), blank=True)
+    held_open_by = models.JSONField(
+        _("tests holding the rule open"),
+        default=list,
+        blank=True,
+        help_text=_("Set each time the exit rule is judged; emptied when the extension ends."),
+    )
     removed_at = models.DateTimeField(
         _("removed from the schedule"), null=True, blank=True, editable=False
     )
@@ -216,6 +224,11 @@ class PlanItem(models.Model):
     @property
     def extension_open(self):
         return self.extended_at is not None and self.extension_ended_at is None
+
+    @property
+    def held_open_text(self):
+        """ "TBIL above range; INR: no result yet" (for the care team, never families)."""
+        return "; ".join(hold_text(h) for h in self.held_open_by or [])
 
 
 class Status(models.TextChoices):

@@ -47,6 +47,7 @@ RELEASE = [  # what draws the pages: a deploy that changes any of it starts afre
     "journey/portal/*.py",
     "tracker/portal/*.py",
     "tracker/charts.py",
+    "tracker/flags.py",  # exit rules: the plan line's words and the chart's rule lines
     "locale/*/LC_MESSAGES/*.mo",
 ]
 PREFIX = f"portal:{release_digest(RELEASE)}:{database_tag()}"

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tracker import charts
+from tracker import charts, flags
 from tracker.models import ItemKind, Status
 
 from . import queries
@@ -93,6 +93,7 @@ class PlanLine:
     lifelong: bool = False
     may_continue: bool = False
     extended: bool = False
+    until: str = ""  # how long it goes on when the exit rule is unmet, in plain words
 
 
 @dataclass
@@ -120,14 +121,16 @@ def _plan_line(item, tests):
         often = _("once before the infusion, by %(date)s") % {"date": w.day(rows[0].due_on)}
     else:
         often = w.how_often([r.due_on for r in rows])
+    rule = flags.normalize_exit_rule(item.continue_until_normal)
     return PlanLine(
         kind=item.kind,
         heading=_heading(item, tests),
         often=often,
         inpatient=item.inpatient,
         lifelong=item.lifelong,
-        may_continue=bool(item.continue_until_normal) and not item.extension_ended_at,
+        may_continue=bool(rule) and not item.extension_ended_at,
         extended=item.extension_open,
+        until=w.until_words(rule) if rule else "",
     )
 
 
@@ -252,29 +255,37 @@ def _past(rows, results, tests, day0):
     return sorted(days.values(), key=lambda d: d.day, reverse=True)
 
 
+def _rule_line(sub, latest, baseline):
+    """The chart line of one sub-rule of the exit rule, or None (no limit to draw)."""
+    places = latest.test.decimal_places
+    if sub["rule"] == "below_x_uln" and latest.range_high:
+        factor = Decimal(str(sub.get("value", 0)))
+        value = factor * latest.range_high
+        label = _("%(x)s times the top of normal (%(value)s)")
+    elif sub["rule"] in flags.BASELINE_RULES and baseline is not None:
+        factor, side = flags.baseline_bound(sub)
+        value = factor * baseline
+        if sub["rule"] == "near_baseline":
+            label = _("%(x)s times the level before treatment (%(value)s)")
+        elif side == "low":
+            label = _("Back to the usual level: %(value)s or more")
+        else:
+            label = _("Back to the usual level: %(value)s or less")
+    else:
+        return None
+    text = label % {"x": w.factor(factor), "value": w.number(value, places)}
+    return charts.Rule(value, text, dash="2 3")
+
+
 def _rules_for(code, latest, baseline, items):
-    """Label lines for this test: "2 x upper limit" (taper rule), "1.5 x before treatment"."""
+    """Label lines for this test: "2 x upper limit" (taper rule), "1.5 x before treatment",
+    "back to the usual level" (the child's own level before the infusion)."""
     lines = []
     for item in items:
-        rule = item.continue_until_normal or {}
-        if code not in rule.get("tests", []):
-            continue
-        factor = Decimal(str(rule.get("value", 0)))
-        places = latest.test.decimal_places
-        if rule["rule"] == "below_x_uln" and latest.range_high:
-            value = factor * latest.range_high
-            label = _("%(x)s times the top of normal (%(value)s)") % {
-                "x": w.factor(factor),
-                "value": w.number(value, places),
-            }
-            lines.append(charts.Rule(value, label, dash="2 3"))
-        elif rule["rule"] == "near_baseline" and baseline is not None:
-            value = factor * baseline
-            label = _("%(x)s times the level before treatment (%(value)s)") % {
-                "x": w.factor(factor),
-                "value": w.number(value, places),
-            }
-            lines.append(charts.Rule(value, label, dash="2 3"))
+        rule = flags.normalize_exit_rule(item.continue_until_normal) or {"all": []}
+        for sub in rule["all"]:
+            line = _rule_line(sub, latest, baseline) if code in sub["tests"] else None
+            lines += [line] if line else []
     return list({r.value: r for r in lines}.values())
 
 

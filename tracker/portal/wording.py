@@ -12,6 +12,7 @@ from django.utils import formats
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from tracker.flags import BASELINE_RULES
 from tracker.models import Flag, Status
 
 # (lowest gap, highest gap, words): gaps in days between two dates of one plan item. Calendar
@@ -178,6 +179,20 @@ def status_text(status):
         Status.MISSED: FlagText("missed", "✗", _("Missed")),
         Status.CANCELLED: FlagText("cancelled", "–", _("Cancelled")),
     }[status]
+
+
+def until_words(rule):
+    """How long a series with an exit rule goes on, for families: no test codes, no numbers.
+
+    `rule` is normalised (tracker.flags.normalize_exit_rule). Only rules that all compare with
+    the child's own level before the infusion read "usual level"; anything else "normal".
+    """
+    if all(sub["rule"] in BASELINE_RULES for sub in rule["all"]):
+        return _(
+            "We keep testing until the results are back to your child's usual level before "
+            "the infusion."
+        )
+    return _("We keep testing until the results are back to normal.")
 
 
 def x_uln_words(x_uln):

@@ -277,5 +277,6 @@ def close_extension(item, *, by, reason, now=None):
 
 def _end_extension(item, by, reason, now):
     item.extension_ended_at, item.extension_ended_by = now, by
-    item.extension_end_reason = reason
-    item.save(update_fields=["extension_ended_at", "extension_ended_by", "extension_end_reason"])
+    item.extension_end_reason, item.held_open_by = reason, []
+    fields = ["extension_ended_at", "extension_ended_by", "extension_end_reason", "held_open_by"]
+    item.save(update_fields=fields)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,13 +84,17 @@ class _ResultContext:
         )
 
     def _baselines(self):
-        """The latest current result of each test collected before day 0."""
+        """The latest current result of each test collected before day 0 or on the baseline
+        draw (collected on its last day in the evening, it may be day 0 in UTC)."""
         day0 = self.journey.infusion_date
         if day0 is None:
             return {}
         rows = (
             LabResult.objects.current()
-            .filter(journey=self.journey, collected_at__date__lt=day0)
+            .filter(
+                Q(collected_at__date__lt=day0) | Q(scheduled_lab__item__baseline=True),
+                journey=self.journey,
+            )
             .order_by("collected_at")
             .values_list("test__code", "value")
         )
@@ -254,42 +259,76 @@ def _rule_inputs(lab):
     return {
         r.test.code: flags.RuleInput(r.value, r.range_high, r.flag, r.baseline_value)
         for r in lab.results.all()
-        if r.superseded_at is None
     }
 
 
-def _apply_exit_rule(item, touched_lab_ids, by, now):
-    """Extend the item by one draw while its last draw is abnormal; end when back in rule."""
-    rule = item.continue_until_normal
-    if not rule or item.extension_ended_at:
-        return
-    last = (
+def _deciding_draw(item):
+    """The draw the exit rule reads: the latest with a current result, from the planned last
+    draw on (results of earlier draws never extend). None while the planned last has none."""
+    rows = (
         item.scheduled.filter(cancelled_at__isnull=True)
         .order_by("-sequence")
-        .prefetch_related("results__test")
-        .first()
+        .prefetch_related(
+            Prefetch("results", queryset=LabResult.objects.current().select_related("test"))
+        )
     )
-    if last is None or last.pk not in touched_lab_ids:
+    for row in rows:
+        if row.results.all():
+            return row
+        if not row.extension:
+            return None
+    return None
+
+
+def _apply_exit_rule(item, touched_lab_ids, by, now):
+    """Judge the whole rule on the deciding draw: extend by one draw while any part is unmet,
+    end when every test of every part is within, wait while a test is missing. The item keeps
+    which tests hold it open (held_open_by)."""
+    rule = flags.normalize_exit_rule(item.continue_until_normal)
+    if not rule or item.extension_ended_at:
         return
-    verdict = flags.rule_verdict(rule, _rule_inputs(last))
-    if verdict:
-        _extend(item, last, by, now)
-    elif verdict is False and item.extended_at:
-        _end_extension(item, by, _("Back within the rule"), now)
+    draw = _deciding_draw(item)
+    if draw is None or draw.pk not in touched_lab_ids:
+        return
+    verdict = flags.judge(rule, _rule_inputs(draw))
+    changed = ["held_open_by"] if verdict.holds != item.held_open_by else []
+    item.held_open_by = verdict.holds
+    if verdict.abnormal is False and item.extended_at:
+        _end_by_rule(item, draw, verdict.no_baseline, by, now)
+        return
+    if verdict.abnormal:
+        changed += _extend(item, draw, by, now)
+    if changed:
+        item.save(update_fields=changed)
+
+
+def _end_by_rule(item, draw, no_baseline, by, now):
+    """Back within the rule: the extension ends, and extra draws after this one (added on a
+    result since corrected) are cancelled."""
+    reason = _("Back within the rule")
+    if no_baseline:
+        reason = _(
+            "Back within the rule (no baseline recorded for %(tests)s: the normal range was used)"
+        ) % {"tests": ", ".join(no_baseline)}
+    later = item.scheduled.open().filter(extension=True, sequence__gt=draw.sequence)
+    later.update(cancelled_at=now, cancel_reason=reason)
+    _end_extension(item, by, reason, now)
 
 
 def _extend(item, last, by, now):
+    """Add the draw after `last`; returns the item's fields to save (its extension start)."""
     if item.scheduled.filter(sequence=last.sequence + 1).exists():
-        return
+        return []
     days, months, window = schedule.extension_step({"segments": item.segments})
     day_offset = last.day_offset + days if days is not None else None
     month_offset = last.month_offset + months if months is not None else None
     plan = MonitoringPlan.objects.select_related("journey").get(pk=item.plan_id)
     day0 = plan.journey.infusion_date
     due = schedule.date_for(day0, day_offset, month_offset)
-    reason = _("%(item)s extended: the result of %(date)s is outside the rule") % {
+    reason = _("%(item)s extended: the result of %(date)s is outside the rule (%(tests)s)") % {
         "item": item.title,
         "date": last.due_on.isoformat(),
+        "tests": item.held_open_text,
     }
     version = _new_version(plan, day0, by, now, reason, {"added": 1, "extended": item.code})
     row = ScheduledLab.objects.create(
@@ -304,9 +343,6 @@ def _extend(item, last, by, now):
         extension=True,
         version=version,
     )
-    if item.extended_at is None:
-        item.extended_at = now
-        item.save(update_fields=["extended_at"])
     result_ids = [r.pk for r in last.results.all()]
     transaction.on_commit(
         lambda: signals.plan_extended.send(
@@ -314,3 +350,7 @@ def _extend(item, last, by, now):
         )
     )
     _send_plan_changed(plan, version)
+    if item.extended_at is None:
+        item.extended_at = now
+        return ["extended_at"]
+    return []
