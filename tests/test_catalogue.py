@@ -29,17 +29,23 @@ ALL_THERAPIES = {
     "skysona",
     "luxturna",
     "kebilidi",
+    "zynteglo",
+    "vyjuvek",
+    "zevaskyn",
 }
+# ALP and AFP are added to tracker/labs/catalogue.json by the reference-ranges work (issue 11).
 LAB_CODES = {"ALT", "AST", "GGT", "TBIL", "INR", "PLT", "TNI", "CREAT", "FIX", "HGB", "ANC"}
+LAB_CODES |= {"ALP", "AFP"}
 ITEM_KINDS = {"lab", "visit", "checkpoint"}
 ITEM_KEYS = {"code", "kind", "title", "tests", "baseline", "segments"}
-OPTIONAL_ITEM_KEYS = {"continue_until_normal", "inpatient", "lifelong", "note"}
+OPTIONAL_ITEM_KEYS = {"continue_until_normal", "inpatient", "lifelong", "note", "source", "as_of"}
 SEGMENT_SHAPES = [
     {"days", "window_days"},
     {"every_days", "first_day", "last_day", "window_days"},
     {"every_months", "first_month", "last_month", "window_days"},
 ]
-UNTIL_NORMAL_RULES = {"below_x_uln", "within_range", "near_baseline"}
+UNTIL_NORMAL_RULES = {"below_x_uln", "within_range", "near_baseline", "back_to_baseline"}
+LTFU_YEARS = {"aav": 5, "hsv1": 5, "lentiviral": 15, "genome_edited": 15, "retroviral": 15}
 
 
 def counts():
@@ -117,8 +123,7 @@ def test_all_therapies_load_with_source_and_label_date():
 
 def test_long_term_follow_up_and_observation_hours():
     for therapy in Therapy.objects.all():
-        expected = 5 if therapy.vector_type == "aav" else 15
-        assert therapy.ltfu_years == expected, therapy.slug
+        assert therapy.ltfu_years == LTFU_YEARS[therapy.vector_type], therapy.slug
     observed = set(Therapy.objects.filter(observation_hours=3).values_list("slug", flat=True))
     assert observed == {"elevidys", "hemgenix", "beqvez"}
 
@@ -141,12 +146,19 @@ def test_lenmeldy_names_libmeldy():
 @pytest.mark.parametrize(
     ("slug", "mentions"),
     [
-        ("casgevy", "age"),
+        ("casgevy", "iron chelation"),
         ("elevidys", "corticosteroid"),
         ("hemgenix", "schedule"),
         ("lenmeldy", "6 months"),
         ("itvisma", "antibody"),
-        ("kebilidi", "skull"),
+        ("itvisma", "troponin-i"),
+        ("kebilidi", "urgent symptoms"),
+        ("skysona", "abcd1"),
+        ("zolgensma", "february 2025"),
+        ("lyfgenia", "hydroxyurea"),
+        ("zynteglo", "blood-cancer"),
+        ("vyjuvek", "from birth"),
+        ("zevaskyn", "retrovirus"),
     ],
 )
 def test_unverified_facts_are_marked(slug, mentions):
@@ -161,9 +173,9 @@ def test_verified_therapies_have_no_open_questions():
         assert therapy.unverified_note == "", therapy.slug
     unverified_rules = EligibilityCriterion.objects.filter(verified=False)
     assert {(c.therapy.slug, c.code) for c in unverified_rules} == {
-        ("casgevy", "age-12"),
         ("elevidys", "no-recent-vaccination"),
-        ("kebilidi", "skull-mature"),
+        ("skysona", "abcd1-full-deletion-known"),
+        ("vyjuvek", "any-age"),
     }
 
 
@@ -241,9 +253,11 @@ def check_item(item):
     for segment in item["segments"]:
         check_segment(segment)
     until = item.get("continue_until_normal")
-    if until:
-        assert until["rule"] in UNTIL_NORMAL_RULES
-        assert set(until["tests"]) <= set(item["tests"])
+    if until:  # the multi-test format: {"all": [{"tests", "rule", ...}], "source", "as_of"}
+        assert set(until) == {"all", "source", "as_of"}, item["code"]
+        for part in until["all"]:
+            assert part["rule"] in UNTIL_NORMAL_RULES
+            assert set(part["tests"]) <= set(item["tests"])
 
 
 def test_schedules_are_well_formed():
@@ -263,12 +277,11 @@ def test_zolgensma_schedule_follows_the_conventions():
     assert set(liver["tests"]) == {"ALT", "AST", "TBIL", "INR"}
     assert [day_offsets(s) for s in liver["segments"]] == [[7, 14, 21, 28], [42, 56, 70, 84]]
     assert [s["window_days"] for s in liver["segments"]] == [2, 3]
-    assert liver["continue_until_normal"] == {
-        "tests": ["ALT", "AST"],
-        "rule": "below_x_uln",
-        "value": 2,
-    }
-    assert items["platelets"]["continue_until_normal"]["rule"] == "within_range"
+    assert liver["continue_until_normal"]["all"] == [
+        {"tests": ["ALT", "AST"], "rule": "below_x_uln", "value": 2},
+        {"tests": ["TBIL", "INR"], "rule": "within_range"},
+    ]
+    assert items["platelets"]["continue_until_normal"]["all"][0]["rule"] == "back_to_baseline"
     troponin = items["troponin"]["segments"]
     assert [day_offsets(s) for s in troponin] == [[7, 14, 21, 28], [60, 90]]
     assert [s["window_days"] for s in troponin] == [2, 7]
@@ -288,7 +301,7 @@ def test_zolgensma_schedule_follows_the_conventions():
 def test_elevidys_and_beqvez_schedules():
     elevidys = schedule("elevidys")
     assert day_offsets(elevidys["liver"]["segments"][0]) == list(range(7, 85, 7))
-    assert elevidys["liver"]["continue_until_normal"]["rule"] == "near_baseline"
+    assert elevidys["liver"]["continue_until_normal"]["all"][0]["rule"] == "near_baseline"
     assert day_offsets(elevidys["platelets"]["segments"][0]) == [7, 14]
     assert day_offsets(elevidys["troponin"]["segments"][0]) == [7, 14, 21, 28]
 

@@ -58,6 +58,8 @@ EXPECTED = {
         "baseline-labs": BASELINE,
         "liver-weekly": days(range(7, 57, 7), 2),
         "liver-every-other-week": days([70, 84], 3),
+        "platelets": WEEKLY_M1 + days([42, 56, 70, 84], 3),
+        "troponin": WEEKLY_M1 + days([60, 90], 7),
         "steroid-taper-decision": days([30], 2),
         "ltfu-visit": AAV_LTFU,
     },
@@ -86,9 +88,27 @@ EXPECTED = {
     },
     "skysona": {
         "baseline-labs": BASELINE,
-        "blood-counts": months(range(6, 181, 6), 30),
+        "blood-counts": months(range(3, 181, 3), 14),
         "clonal-expansion-year-1": months([6, 12], 30),
         "clonal-expansion-yearly": months(range(24, 181, 12), 60),
+        "ltfu-visit": EX_VIVO_LTFU,
+    },
+    "zynteglo": {
+        "baseline-labs": BASELINE,
+        "engraftment-counts": days(range(7, 43, 7), 2),
+        "blood-counts-weekly": days(range(49, 99, 7), 2),
+        "blood-counts-monthly": months([4, 5, 6], 7),
+        "blood-counts-month-12": months([12], 30),
+        "blood-cancer-watch": months(range(24, 181, 12), 60),
+        "integration-site-analysis": months([6, 12], 30),
+        "ltfu-visit": EX_VIVO_LTFU,
+    },
+    "vyjuvek": {
+        "wound-review": months([3, 6], 14),
+        "ltfu-visit": AAV_LTFU,
+    },
+    "zevaskyn": {
+        "wound-review": days([30], 7) + months([6], 30),
         "ltfu-visit": EX_VIVO_LTFU,
     },
     "luxturna": {

@@ -31,6 +31,7 @@ class TherapyAdmin(SuperuserEditsMixin, admin.ModelAdmin):
     list_filter = ["market_status", "delivery", "vector_type", "verified", "conditions"]
     search_fields = ["name", "generic_name", "slug"]
     filter_horizontal = ["conditions"]
+    readonly_fields = ["label_changes"]
     inlines = [CriterionInline]
 
     @admin.display(description=_("verified"))

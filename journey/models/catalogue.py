@@ -40,6 +40,8 @@ class VectorType(models.TextChoices):
     AAV = "aav", _("AAV")
     LENTIVIRAL = "lentiviral", _("Lentiviral")
     GENOME_EDITED = "genome_edited", _("Genome-edited cells")
+    RETROVIRAL = "retroviral", _("Gammaretroviral")
+    HSV1 = "hsv1", _("HSV-1 (herpes simplex virus type 1)")
 
 
 class MarketStatus(models.TextChoices):
@@ -88,6 +90,15 @@ class Therapy(models.Model):
         default=list,
         blank=True,
         help_text=_("The label's lab schedule as data; the monitoring plan is drawn from it."),
+    )
+    label_changes = models.JSONField(
+        _("label changes"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Every corrected fact: a list of {"fact", "old", "new", "source", "as_of"}, '
+            "so a reviewer sees what changed, from what, and on what evidence."
+        ),
     )
 
     class Meta:

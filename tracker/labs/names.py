@@ -41,4 +41,5 @@ PLAN_TITLES = [
     gettext_noop("Platelet count"),
     gettext_noop("Steroid taper decision"),
     gettext_noop("Test for clonal expansion"),
+    gettext_noop("Wound check"),
 ]
