@@ -10,17 +10,23 @@ THEN  the plan stays as it was (a day 0 move included) until the coordinator rev
 import copy
 import datetime as dt
 import io
+import re
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
-from django.test import TestCase
+from django.db import IntegrityError, connection, transaction
+from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from audit.models import AuditRecord
 from journey import catalogue
 from journey.models import Stage, Therapy
+from tests import factories_portal_tracker as fp
 from tests import factories_tracker as ft
+from tests.conftest import otp_login
 from tracker import services
 from tracker.models import MonitoringPlan, PlanReview, ReviewStatus, ScheduledLab
 from tracker.services import label_review
@@ -61,6 +67,7 @@ def test_a_day0_move_after_a_label_edit_does_not_pull_in_the_new_label(coordinat
 # ---------------------------------------------------------------- helpers for the rest
 
 NEW_LABEL = dt.date(2026, 3, 1)
+WORKLIST = reverse("admin:tracker_worklist_changelist")
 
 
 def _relabel(therapy, change=_weekly_troponin_to_day_56, as_of=NEW_LABEL):
@@ -241,3 +248,215 @@ def test_the_decision_is_in_the_audit_trail(coordinator_a):
     assert record.patient_id == journey.patient_id
     assert record.changes["status"] == ["pending", "kept"]
     # Who decided: the request's user through the admin (test_the_review_page_...).
+
+
+# ---------------------------------------------------------------- the review page
+
+
+def _review_url(review):
+    return reverse("admin:tracker_label_review", args=[review.pk])
+
+
+def _text(response):
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+    return text.replace(" :", ":")
+
+
+@pytest.fixture
+def reviewed(center_a):
+    journey = ft.planned_journey(D0, center=center_a)
+    _relabel(journey.therapy)
+    return journey, _pending(journey)
+
+
+def test_the_review_page_shows_both_plans_item_by_item_and_the_effect(
+    client, coordinator_a, reviewed
+):
+    _journey, review = reviewed
+    otp_login(client, coordinator_a)
+    text = _text(client.get(_review_url(review)))
+    assert "Heart test (troponin) (TNI) days 7, 14, 21, 28 (+/- 2 days); days 60, 90" in text
+    assert "every 7 days 7-56 (+/- 2 days)" in text
+    assert "Liver tests (ALT, AST, TBIL, INR) days 7, 14, 21, 28 (+/- 2 days); " in text
+    assert "every 14 days 42-84 (+/- 3 days)" in text
+    assert "Exit rule: ALT, AST: until below 2 x the upper limit" in text
+    assert "Applying adds 2 dates, moves 2 and cancels 0." in text
+    assert text.count(" changed ") == 1 and "before the infusion" in text
+
+
+def test_another_centers_coordinator_gets_404(client, coordinator_b, reviewed):
+    _journey, review = reviewed
+    otp_login(client, coordinator_b)
+    assert client.get(_review_url(review)).status_code == 404
+    assert client.post(_review_url(review), {"action": "apply"}).status_code == 404
+    assert _pending(review.journey)
+
+
+def test_apply_from_the_page(client, coordinator_a, reviewed):
+    journey, review = reviewed
+    otp_login(client, coordinator_a)
+    response = client.post(_review_url(review), {"action": "apply", "reason": "new label"})
+    assert response.status_code == 302
+    assert _versions(journey)[-1] == "Label update of 2026-03-01 applied: new label"
+    record = AuditRecord.objects.filter(content_type__model="planreview").latest("timestamp")
+    assert record.actor_id == coordinator_a.pk
+    # Decided: the page shows the outcome and no form; a second POST changes nothing.
+    text = _text(client.get(_review_url(review)))
+    assert "New label applied" in text and "plan version 2" in text
+    assert "Keep current plan" not in text
+    client.post(_review_url(review), {"action": "apply"})
+    assert len(_versions(journey)) == 2
+
+
+def test_keep_without_a_reason_says_so_by_the_field(client, coordinator_a, reviewed):
+    journey, review = reviewed
+    otp_login(client, coordinator_a)
+    response = client.post(_review_url(review), {"action": "keep", "reason": ""})
+    assert response.status_code == 200
+    assert "Say why" in response.content.decode()
+    assert response.context["form"].errors["reason"]
+    assert _pending(journey)
+    response = client.post(_review_url(review), {"action": "keep", "reason": "cardiology"})
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.status == ReviewStatus.KEPT and review.decided_by == coordinator_a
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"action": "delete"}, {"action": "keep", "reason": "x" * 2000}]
+)
+def test_bad_input_is_a_form_error_not_a_500(client, coordinator_a, reviewed, data):
+    _journey, review = reviewed
+    otp_login(client, coordinator_a)
+    assert client.post(_review_url(review), data).status_code == 200
+    assert _pending(review.journey)
+
+
+def test_the_page_needs_the_csrf_token(coordinator_a, reviewed):
+    _journey, review = reviewed
+    client = Client(enforce_csrf_checks=True)
+    otp_login(client, coordinator_a)
+    assert client.post(_review_url(review), {"action": "apply"}).status_code == 403
+    assert _pending(review.journey)
+
+
+# ---------------------------------------------------------------- the worklist
+
+
+def _section(response):
+    return next(e.page for e in response.context["sections"] if e.page.key == "label-review")
+
+
+def test_the_worklist_lists_pending_reviews_of_the_users_centers(
+    client, coordinator_a, coordinator_b, reviewed, center_b
+):
+    journey, review = reviewed
+    otp_login(client, coordinator_a)
+    response = client.get(WORKLIST)
+    page = _section(response)
+    assert [r.pk for r in page.rows] == [review.pk] and page.count == 1
+    assert _review_url(review) in response.content.decode()
+    assert "Label changed: review plan (1)" in _text(response)
+    otp_login(client, coordinator_b)
+    assert _section(client.get(WORKLIST)).count == 0
+
+
+def _worklist_queries(client):
+    client.get(WORKLIST)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(WORKLIST)
+    return len(ctx.captured_queries), _section(response).count
+
+
+def test_the_section_costs_the_same_queries_for_one_review_or_thirty(
+    client, coordinator_a, center_a
+):
+    therapy = ft.therapy()
+    first = ft.planned_journey(D0, center=center_a)
+    first.therapy = therapy
+    first.save()
+    Journey = type(first)
+    MonitoringPlan.objects.filter(journey=first).update(therapy=therapy)
+    _relabel(therapy)
+    otp_login(client, coordinator_a)
+    one = _worklist_queries(client)
+    for _ in range(29):
+        journey = ft.planned_journey(D0, center=center_a)
+        Journey.objects.filter(pk=journey.pk).update(therapy=therapy)
+        MonitoringPlan.objects.filter(journey=journey).update(therapy=therapy)
+    _relabel(therapy, as_of=dt.date(2026, 5, 1))
+    thirty = _worklist_queries(client)
+    assert one[1] == 1 and thirty[1] == 30
+    assert thirty[0] == one[0], (one, thirty)
+
+
+def test_the_worklist_cache_hears_a_review_open_and_close(
+    client, coordinator_a, center_a, settings
+):
+    settings.WAYPOINT_WORKLIST_CACHE_SECONDS = 60
+    journey = ft.planned_journey(D0, center=center_a)
+    otp_login(client, coordinator_a)
+    client.get(WORKLIST)
+    assert "sections" not in client.get(WORKLIST).context  # served from the cache
+    _relabel(journey.therapy)
+    assert _section(client.get(WORKLIST)).count == 1  # drawn again
+    label_review.keep_plan(_pending(journey), by=coordinator_a, reason="kept")
+    assert _section(client.get(WORKLIST)).count == 0
+
+
+# ---------------------------------------------------------------- what the family sees
+
+PORTAL_DAY = dt.datetime(2026, 1, 20, 15, tzinfo=dt.UTC)
+OLD_TROPONIN = "then every month until April 5, 2026"
+NEW_TROPONIN = "Heart test (troponin-I): every week from Jan. 12, 2026 until March 2, 2026"
+
+
+@pytest.fixture
+def family(center_a):
+    guardian = fp.guardian_with_login(center_a, "parent.a@example.org")
+    child, journey = fp.child_of(guardian, first_name="Maya")
+    return guardian, child, journey
+
+
+def _family_plan(client, guardian, child):
+    client.force_login(guardian.user)
+    url = reverse("portal_tracker:plan", kwargs={"public_id": child.public_id})
+    with time_machine.travel(PORTAL_DAY, tick=False):
+        response = client.get(url)
+    assert response.status_code == 200
+    return _text(response)
+
+
+@pytest.mark.urls("tests.urls_portal_tracker")
+@pytest.mark.parametrize("decision", ["apply", "keep"])
+def test_the_family_plan_changes_only_when_the_coordinator_applies(
+    client, coordinator_a, family, decision
+):
+    guardian, child, journey = family
+    before = _family_plan(client, guardian, child)
+    assert OLD_TROPONIN in before and NEW_TROPONIN not in before
+    _relabel(journey.therapy)
+    assert _family_plan(client, guardian, child) == before  # a label edit alone: no change
+    review = _pending(journey)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        if decision == "apply":
+            label_review.apply_review(review, by=coordinator_a)
+        else:
+            label_review.keep_plan(review, by=coordinator_a, reason="cardiology follows")
+    after = _family_plan(client, guardian, child)
+    if decision == "apply":
+        assert NEW_TROPONIN in after and OLD_TROPONIN not in after
+    else:
+        assert after == before
+
+
+@pytest.mark.urls("tests.urls_portal_tracker")
+def test_a_day0_move_before_the_review_keeps_the_familys_old_label(client, coordinator_a, family):
+    guardian, child, journey = family
+    _relabel(journey.therapy)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        ft.set_day0(journey, D0 + dt.timedelta(days=1), by=coordinator_a)
+    text = _family_plan(client, guardian, child)
+    assert "then every month until April 6, 2026" in text  # old label, new day 0
+    assert "until March 3, 2026" not in text
+    assert _pending(journey)
