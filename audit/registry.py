@@ -32,6 +32,7 @@ PATIENT_PATHS = {
     "tracker.monitoringplan": "journey__patient_id",
     "tracker.planversion": "plan__journey__patient_id",
     "tracker.labresult": "journey__patient_id",
+    "tracker.planreview": "journey__patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
 }
@@ -62,6 +63,7 @@ REGISTERED = {
     "tracker.monitoringplan": {},
     "tracker.planversion": {},
     "tracker.labresult": {},
+    "tracker.planreview": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
@@ -76,6 +78,7 @@ ACTOR_FIELDS = (
     "reviewed_by",
     "recorded_by",
     "done_by",
+    "decided_by",
     "by",
 )
 REASON_FIELDS = (

@@ -38,6 +38,7 @@ from notifications import clock, dispatch, services, sweep  # noqa: E402
 from notifications import planning as p  # noqa: E402
 from notifications.models import Reminder, Status  # noqa: E402
 from tracker import models as tm  # noqa: E402
+from tracker.services.plans import Label  # noqa: E402
 
 DISPATCH_BATCH = 100
 
@@ -74,7 +75,8 @@ def build(n, today):
         for p in patients
     )  # fmt: skip
     plans = tm.MonitoringPlan.objects.bulk_create(
-        tm.MonitoringPlan(journey=j, therapy=therapy) for j in journeys
+        tm.MonitoringPlan(journey=j, therapy=therapy, **Label.of_therapy(therapy).plan_fields())
+        for j in journeys
     )
     versions = tm.PlanVersion.objects.bulk_create(
         tm.PlanVersion(plan=p, number=1, infusion_date=today, created_at=now, reason="bench")

@@ -222,6 +222,7 @@ MATRIX = {
     "admin:journey_journey_eligibility_result": SCOPED_OBJECT,
     "admin:tracker_enter_results": SCOPED_OBJECT,
     "admin:tracker_plan_print": SCOPED_OBJECT,
+    "admin:tracker_label_review": SCOPED_OBJECT,
     "admin:notifications_delivery_log": SCOPED_OBJECT,
     "admin:audit_patient_timeline": SCOPED_OBJECT,
     "admin:auth_user_password_change": admin_page("403", "403", "200"),

@@ -23,6 +23,7 @@ class PlanFactory(factory.django.DjangoModelFactory):
 
     journey = factory.SubFactory(f.JourneyFactory, stage=jm.Stage.MONITORING)
     therapy = factory.SubFactory(f.TherapyFactory)
+    label_as_of = factory.SelfAttribute("therapy.label_as_of")
 
 
 class VersionFactory(factory.django.DjangoModelFactory):

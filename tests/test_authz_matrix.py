@@ -71,6 +71,15 @@ class World:
 
         self.result_a = fpt.record(self.journey_a, 7, fpt.LIVER)[0]
         self.plan_a = tm.MonitoringPlan.objects.get(journey=self.journey_a)
+        self.review_a = tm.PlanReview.objects.create(
+            plan=self.plan_a,
+            journey=self.journey_a,
+            therapy=self.plan_a.therapy,
+            label_as_of=self.plan_a.label_as_of,
+            proposed_schedule=self.plan_a.schedule,
+            proposed_ltfu_years=self.plan_a.ltfu_years,
+            proposed_digest=self.plan_a.schedule_digest,
+        )
         self.lab_a = tm.ScheduledLab.objects.filter(journey=self.journey_a).order_by("pk").first()
         self.check_a = journey_services.run_eligibility(self.journey_a, by=self.coordinator_a)
         self.preference_a = nm.Preference.objects.create(
@@ -164,6 +173,7 @@ class World:
         values = {
             "public_id": self.child_a.public_id,
             "journey_id": self.journey_a.pk,
+            "review_id": self.review_a.pk,
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
             "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from journey import access
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
 
-from . import export, services, worklist_cache
+from . import admin_review, export, services, worklist_cache
 from .forms import EnterResultsForm, ReasonForm
 from .models import (
     LabResult,
@@ -158,6 +158,11 @@ class MonitoringPlanAdmin(CenterScopedAdmin):
                 view(self.print_view),
                 name="tracker_plan_print",
             ),
+            path(
+                "label-review/<int:review_id>/",
+                view(self.label_review_view),
+                name="tracker_label_review",
+            ),
             *super().get_urls(),
         ]
 
@@ -196,6 +201,9 @@ class MonitoringPlanAdmin(CenterScopedAdmin):
             "emergency_line": EMERGENCY_LINE,
             "center": journey.center,
         }
+
+    def label_review_view(self, request, review_id):
+        return admin_review.label_review_view(self, request, review_id)
 
     def print_view(self, request, journey_id):
         """One page for the family: dates, what each test is, urgent signs and numbers."""

@@ -7,11 +7,16 @@ class TrackerConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self):
+        from django.db.models.signals import post_save
+
+        from journey.models import Therapy
         from journey.portal.pages import portal_journeys_loaded
         from journey.signals import schedule_changed
 
         from .portal.summary import attach_next_visits
-        from .services import on_schedule_changed
+        from .services import on_schedule_changed, on_therapy_saved
 
         schedule_changed.connect(on_schedule_changed, dispatch_uid="tracker.generate_plan")
+        # A label edit (loader or admin) opens label reviews, in the same transaction.
+        post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_visits, dispatch_uid="tracker.next_visit")

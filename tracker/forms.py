@@ -95,3 +95,17 @@ class ReasonForm(forms.Form):
     target = forms.UUIDField(required=False, widget=forms.HiddenInput)
     item = forms.IntegerField(required=False, widget=forms.HiddenInput)
     note = forms.CharField(label=_("Note"), max_length=1000)
+
+
+class LabelReviewForm(forms.Form):
+    """The coordinator's decision on a label change: apply it, or keep the plan (say why)."""
+
+    APPLY, KEEP = "apply", "keep"
+
+    action = forms.ChoiceField(choices=[(APPLY, APPLY), (KEEP, KEEP)], widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Why (required to keep the current plan)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

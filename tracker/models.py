@@ -129,6 +129,14 @@ class MonitoringPlan(models.Model):
     )
     therapy = models.ForeignKey("journey.Therapy", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The label the plan is drawn from, copied: a later label edit reaches the plan only
+    # through a PlanReview the coordinator applies (tracker.services.label_review).
+    schedule = models.JSONField(_("label schedule drawn from"), default=list, editable=False)
+    ltfu_years = models.PositiveSmallIntegerField(
+        _("long-term follow-up (years) drawn from"), default=0, editable=False
+    )
+    label_as_of = models.DateField(_("label as of"), editable=False)
+    schedule_digest = models.CharField(max_length=32, editable=False)
 
     class Meta:
         verbose_name = _("monitoring plan")
@@ -491,3 +499,4 @@ class Worklist(ScheduledLab):
 
 # Portal-only models live in their own module; imported here so Django registers them.
 from .models_portal import CalendarFeed  # noqa: E402, F401
+from .models_review import PlanReview, ReviewStatus  # noqa: E402, F401

@@ -48,7 +48,7 @@ from .models import (
     PlanVersion,
     ScheduledLab,
 )
-from .services.plans import _item_values, schedule_items
+from .services.plans import Label, _item_values, schedule_items
 
 CENTER_PREFIX = "Scale center "
 DOMAIN = "scale.waypoint.test"
@@ -355,6 +355,7 @@ class Builder:
                 created_at=j.stage_entered_at
                 if s["stage"] == Stage.INFUSION_SCHEDULED
                 else at(s["day0"] - days(20)),
+                **Label.of_therapy(s["therapy"]).plan_fields(),
             )
             for s, j in planned
         ]

@@ -12,7 +12,8 @@ the version tokens it was built under, the same scheme as the portal's page cach
 (journey/portal/cache.py):
 
 - each center's version (``c:<pk>``), bumped by every change a section shows: a scheduled
-  lab, a result (new, corrected, reviewed), a plan or its items (extensions), a journey
+  lab, a result (new, corrected, reviewed), a plan or its items (extensions), a label
+  review (opened, refreshed, applied or kept), a journey
   (stage, infusion date, center), a patient, and a failed or escalated reminder
   (notifications/worklist.py, notifications/dispatch.py);
 - ``any``, bumped with every center: a superuser's page shows every center;
@@ -35,7 +36,15 @@ from django.utils import timezone, translation
 from journey.models import Center, Journey, Patient
 from journey.tokens import database_tag, draw, forget, release_digest
 
-from .models import LabResult, LabTest, MonitoringPlan, PlanItem, PlanVersion, ScheduledLab
+from .models import (
+    LabResult,
+    LabTest,
+    MonitoringPlan,
+    PlanItem,
+    PlanReview,
+    PlanVersion,
+    ScheduledLab,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +175,8 @@ def _center_of_journey(instance):
 @receiver(post_delete, sender=LabResult, dispatch_uid="worklist_cache.result_deleted")
 @receiver(post_save, sender=MonitoringPlan, dispatch_uid="worklist_cache.plan_saved")
 @receiver(post_delete, sender=MonitoringPlan, dispatch_uid="worklist_cache.plan_deleted")
+@receiver(post_save, sender=PlanReview, dispatch_uid="worklist_cache.label_review_saved")
+@receiver(post_delete, sender=PlanReview, dispatch_uid="worklist_cache.label_review_deleted")
 def _journey_row_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         bump_centers(_center_of_journey(instance))

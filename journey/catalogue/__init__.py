@@ -2,7 +2,9 @@
 
 Files: conditions.json, finding_types.json, therapies.json, steps.json. See docs/catalogue.md.
 By default only missing rows are created, so a coordinator's or administrator's edits in the
-admin survive a re-run; update=True makes the files win.
+admin survive a re-run; update=True makes the files win, and says per therapy what changed
+(label_changes). A changed schedule reaches no child's plan here: the tracker hears the
+Therapy save and opens a label review per affected plan (docs/monitoring.md "Label changes").
 """
 
 import json
@@ -10,7 +12,15 @@ from pathlib import Path
 
 from django.db import transaction
 
-from journey.models import Condition, EligibilityCriterion, FindingType, StepTemplate, Therapy
+from journey.models import (
+    OPEN_STAGES,
+    Condition,
+    EligibilityCriterion,
+    FindingType,
+    Journey,
+    StepTemplate,
+    Therapy,
+)
 
 DATA_DIR = Path(__file__).resolve().parent
 CRITERION_FIELDS = (
@@ -35,11 +45,61 @@ def _upsert(model, lookup, defaults, update):
     return model.objects.get_or_create(**lookup, defaults=defaults)[0]
 
 
-def _load_therapy(row, conditions, update):
+# What a child's plan is drawn from: a change here means label reviews (tracker).
+SCHEDULE_FIELDS = ("monitoring_schedule", "ltfu_years")
+
+
+def _schedule_diff(old, new):
+    """Item codes added, removed and changed between two label schedules."""
+    before = {item["code"]: item for item in old or []}
+    after = {item["code"]: item for item in new or []}
+    return {
+        "added": [code for code in after if code not in before],
+        "removed": [code for code in before if code not in after],
+        "changed": [code for code in after if code in before and before[code] != after[code]],
+    }
+
+
+def label_change(old, values):
+    """What the file's values change in a therapy row (None: nothing, or a new therapy)."""
+    if old is None:
+        return None
+    fields = [
+        name
+        for name, value in values.items()
+        if getattr(old, name) != Therapy._meta.get_field(name).to_python(value)
+    ]
+    if not fields:
+        return None
+    change = {"therapy": old.slug, "name": old.name, "fields": fields, "open_journeys": 0}
+    if any(name in fields for name in SCHEDULE_FIELDS):
+        change["schedule"] = _schedule_diff(
+            old.monitoring_schedule, values.get("monitoring_schedule")
+        )
+        if "ltfu_years" in fields:
+            change["schedule"]["ltfu_years"] = [old.ltfu_years, values["ltfu_years"]]
+        change["open_journeys"] = _open_journeys_with_a_plan(old)
+    return change
+
+
+def _open_journeys_with_a_plan(therapy):
+    """Open journeys on the therapy with day 0 set: the ones that have a plan to review."""
+    journeys = Journey.objects.filter(
+        therapy=therapy, stage__in=OPEN_STAGES, infusion_date__isnull=False
+    )
+    return journeys.count()
+
+
+def _load_therapy(row, conditions, update, changes):
     row = dict(row)
     condition_codes = row.pop("conditions")
     criteria = row.pop("criteria", [])
-    therapy = _upsert(Therapy, {"slug": row.pop("slug")}, row, update)
+    slug = row.pop("slug")
+    if update:
+        change = label_change(Therapy.objects.filter(slug=slug).first(), row)
+        if change:
+            changes.append(change)
+    therapy = _upsert(Therapy, {"slug": slug}, row, update)
     therapy.conditions.add(*[conditions[c] for c in condition_codes])
     for position, criterion in enumerate(criteria):
         defaults = {k: criterion[k] for k in CRITERION_FIELDS if k in criterion}
@@ -64,16 +124,20 @@ def _load_step(row, therapies, update):
 
 @transaction.atomic
 def load_catalogue(update=False):
-    """Create (or with update=True, refresh) every catalogue row; returns counts."""
+    """Create (or with update=True, refresh) every catalogue row.
+
+    Returns the counts, and under "label_changes" one entry per therapy the files changed
+    (see label_change).
+    """
     conditions = {
         row["code"]: _upsert(Condition, {"code": row["code"]}, row, update)
         for row in read("conditions.json")
     }
     for row in read("finding_types.json"):
         _upsert(FindingType, {"code": row["code"]}, row, update)
-    therapies = {
-        t.slug: t for t in (_load_therapy(r, conditions, update) for r in read("therapies.json"))
-    }
+    changes = []
+    loaded = (_load_therapy(r, conditions, update, changes) for r in read("therapies.json"))
+    therapies = {t.slug: t for t in loaded}
     steps = [_load_step(r, therapies, update) for r in read("steps.json")]
     return {
         "conditions": len(conditions),
@@ -81,4 +145,5 @@ def load_catalogue(update=False):
         "criteria": EligibilityCriterion.objects.count(),
         "finding_types": FindingType.objects.count(),
         "steps": len(steps),
+        "label_changes": changes,
     }

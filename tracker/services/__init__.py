@@ -1,7 +1,9 @@
 """The tracker's use cases: generate and edit plans, record and review results, exit rules.
 
 Public functions (keyword-only `by` is the user who acts; `now` is for tests):
-  generate_plan(journey, *, by=None, reason="", now=None) -> PlanVersion | None
+  generate_plan(journey, *, by=None, reason="", now=None, label=None) -> PlanVersion | None
+  open_reviews(therapy, now=None) -> int (plans waiting for a review of the therapy's label)
+  apply_review(review, *, by, reason="", now=None) / keep_plan(review, *, by, reason, now=None)
   reschedule_lab(lab, new_due_on, *, by, reason, now=None) -> PlanVersion
   mark_missed(lab, *, by, reason, now=None)
   complete_visit(lab, *, by, now=None)
@@ -13,6 +15,7 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   overdue_labs / labs_due_soon / results_awaiting_review / open_extensions(user, ...) -> querysets
 """
 
+from .label_review import apply_review, keep_plan, on_therapy_saved, open_reviews
 from .plans import (
     close_extension,
     complete_visit,
@@ -35,14 +38,18 @@ from .worklist import (
 
 __all__ = [
     "WorklistSection",
+    "apply_review",
     "close_extension",
     "complete_visit",
     "correct_result",
     "extra_sections",
     "generate_plan",
+    "keep_plan",
     "labs_due_soon",
     "mark_missed",
     "on_schedule_changed",
+    "on_therapy_saved",
+    "open_reviews",
     "open_extensions",
     "overdue_labs",
     "parse_value",

@@ -1,6 +1,9 @@
 """Plans: generate from the label schedule, reschedule, miss, complete, close extensions."""
 
+import json
 from dataclasses import dataclass, field
+from datetime import date
+from hashlib import blake2b
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,12 +23,52 @@ def _require(text, field_name="reason"):
     return text
 
 
+def schedule_digest(items, ltfu_years):
+    """32 hex digits that change when the label's schedule or its follow-up years change."""
+    text = json.dumps([items or [], ltfu_years or 0], sort_keys=True, separators=(",", ":"))
+    return blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Label:
+    """The label schedule a plan is drawn from: the items, the follow-up years, its date."""
+
+    schedule: list
+    ltfu_years: int
+    as_of: date
+
+    @classmethod
+    def of_therapy(cls, therapy):
+        return cls(list(therapy.monitoring_schedule or []), therapy.ltfu_years, therapy.label_as_of)
+
+    @classmethod
+    def of_plan(cls, plan):
+        return cls(plan.schedule, plan.ltfu_years, plan.label_as_of)
+
+    @property
+    def digest(self):
+        return schedule_digest(self.schedule, self.ltfu_years)
+
+    def plan_fields(self):
+        """The MonitoringPlan fields that copy this label."""
+        return {
+            "schedule": self.schedule,
+            "ltfu_years": self.ltfu_years,
+            "label_as_of": self.as_of,
+            "schedule_digest": self.digest,
+        }
+
+    def items(self):
+        """The label's items plus its long-term follow-up visits, as item dicts."""
+        items = list(self.schedule)
+        if self.ltfu_years:
+            items.append(schedule.ltfu_item(self.ltfu_years, _("Yearly follow-up visit")))
+        return items
+
+
 def schedule_items(therapy):
     """The therapy's label schedule plus its long-term follow-up visits, as item dicts."""
-    items = list(therapy.monitoring_schedule or [])
-    if therapy.ltfu_years:
-        items.append(schedule.ltfu_item(therapy.ltfu_years, _("Yearly follow-up visit")))
-    return items
+    return Label.of_therapy(therapy).items()
 
 
 def _item_values(data, position):
@@ -100,11 +143,12 @@ def _move_if_needed(changes, row, dates):
         changes.moved_rows.append((row, *dates))
 
 
-def _plan_changes(plan, journey):
+def _plan_changes(plan, journey, label):
+    """What drawing `label` on this plan would do (reads only; _apply writes it)."""
     day0, window = journey.infusion_date, journey.center.baseline_window_days
     existing = {i.code: i for i in plan.items.prefetch_related("scheduled")}
     changes = _Changes()
-    for position, data in enumerate(schedule_items(journey.therapy)):
+    for position, data in enumerate(label.items()):
         code, values = data["code"], _item_values(data, position)
         item = existing.pop(code, None)
         if item is None:
@@ -178,11 +222,34 @@ def _send_plan_changed(plan, version):
     )
 
 
-def generate_plan(journey, *, by=None, reason="", now=None):
-    """Create or bring up to date the journey's plan from its therapy's schedule and day 0.
+def _label_to_draw(plan, journey, label):
+    """The one place that decides which label a plan is drawn from: the label given (a label
+    review applied), the therapy's own when the plan is new or the journey changed therapy,
+    else the plan's own copy. A label edit reaches an existing plan no other way."""
+    if label is not None:
+        return label
+    if plan.therapy_id != journey.therapy_id:
+        return Label.of_therapy(journey.therapy)
+    return Label.of_plan(plan)
 
-    Only open rows (not done, missed or cancelled) move. Idempotent: returns the new
-    PlanVersion, or None when there was nothing to change (or no therapy / infusion date).
+
+def _take_label(plan, journey, label):
+    """Copy the label drawn (and the journey's therapy) onto the plan, if they differ."""
+    fields = {"therapy_id": journey.therapy_id, **label.plan_fields()}
+    changed = [name for name, value in fields.items() if getattr(plan, name) != value]
+    for name in changed:
+        setattr(plan, name, fields[name])
+    if changed:
+        plan.save(update_fields=[name.removesuffix("_id") for name in changed])
+
+
+def generate_plan(journey, *, by=None, reason="", now=None, label=None):
+    """Create or bring up to date the journey's plan from its label schedule and day 0.
+
+    A new plan copies the therapy's label; an existing one is drawn from its own copy, or
+    from `label` (a Label) when a label review is applied. Only open rows (not done, missed
+    or cancelled) move. Idempotent: returns the new PlanVersion, or None when there was
+    nothing to change (or no therapy / infusion date).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -194,15 +261,14 @@ def generate_plan(journey, *, by=None, reason="", now=None):
         )
         if journey.therapy_id is None or journey.infusion_date is None:
             return None
-        plan, created = MonitoringPlan.objects.get_or_create(
-            journey=journey, defaults={"therapy": journey.therapy, "created_at": now}
-        )
-        changes = _plan_changes(plan, journey)
+        defaults = {"therapy": journey.therapy, "created_at": now}
+        defaults.update(Label.of_therapy(journey.therapy).plan_fields())
+        plan, created = MonitoringPlan.objects.get_or_create(journey=journey, defaults=defaults)
+        label = _label_to_draw(plan, journey, label)
+        changes = _plan_changes(plan, journey, label)
+        _take_label(plan, journey, label)
         if not (created or changes):
             return None
-        if plan.therapy_id != journey.therapy_id:
-            plan.therapy = journey.therapy
-            plan.save(update_fields=["therapy"])
         reason = (reason or "").strip() or _("Plan drawn from the therapy's label schedule")
         version = _new_version(plan, journey.infusion_date, by, now, reason, changes.summary())
         _apply(plan, changes, version, now)

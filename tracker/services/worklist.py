@@ -16,7 +16,7 @@ from journey.access import center_ids_for, scope_to_centers
 from journey.models import OPEN_STAGES, Journey
 
 from .. import worklist_cache  # noqa: F401 (connects the cache's receivers in every process)
-from ..models import LabResult, PlanItem, ScheduledLab
+from ..models import LabResult, PlanItem, PlanReview, ReviewStatus, ScheduledLab
 
 PER_PAGE = 20
 ALL = "all"
@@ -112,6 +112,16 @@ def open_extensions(user):
     )
 
 
+def label_reviews(user, journeys=_ASK):
+    """Plans waiting for the coordinator after a label change, oldest first."""
+    reviews = PlanReview.objects.filter(status=ReviewStatus.PENDING)
+    return (
+        _open_journeys(reviews, user, journeys)
+        .select_related("journey__patient", "therapy")
+        .order_by("created_at", "pk")
+    )
+
+
 @dataclass(frozen=True)
 class WorklistSection:
     """One list: `key` is its HTML id and its page parameter (?overdue=2), `rows` an ordered
@@ -124,7 +134,7 @@ class WorklistSection:
 
 
 def sections(user, today=None):
-    """Every list of the worklist, in page order: the tracker's four, then the registered ones."""
+    """Every list of the worklist, in page order: the tracker's five, then the registered ones."""
     today = today or timezone.localdate()
     journeys = open_journey_ids(user)  # one query for three lists
     own = [
@@ -151,6 +161,12 @@ def sections(user, today=None):
             _("Due in the next 7 days"),
             "admin/tracker/_worklist_due_soon.html",
             labs_due_soon(user, today, days=7, journeys=journeys),
+        ),
+        WorklistSection(
+            "label-review",
+            _("Label changed: review plan"),
+            "admin/tracker/_worklist_label_review.html",
+            label_reviews(user, journeys=journeys),
         ),
     ]
     return own + extra_sections(user)

@@ -15,5 +15,28 @@ class Command(BaseCommand):
 
     def handle(self, *args, update=False, **options):
         counts = load_catalogue(update=update)
+        changes = counts.pop("label_changes")
         summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Catalogue loaded: {summary}."))
+        for change in changes:
+            self.stdout.write(describe(change))
+
+
+def describe(change):
+    """One block per changed therapy: its fields, its schedule by item code, the journeys."""
+    lines = [f"{change['name']} ({change['therapy']}): changed {', '.join(change['fields'])}"]
+    schedule = change.get("schedule")
+    if schedule is None:
+        lines.append("  schedule unchanged: no plan is affected")
+        return "\n".join(lines)
+    for key in ("added", "removed", "changed"):
+        if schedule[key]:
+            lines.append(f"  schedule items {key}: {', '.join(schedule[key])}")
+    if "ltfu_years" in schedule:
+        before, after = schedule["ltfu_years"]
+        lines.append(f"  long-term follow-up: {before} -> {after} years")
+    lines.append(
+        f"  open journeys with a plan on this therapy: {change['open_journeys']} "
+        '(each is listed on the worklist as "Label changed: review plan")'
+    )
+    return "\n".join(lines)
