@@ -22,6 +22,8 @@ CRITERION_FIELDS = (
     "postpone_only",
     "verified",
     "source",
+    "origin",
+    "origin_note",
 )
 
 
