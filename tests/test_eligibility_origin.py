@@ -285,10 +285,11 @@ def test_the_result_page_shows_label_then_payer_then_center(
 
     assert "Meets the label; payer rule not met" in html
     label_at = html.index("HIV-1/2, hepatitis B and C negative")
-    payer_at = html.index("Payer and trial rules")
+    payer_at = html.index("Payer and trial rules</h3>")
     center_at = html.index("Center policy</h3>")
-    assert label_at < payer_at < html.index("most US payers") < center_at
-    assert html.index("At least 3 crises a year (our center)") > center_at
+    assert html.index("Product label</h3>") < label_at < payer_at < center_at
+    assert payer_at < html.index("Payer rule (most US payers)", payer_at) < center_at
+    assert html.index("At least 3 crises a year (our center)", payer_at) > center_at
 
 
 def test_an_old_check_without_origins_reads_as_label(center_a, coordinator_a):
