@@ -54,7 +54,7 @@ class CenterCriterionSetting(models.Model):
         ]
 
     def __str__(self):
-        state = _("on") if self.enabled else _("off")
+        state = _("applied") if self.enabled else _("not applied")
         return f"{self.center}: {self.criterion} ({state})"
 
     def clean(self):
