@@ -407,7 +407,7 @@ def _center_switches(criteria, center):
     ids = [c.pk for c in criteria if c.origin == CriterionOrigin.CENTER and c.pk]
     if center is None or not ids:
         return {}
-    rows = CenterCriterionSetting.objects.filter(center=center, criterion_id__in=ids)
+    rows = CenterCriterionSetting.objects.filter(center=center, criterion_id__in=ids).order_by()
     return dict(rows.values_list("criterion_id", "enabled"))
 
 

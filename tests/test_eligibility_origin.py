@@ -8,6 +8,7 @@ from datetime import date
 from html import unescape
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -37,6 +38,7 @@ AS_OF = date(2026, 11, 1)
 CRISES = "scd-recurrent-crises"
 GENOTYPE = "scd-genotype"
 CENTER_RULE = "center-crises-3"
+QUERIES_PER_RUN = 8
 
 
 def set_origin(code, origin, note=""):
@@ -381,3 +383,45 @@ def test_a_new_check_shows_on_the_family_page_at_once(client, center_a):
     )
 
     assert "Your insurer also has its own rules" in client.get(url).content.decode()
+
+
+def test_the_eligibility_run_has_a_fixed_query_count(
+    center_rule, center_a, coordinator_a, django_assert_num_queries
+):
+    """Facts (test types, findings, diagnoses), criteria, the center's settings (no join), the
+    insert and its audit record (with the content type, looked up here as in a fresh process)."""
+    services.set_center_policy(center_a, center_rule, enabled=True, by=coordinator_a, reason="y")
+    journey = services.open_journey(
+        scd_child(crises="2", center=center_a), by=coordinator_a, therapy=therapy("casgevy")
+    )
+    journey = type(journey).objects.select_related("patient", "therapy").get(pk=journey.pk)
+
+    ContentType.objects.clear_cache()
+
+    with django_assert_num_queries(QUERIES_PER_RUN) as queries:
+        services.run_eligibility(journey, by=coordinator_a, as_of=AS_OF)
+
+    settings_sql = next(q["sql"] for q in queries if "centercriterionsetting" in q["sql"])
+    assert "JOIN" not in settings_sql
+
+
+def test_the_settings_list_does_not_grow_with_its_rows(client, center_a, coordinator_a):
+    otp_login(client, coordinator_a)
+    url = reverse("admin:journey_centercriterionsetting_changelist")
+    client.get(url)  # the first request loads the session's and the login's caches
+
+    def count(n):
+        for i in range(n):
+            rule = EligibilityCriterion.objects.create(
+                therapy=therapy("casgevy"),
+                code=f"c-{n}-{i}",
+                kind="sex",
+                label="x",
+                origin="center",
+            )
+            services.set_center_policy(center_a, rule, enabled=True, by=coordinator_a, reason="y")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert count(1) == count(5)
