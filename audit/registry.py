@@ -48,6 +48,7 @@ REGISTERED = {
     "journey.user": {"exclude_fields": ["password", "last_login"]},
     "journey.membership": {},
     "journey.center": {},
+    "journey.centercriterionsetting": {},
     "journey.patient": {},
     "journey.guardian": {},
     "journey.guardianship": {},

@@ -2,149 +2,37 @@
 
 Reads the database and writes nothing; journey.services.run_eligibility saves the outcome.
 Each criterion kind has one evaluator in EVALUATORS; docs/eligibility.md describes them.
+The verdict, by each criterion's origin (label, payer, trial, center), is journey.verdicts'.
 """
 
 import operator
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from .ages import age_in_days, birthday, last_day_under
+from .ages import birthday, last_day_under
+from .eligibility_facts import Facts
 from .models import (
+    CenterCriterionSetting,
     CriterionKind,
+    CriterionOrigin,
     Diagnosis,
     EligibilityCriterion,
-    Finding,
-    FindingType,
     ValueType,
-    Verdict,
 )
-
-MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
-
-
-@dataclass
-class CriterionResult:
-    code: str
-    label: str
-    status: str
-    explanation: str
-    action: str = ""
-    retest_on: date | None = None
-    flag: str = ""
-    postpone: bool = False
-
-    def as_dict(self):
-        return {
-            "code": self.code,
-            "label": self.label,
-            "status": self.status,
-            "explanation": self.explanation,
-            "action": self.action,
-            "retest_on": self.retest_on.isoformat() if self.retest_on else None,
-            "flag": self.flag,
-            "postpone": self.postpone,
-        }
-
-
-@dataclass
-class Outcome:
-    verdict: str
-    results: list = field(default_factory=list)
-    inputs: dict = field(default_factory=dict)
+from .verdicts import MET, NOT_APPLIED, NOT_MET, UNKNOWN, CriterionResult, Outcome, verdict_for
 
 
 def _result(criterion, status, explanation, action="", **extra):
-    return CriterionResult(criterion.code, criterion.label, status, explanation, action, **extra)
-
-
-class Facts:
-    """What the rules may read about one child on one date, loaded once.
-
-    Remembers which diagnoses and findings the rules used, for the saved snapshot.
-    """
-
-    def __init__(self, patient, therapy, as_of):
-        self.patient, self.therapy, self.as_of = patient, therapy, as_of
-        self.finding_types = {ft.code: ft for ft in FindingType.objects.all()}
-        self._findings = _latest_findings(patient, as_of)
-        self._diagnoses = list(
-            Diagnosis.objects.filter(
-                patient=patient,
-                condition__in=therapy.conditions.all(),
-                confirmed_on__lte=as_of,
-            )
-            .select_related("condition")
-            .order_by("-confirmed_on", "-recorded_at", "-pk")
-        )
-        self.used_diagnoses = {}
-        self.used_findings = {}
-
-    def diagnosis(self, genes=None):
-        """The latest diagnosis for one of the therapy's conditions (and genes, if given)."""
-        wanted = {g.upper() for g in genes or ()}
-        for dx in self._diagnoses:
-            if not wanted or dx.gene.strip().upper() in wanted:
-                self.used_diagnoses[dx.pk] = _diagnosis_snapshot(dx)
-                return dx
-        return None
-
-    def finding(self, code):
-        found = self._findings.get(code)
-        if found is not None:
-            self.used_findings[code] = {
-                "value": found.value,
-                "observed_on": found.observed_on.isoformat(),
-                "finding_id": found.pk,
-            }
-        return found
-
-    def snapshot(self):
-        born = self.patient.date_of_birth
-        return {
-            "as_of": self.as_of.isoformat(),
-            "patient": str(self.patient.public_id),
-            "date_of_birth": born.isoformat(),
-            "sex": self.patient.sex,
-            "age_days": age_in_days(born, self.as_of),
-            "therapy": self.therapy.slug,
-            "market_status": self.therapy.market_status,
-            "label_as_of": self.therapy.label_as_of.isoformat(),
-            "diagnoses": list(self.used_diagnoses.values()),
-            "findings": self.used_findings,
-        }
-
-
-def _latest_findings(patient, as_of):
-    """The newest finding of each type observed on or before `as_of` (one query)."""
-    latest = {}
-    rows = (
-        Finding.objects.filter(patient=patient, observed_on__lte=as_of)
-        .select_related("finding_type")
-        .order_by("-observed_on", "-recorded_at", "-pk")
-    )
-    for row in rows:
-        latest.setdefault(row.finding_type.code, row)
-    return latest
-
-
-def _diagnosis_snapshot(dx):
-    return {
-        "id": dx.pk,
-        "condition": dx.condition.code,
-        "gene": dx.gene,
-        "variant": dx.variant,
-        "variant_kind": dx.variant_kind,
-        "zygosity": dx.zygosity,
-        "exon_start": dx.exon_start,
-        "exon_end": dx.exon_end,
-        "genotype": dx.genotype,
-        "smn2_copies": dx.smn2_copies,
-        "confirmed_on": dx.confirmed_on.isoformat(),
+    origin = {
+        "origin": criterion.origin or CriterionOrigin.LABEL,
+        "origin_note": criterion.origin_note,
     }
+    return CriterionResult(
+        criterion.code, criterion.label, status, explanation, action, **extra, **origin
+    )
 
 
 # --------------------------------------------------------------------------- market
@@ -484,7 +372,9 @@ def _not_applicable(criterion, facts):
     )
 
 
-def _evaluate_one(criterion, facts):
+def _evaluate_one(criterion, facts, switches):
+    if criterion.origin == CriterionOrigin.CENTER and not switches.get(criterion.pk):
+        return _not_applied_here(criterion, turned_off=criterion.pk in switches)
     result = _not_applicable(criterion, facts)
     if result is None:
         result = EVALUATORS.get(criterion.kind, _unknown_kind)(criterion, facts)
@@ -496,6 +386,29 @@ def _evaluate_one(criterion, facts):
         source = f" ({criterion.source})" if criterion.source else ""
         result.flag = f"{result.flag} This rule is not verified yet{source}.".strip()
     return result
+
+
+def _not_applied_here(criterion, turned_off):
+    """A center-policy criterion the center has not turned on: reported, never evaluated."""
+    if turned_off:
+        return _result(criterion, NOT_APPLIED, "Turned off by this center.")
+    return _result(
+        criterion,
+        NOT_APPLIED,
+        "Center policy not applied: this center has not turned it on.",
+    )
+
+
+def _center_switches(criteria, center):
+    """{criterion pk: enabled} of the center's settings for these center-policy criteria.
+
+    One query, none without a center or without a center-policy criterion.
+    """
+    ids = [c.pk for c in criteria if c.origin == CriterionOrigin.CENTER and c.pk]
+    if center is None or not ids:
+        return {}
+    rows = CenterCriterionSetting.objects.filter(center=center, criterion_id__in=ids).order_by()
+    return dict(rows.values_list("criterion_id", "enabled"))
 
 
 def _criteria(therapy):
@@ -511,19 +424,16 @@ def _criteria(therapy):
     return criteria
 
 
-def verdict_for(results):
-    """Any hard failure: not eligible. A postpone-only failure or missing data: incomplete."""
-    if any(r.status == NOT_MET and not r.postpone for r in results):
-        return Verdict.NOT_ELIGIBLE
-    if any(r.status != MET for r in results):
-        return Verdict.INCOMPLETE
-    return Verdict.ELIGIBLE
+def evaluate(patient, therapy, as_of, *, center=None):
+    """Evaluate every criterion of `therapy` for `patient` on `as_of`; reads, never writes.
 
-
-def evaluate(patient, therapy, as_of):
-    """Evaluate every criterion of `therapy` for `patient` on `as_of`; reads, never writes."""
+    `center` (a Center or its pk; the journey's) decides which center-policy criteria apply;
+    without it none do.
+    """
     facts = Facts(patient, therapy, as_of)
-    results = [_evaluate_one(c, facts) for c in _criteria(therapy)]
+    criteria = _criteria(therapy)
+    switches = _center_switches(criteria, center)
+    results = [_evaluate_one(c, facts, switches) for c in criteria]
     return Outcome(verdict=verdict_for(results), results=results, inputs=facts.snapshot())
 
 

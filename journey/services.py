@@ -12,11 +12,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import signals
+from . import signals, verdicts
 from .models import (
     EXIT_STAGES,
     STAGE_ORDER,
+    CenterCriterionSetting,
     ChecklistStep,
+    CriterionOrigin,
     EligibilityCheck,
     InfusionDateChange,
     Journey,
@@ -177,7 +179,11 @@ def _forward_details(journey, to_stage, override_reason):
 def _not_eligible_details(journey, override_reason):
     check = journey.eligibility_checks.order_by("-run_at").first()
     if check and check.verdict == Verdict.NOT_ELIGIBLE:
-        failing = [r for r in check.results if r["status"] == "not_met"]
+        failing = [
+            r
+            for r in check.results
+            if r["status"] == "not_met" and verdicts.origin_of(r) == CriterionOrigin.LABEL
+        ]
         return {"eligibility_check": str(check.public_id), "failing_criteria": failing}
     if not override_reason:
         raise ValidationError(
@@ -287,7 +293,7 @@ def run_eligibility(journey, *, by, as_of=None, now=None):
         raise ValidationError({"therapy": _("Choose a therapy first.")})
     now = now or timezone.now()
     as_of = as_of or timezone.localdate(now)
-    outcome = evaluate(journey.patient, journey.therapy, as_of)
+    outcome = evaluate(journey.patient, journey.therapy, as_of, center=journey.center_id)
     return EligibilityCheck.objects.create(
         journey=journey,
         therapy=journey.therapy,
@@ -298,3 +304,28 @@ def run_eligibility(journey, *, by, as_of=None, now=None):
         results=[r.as_dict() for r in outcome.results],
         inputs=outcome.inputs,
     )
+
+
+@transaction.atomic
+def set_center_policy(center, criterion, *, enabled, by, reason, now=None):
+    """Turn one center-policy criterion on or off for a center, recording who, when and why.
+
+    Only criteria of origin "center" can be switched; no setting means off. The audit trail
+    keeps every change (before/after, actor, reason).
+    """
+    reason = _require_reason(reason)
+    if criterion.origin != CriterionOrigin.CENTER:
+        raise ValidationError(
+            {"criterion": _("Only center-policy criteria can be turned on or off by a center.")}
+        )
+    setting, _created = CenterCriterionSetting.objects.select_for_update().update_or_create(
+        center=center,
+        criterion=criterion,
+        defaults={
+            "enabled": bool(enabled),
+            "changed_by": by,
+            "changed_at": now or timezone.now(),
+            "reason": reason,
+        },
+    )
+    return setting

@@ -161,6 +161,10 @@ MODELS.update(model_rows("tracker.monitoringplan", pages("200", "403", "200", "4
                          pages("200", "403", "200", "403", "200")))  # fmt: skip
 for _m in ["notifications.preference", "notifications.centernotificationsettings"]:
     MODELS.update(model_rows(_m, ALL_200, OTHER_CENTER, ALL_200))
+# a center's eligibility policy: its coordinators switch rules, never delete a setting
+MODELS.update(model_rows("journey.centercriterionsetting",
+                         pages("200", "200", "200", "403", "200"),
+                         pages("200", "200", "404", "404", "404"), ALL_200))  # fmt: skip
 
 SCOPED_OBJECT = admin_page("200", "404", "200")  # a custom page about one of center A's objects
 

@@ -86,6 +86,14 @@ class World:
             guardian=self.guardian_a, patient=self.child_a
         )
         self.center_settings_a = nm.CenterNotificationSettings.objects.create(center=self.center_a)
+        self.center_policy_a = journey_services.set_center_policy(
+            self.center_a,
+            jm.EligibilityCriterion.objects.create(
+                therapy=self.journey_a.therapy, code="authz-center", kind="sex", label="x",
+                origin=jm.CriterionOrigin.CENTER,
+            ),
+            enabled=True, by=self.coordinator_a, reason="board decision",
+        )  # fmt: skip
         self.reminder_a = nm.Reminder.objects.filter(patient=self.child_a).first() or (
             nm.Reminder.objects.create(
                 key=f"g{self.guardian_a.pk}:stage_changed:authz:2026-01-05",
@@ -159,6 +167,7 @@ class World:
             ("notifications", "reminder"): self.reminder_a,
             ("notifications", "preference"): self.preference_a,
             ("notifications", "centernotificationsettings"): self.center_settings_a,
+            ("journey", "centercriterionsetting"): self.center_policy_a,
         }
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"

@@ -396,12 +396,16 @@ def test_casgevy_scd_genotype(genotype, status):
 
 
 def test_casgevy_scd_needs_recurrent_crises():
+    """A payer reading of the label (DOMAIN section 8): not met meets the label all the same."""
     patient = casgevy_patient("scd", "HbSS", vaso_occlusive_crises_per_year="1")
+    rule = therapy("casgevy").criteria.get(code="scd-recurrent-crises")
+    rule.origin = "payer"
+    rule.save()
 
     outcome = evaluate(patient, therapy("casgevy"), date(2026, 11, 1))
 
     assert by_code(outcome)["scd-recurrent-crises"].status == "not_met"
-    assert outcome.verdict == Verdict.NOT_ELIGIBLE
+    assert outcome.verdict == Verdict.PAYER_RULE_NOT_MET
 
 
 def test_casgevy_tdt_skips_the_scd_rules_and_flags_the_unverified_age():

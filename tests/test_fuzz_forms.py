@@ -302,6 +302,22 @@ def _reminder_and_device_rows(center, guardian, child, coordinator):
     )
     TOTPDevice.objects.create(user=coordinator, name="fuzz phone", confirmed=True)
     StaticDevice.objects.create(user=coordinator, name="fuzz backup codes", confirmed=True)
+    _center_policy_row(center, coordinator)
+
+
+def _center_policy_row(center, coordinator):
+    """A center-policy setting, so its change view is fuzzed too."""
+    from journey import services
+    from journey.models import CriterionOrigin, EligibilityCriterion, Therapy
+
+    rule = EligibilityCriterion.objects.create(
+        therapy=Therapy.objects.get(slug="zolgensma"),
+        code="fuzz-center-rule",
+        kind="sex",
+        label="Center rule",
+        origin=CriterionOrigin.CENTER,
+    )
+    services.set_center_policy(center, rule, enabled=True, by=coordinator, reason="fuzz")
 
 
 # ---------------------------------------------------------------- the targets

@@ -21,6 +21,8 @@ class CriterionInline(SuperuserEditsMixin, admin.TabularInline):
         "postpone_only",
         "verified",
         "source",
+        "origin",
+        "origin_note",
     ]
     extra = 0
 

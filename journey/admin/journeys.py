@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from journey import access, services
+from journey import access, services, verdicts
 from journey.forms import (
     ChecklistStepForm,
     InfusionDateForm,
@@ -320,5 +320,7 @@ class JourneyAdmin(CenterScopedAdmin):
             "eligibility_result.html",
             journey,
             check=check,
+            summary=verdicts.summary(check.verdict, check.results),
+            groups=verdicts.grouped(check.results),
             title=_("Eligibility check result"),
         )

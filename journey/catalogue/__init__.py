@@ -32,6 +32,8 @@ CRITERION_FIELDS = (
     "postpone_only",
     "verified",
     "source",
+    "origin",
+    "origin_note",
 )
 
 

@@ -4,6 +4,7 @@ from .accounts import Invitation, PortalAccessChange
 from .catalogue import (
     Condition,
     CriterionKind,
+    CriterionOrigin,
     Delivery,
     EligibilityCriterion,
     FindingType,
@@ -36,15 +37,18 @@ from .people import (
     Patient,
     User,
 )
+from .policy import CenterCriterionSetting
 
 __all__ = [
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",
     "Center",
+    "CenterCriterionSetting",
     "ChecklistStep",
     "Condition",
     "CriterionKind",
+    "CriterionOrigin",
     "Delivery",
     "Diagnosis",
     "EligibilityCheck",

@@ -202,8 +202,21 @@ class CriterionKind(models.TextChoices):
     FINDING = "finding", _("Test result")
 
 
+class CriterionOrigin(models.TextChoices):
+    """Where a criterion comes from; only the label's own criteria can exclude a child."""
+
+    LABEL = "label", _("Product label")
+    PAYER = "payer", _("Payer rule")
+    TRIAL = "trial", _("Trial criterion")
+    CENTER = "center", _("Center policy")
+
+
 class EligibilityCriterion(models.Model):
     """One rule of a therapy's eligibility, evaluated by journey.eligibility.
+
+    `origin`: a not-met label criterion makes the child not eligible; a payer or trial rule
+    gives "meets the label; payer rule not met"; a center-policy rule applies only at centers
+    that turned it on (CenterCriterionSetting). See docs/eligibility.md.
 
     `params` by kind (see docs/eligibility.md):
       age_min / age_under: {"years": 4} or {"months": 12}
@@ -236,6 +249,19 @@ class EligibilityCriterion(models.Model):
     verified = models.BooleanField(_("verified"), default=True)
     source = models.CharField(_("source"), max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(_("order"), default=0)
+    origin = models.CharField(
+        _("origin"),
+        max_length=10,
+        choices=CriterionOrigin.choices,
+        default=CriterionOrigin.LABEL,
+        help_text=_("Only product-label criteria can make a child not eligible."),
+    )
+    origin_note = models.CharField(
+        _("whose rule"),
+        max_length=200,
+        blank=True,
+        help_text=_("The payer or trial, e.g. “most US payers” or “CLIMB-121”."),
+    )
 
     class Meta:
         ordering = ["therapy", "position", "code"]
@@ -245,6 +271,9 @@ class EligibilityCriterion(models.Model):
             models.UniqueConstraint(fields=["therapy", "code"], name="criterion_unique_code"),
             models.CheckConstraint(
                 condition=Q(kind__in=CriterionKind.values), name="criterion_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=CriterionOrigin.values), name="criterion_origin_valid"
             ),
         ]
 

@@ -185,6 +185,11 @@ class Verdict(models.TextChoices):
     ELIGIBLE = "eligible", _("Eligible")
     NOT_ELIGIBLE = "not_eligible", _("Not eligible")
     INCOMPLETE = "incomplete", _("Incomplete: data missing")
+    PAYER_RULE_NOT_MET = "label_met_payer_rule_not_met", _("Meets the label; payer rule not met")
+    CENTER_POLICY_NOT_MET = (
+        "label_met_center_policy_not_met",
+        _("Meets the label; center policy not met"),
+    )
 
 
 class EligibilityCheck(models.Model):
@@ -200,7 +205,7 @@ class EligibilityCheck(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     run_at = models.DateTimeField()
-    verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict.choices)
+    verdict = models.CharField(_("verdict"), max_length=40, choices=Verdict.choices)
     results = models.JSONField(default=list)
     inputs = models.JSONField(default=dict)
 
@@ -209,6 +214,11 @@ class EligibilityCheck(models.Model):
         verbose_name = _("eligibility check")
         verbose_name_plural = _("eligibility checks")
         indexes = [models.Index(fields=["journey", "-run_at"], name="eligibility_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="eligibilitycheck_verdict_valid"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.therapy} {self.as_of}: {self.get_verdict_display()}"

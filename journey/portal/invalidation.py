@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from journey.models import (
     Center,
     ChecklistStep,
+    EligibilityCheck,
     Guardian,
     Guardianship,
     InfusionDateChange,
@@ -129,6 +130,8 @@ def _journey_changed(sender, instance, **kwargs):
 @receiver(post_save, sender=StageChange, dispatch_uid="portal_cache.stage_change_saved")
 @receiver(post_delete, sender=StageChange, dispatch_uid="portal_cache.stage_change_deleted")
 @receiver(post_save, sender=InfusionDateChange, dispatch_uid="portal_cache.day0_saved")
+@receiver(post_save, sender=EligibilityCheck, dispatch_uid="portal_cache.check_saved")
+@receiver(post_delete, sender=EligibilityCheck, dispatch_uid="portal_cache.check_deleted")
 def _journey_row_changed(sender, instance, **kwargs):
     bump_journey(instance.journey_id, cached_journey(instance))
 

@@ -5,6 +5,7 @@ Every list here is one queryset; the views only pass the result to a template.
 
 from dataclasses import dataclass, field
 
+from django.db.models import OuterRef, Subquery
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
     ChecklistStep,
+    EligibilityCheck,
     Guardianship,
     Journey,
     Membership,
@@ -57,12 +59,22 @@ class ChildView:
     open_steps: list = field(default_factory=list)
     done_steps: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
+    eligibility_note: str = ""
+
+
+def _latest_verdict():
+    """The verdict of the journey's latest eligibility check for its current therapy."""
+    checks = EligibilityCheck.objects.filter(journey=OuterRef("pk"), therapy=OuterRef("therapy"))
+    return Subquery(checks.order_by("-run_at", "-pk").values("verdict")[:1])
 
 
 def _latest_journeys(children):
-    """Each child's latest journey (open or ended), with its therapy: one query."""
-    journeys = Journey.objects.filter(patient__in=[c.pk for c in children]).select_related(
-        "therapy"
+    """Each child's latest journey (open or ended), with its therapy and the verdict of its
+    latest eligibility check: one query."""
+    journeys = (
+        Journey.objects.filter(patient__in=[c.pk for c in children])
+        .select_related("therapy")
+        .annotate(latest_verdict=_latest_verdict())
     )
     latest = {}
     for journey in journeys.order_by("patient_id", "-opened_at", "-pk"):
@@ -108,6 +120,7 @@ def _child_view(child, journey, steps):
     view.stage_meaning = words.STAGE_MEANINGS.get(journey.stage, "")
     view.open_steps, view.done_steps = steps.get(journey.pk, ([], []))
     view.next_step = view.open_steps[0] if view.open_steps else None
+    view.eligibility_note = words.eligibility_note(journey)
     journey.portal_extras = {}
     return view
 

@@ -1,11 +1,12 @@
-"""Plain words for families: stage names, what a stage means, who does a step, step titles.
+"""Plain words for families: stage names, what a stage means, who does a step, step titles,
+and what the latest eligibility check means for them.
 
 About a 6th-grade reading level, with the medical term in brackets where it helps.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-from journey.models import Responsible, Stage
+from journey.models import Responsible, Stage, Verdict
 
 STAGE_NAMES = {
     Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),
@@ -87,6 +88,40 @@ STEP_TITLES = {
     "registry-enrolment-offered": _("You are asked about joining a long-term study"),
     "yearly-visits-scheduled": _("Yearly visits are planned"),
 }
+
+
+# The latest eligibility check in family words: never "not eligible" (a payer's or the center's
+# rule is not the medicine's label, and a label result is for the care team to explain), never
+# whose rule it is or the source.
+ELIGIBILITY_NOTES = {
+    Verdict.ELIGIBLE: _("The care team checked: your child meets the medicine's approved use."),
+    Verdict.PAYER_RULE_NOT_MET: _(
+        "Your child meets the medicine's approved use. Your insurer also has its own rules; "
+        "the care team is working on it."
+    ),
+    Verdict.CENTER_POLICY_NOT_MET: _(
+        "Your child meets the medicine's approved use. Your care center also has some rules of "
+        "its own; the care team will talk with you about them."
+    ),
+    Verdict.INCOMPLETE: _(
+        "The care team is still collecting test results to check that the treatment fits "
+        "your child."
+    ),
+    Verdict.NOT_ELIGIBLE: _(
+        "The care team is looking closely at your child's results and will talk with you "
+        "about them."
+    ),
+}
+# Stages in which the eligibility check is still news for the family.
+ELIGIBILITY_STAGES = {Stage.DIAGNOSIS_CONFIRMED, Stage.PRE_TREATMENT, Stage.INSURANCE}
+
+
+def eligibility_note(journey):
+    """What the journey's latest check (annotated as `latest_verdict`) means, or ""."""
+    verdict = getattr(journey, "latest_verdict", None)
+    if journey.stage not in ELIGIBILITY_STAGES:
+        return ""
+    return ELIGIBILITY_NOTES.get(verdict, "")
 
 
 def stage_name(stage):
