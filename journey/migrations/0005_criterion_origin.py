@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journey', '0003_portal_invitations'),
+        ('journey', '0004_therapy_label_changes'),
     ]
 
     operations = [

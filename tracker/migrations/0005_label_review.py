@@ -33,7 +33,7 @@ def copy_labels(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("journey", "0003_portal_invitations"),
-        ("tracker", "0003_worklist_journey_indexes"),
+        ("tracker", "0004_exit_rule_held_open"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
