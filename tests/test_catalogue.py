@@ -1,5 +1,7 @@
 """The therapy catalogue as data: the loader, and the shape and conventions of the JSON files."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
@@ -106,6 +108,54 @@ def test_default_run_keeps_admin_edits_and_update_overwrites_them():
     titer.refresh_from_db()
     assert zolgensma.source.startswith("US prescribing information")
     assert titer.params["value"] == 50
+
+
+def test_update_removes_a_rule_the_label_dropped_and_says_so():
+    """GIVEN a database loaded before Casgevy's July 2026 revision (minimum age 12)
+    WHEN load_catalogue --update runs with today's files
+    THEN the age-12 rule is gone (it would call a 5-year-old not eligible), age-2 is there,
+    and the printout names both; a step's therapies and a therapy's conditions follow the file."""
+    casgevy = Therapy.objects.get(slug="casgevy")
+    casgevy.criteria.filter(code="age-2").delete()
+    EligibilityCriterion.objects.create(
+        therapy=casgevy,
+        code="age-12",
+        kind=CriterionKind.AGE_MIN,
+        label="12 or older",
+        params={"years": 12},
+        position=1,
+    )
+    casgevy.conditions.add(Condition.objects.get(code="sma"))
+    step = StepTemplate.objects.filter(therapies__isnull=False).first()
+    step.therapies.add(Therapy.objects.get(slug="luxturna"))
+    expected_step_therapies = set(step.therapies.values_list("slug", flat=True)) - {"luxturna"}
+    out = StringIO()
+
+    call_command("load_catalogue", "--update", stdout=out)
+
+    codes = set(casgevy.criteria.values_list("code", flat=True))
+    assert "age-12" not in codes and "age-2" in codes
+    assert "sma" not in set(casgevy.conditions.values_list("code", flat=True))
+    assert set(step.therapies.values_list("slug", flat=True)) == expected_step_therapies
+    assert "Casgevy (casgevy): changed eligibility criteria only" in out.getvalue()
+    assert "eligibility criteria added: age-2" in out.getvalue()
+    assert "eligibility criteria removed: age-12" in out.getvalue()
+
+
+def test_a_default_run_never_deletes_a_rule():
+    casgevy = Therapy.objects.get(slug="casgevy")
+    EligibilityCriterion.objects.create(
+        therapy=casgevy,
+        code="center-extra",
+        kind=CriterionKind.AGE_MIN,
+        label="Added here",
+        params={"years": 3},
+        position=99,
+    )
+
+    call_command("load_catalogue", verbosity=0)
+
+    assert casgevy.criteria.filter(code="center-extra").exists()
 
 
 def test_all_therapies_load_with_source_and_label_date():

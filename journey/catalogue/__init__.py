@@ -97,30 +97,59 @@ def _load_therapy(row, conditions, update, changes):
     condition_codes = row.pop("conditions")
     criteria = row.pop("criteria", [])
     slug = row.pop("slug")
-    if update:
-        change = label_change(Therapy.objects.filter(slug=slug).first(), row)
-        if change:
-            changes.append(change)
+    change = label_change(Therapy.objects.filter(slug=slug).first(), row) if update else None
     therapy = _upsert(Therapy, {"slug": slug}, row, update)
-    therapy.conditions.add(*[conditions[c] for c in condition_codes])
-    for position, criterion in enumerate(criteria):
-        defaults = {k: criterion[k] for k in CRITERION_FIELDS if k in criterion}
-        defaults["position"] = position
-        _upsert(
-            EligibilityCriterion,
-            {"therapy": therapy, "code": criterion["code"]},
-            defaults,
-            update,
-        )
+    wanted = [conditions[c] for c in condition_codes]
+    if update:
+        therapy.conditions.set(wanted)
+    else:
+        therapy.conditions.add(*wanted)
+    criteria_change = _load_criteria(therapy, criteria, update)
+    if criteria_change:
+        change = change or {"therapy": slug, "name": therapy.name, "fields": []}
+        change["criteria"] = criteria_change
+    if change:
+        changes.append(change)
     return therapy
+
+
+def _criterion_values(criterion, position):
+    values = {k: criterion[k] for k in CRITERION_FIELDS if k in criterion}
+    values["position"] = position
+    return values
+
+
+def _load_criteria(therapy, criteria, update):
+    """Create (update: refresh) the therapy's criteria; with update, the file's list wins whole:
+    a rule the file no longer has is deleted, so a superseded label rule (Casgevy's old minimum
+    age) cannot keep judging children. Returns the codes added, removed and changed, or None."""
+    before = {c.code: c for c in therapy.criteria.all()} if update else {}
+    diff = {"added": [], "removed": [], "changed": []}
+    for position, criterion in enumerate(criteria):
+        values = _criterion_values(criterion, position)
+        old = before.pop(criterion["code"], None)
+        if update and old is None:
+            diff["added"].append(criterion["code"])
+        elif old is not None and any(getattr(old, k) != v for k, v in values.items()):
+            diff["changed"].append(criterion["code"])
+        _upsert(
+            EligibilityCriterion, {"therapy": therapy, "code": criterion["code"]}, values, update
+        )
+    if before:
+        diff["removed"] = sorted(before)
+        therapy.criteria.filter(code__in=before).delete()
+    return diff if any(diff.values()) else None
 
 
 def _load_step(row, therapies, update):
     row = dict(row)
     slugs = row.pop("therapies", [])
     step = _upsert(StepTemplate, {"code": row.pop("code")}, row, update)
-    if slugs:
-        step.therapies.add(*[therapies[s] for s in slugs])
+    wanted = [therapies[s] for s in slugs]
+    if update:
+        step.therapies.set(wanted)  # the file's list wins (empty: every therapy)
+    elif wanted:
+        step.therapies.add(*wanted)
     return step
 
 

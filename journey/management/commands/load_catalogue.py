@@ -24,7 +24,11 @@ class Command(BaseCommand):
 
 def describe(change):
     """One block per changed therapy: its fields, its schedule by item code, the journeys."""
-    lines = [f"{change['name']} ({change['therapy']}): changed {', '.join(change['fields'])}"]
+    fields = ", ".join(change["fields"]) or "eligibility criteria only"
+    lines = [f"{change['name']} ({change['therapy']}): changed {fields}"]
+    for key, codes in (change.get("criteria") or {}).items():
+        if codes:
+            lines.append(f"  eligibility criteria {key}: {', '.join(codes)}")
     schedule = change.get("schedule")
     if schedule is None:
         lines.append("  schedule unchanged: no plan is affected")
