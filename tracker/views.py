@@ -104,7 +104,7 @@ def feed(request, token):
         )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="care-dates.ics"'
-    response["Cache-Control"] = "private, max-age=900"
+    # Cache-Control: private, no-store, as on every portal page (journey.security.headers).
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
     return response
