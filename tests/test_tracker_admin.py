@@ -125,6 +125,39 @@ def test_mark_reviewed_from_the_worklist(client, coordinator_a, center_a):
     assert _sections(client.get(WORKLIST))["review"].rows == []
 
 
+def test_a_new_result_and_its_review_show_on_the_next_load(client, coordinator_a, center_a):
+    """Every load draws the lists (issue 12: no worklist cache), also after a queryset update."""
+    j = _patient_with_work(center_a, ft.therapy())
+    otp_login(client, coordinator_a)
+    assert _sections(client.get(WORKLIST))["review"].count == 1
+    collected = timezone.make_aware(dt.datetime.combine(DAY0 + dt.timedelta(days=18), dt.time(9)))
+    [new] = services.record_results(j, collected, [("PLT", "40", "10^9/L")], by=coordinator_a)
+    response = client.get(WORKLIST)
+    assert _sections(response)["review"].count == 2 and "40 10^9/L" in response.text
+    services.review_result(new, by=coordinator_a, note="seen")  # a queryset update
+    assert _sections(client.get(WORKLIST))["review"].count == 1
+
+
+def test_access_changes_count_on_the_next_load(client, coordinator_a, center_a, center_b):
+    """Centers and permissions are read every request: a move or a removal counts at once."""
+    from django.contrib.auth.models import Permission
+
+    from journey.models import Membership
+
+    a, b = _patient_with_work(center_a, ft.therapy()), _patient_with_work(center_b, ft.therapy())
+    otp_login(client, coordinator_a)
+    page = client.get(WORKLIST).text
+    assert str(a.patient) in page and str(b.patient) not in page
+    Membership.objects.filter(user=coordinator_a).update(center=center_b)  # no signal
+    page = client.get(WORKLIST).text
+    assert str(a.patient) not in page and str(b.patient) in page
+    view = Permission.objects.get(codename="view_scheduledlab")
+    for group in coordinator_a.groups.all():
+        group.permissions.remove(view)
+    coordinator_a.user_permissions.remove(view)
+    assert client.get(WORKLIST).status_code == 403
+
+
 def test_outsider_post_is_404_and_changes_nothing(client, coordinator_b, center_a):
     j = _patient_with_work(center_a, ft.therapy())
     result = LabResult.objects.get(journey=j)
