@@ -8,8 +8,8 @@ script reporting p50/p95/p99. SQL queries per page are counted in-process with t
 
 Each page's object under "pages": rps, p50_ms, p95_ms, p99_ms, errors, floor_rps (the hello
 view in the same run) and share_of_floor; queries (a repeat request, as under load) and
-queries_cold (the first request after a change: caches forgotten); alone_ms (one warm request
-in-process, no load).
+queries_cold (the first request of a new login); alone_ms (one repeat request in-process, no
+load). No page, login or permission is cached: every request reads what it shows.
 
     python bench/pages.py [--patients 10000] [--duration 10] [--concurrency 16]
 
@@ -98,9 +98,9 @@ def _pages(guardian, child, coordinator):
 def _count_queries(path, user):
     """(status, queries, cold queries, median ms) of GETs through the test Client.
 
-    Warm: a repeat request, as under load. Cold: the first request after a change (the
-    portal's page cache and the cached login forgotten). The time is a warm request alone in
-    this process (no load)."""
+    Cold: the first request of a new login. Warm: a repeat request, as under load (nothing is
+    cached between requests, so it reads everything the page shows). The time is a repeat
+    request alone in this process (no load)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -110,8 +110,6 @@ def _count_queries(path, user):
     client = Client()
     if user is not None:
         force_login_verified(client, user)  # the admin asks for the second factor
-    client.get(path)
-    _forget_cached(user)
     with CaptureQueriesContext(connection) as cold:
         client.get(path)
     with CaptureQueriesContext(connection) as ctx:
@@ -124,15 +122,6 @@ def _count_queries(path, user):
         client.get(path)
         timings.append((time.perf_counter() - started) * 1000)
     return response.status_code, queries, queries_cold, round(statistics.median(timings), 1)
-
-
-def _forget_cached(user):
-    """As after a change: every portal page and the logged-in user are read afresh."""
-    from journey.portal import cache as portal_cache
-    from journey.security import lookups
-
-    portal_cache.bump_all()
-    lookups.forget("user", user.pk)
 
 
 def _session_cookie(user):

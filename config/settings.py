@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cache-Control: private, no-store on every portal and admin response (patient data).
+    "journey.security.headers.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,7 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): the second factor (django-otp).
-    "journey.security.lookups.CachedOTPMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     # Idle and absolute session limits, and a guardian's opt-in second factor.
     "journey.security.sessions.SessionLimitsMiddleware",
     # Who did it (auditlog's actor) and which patient record staff looked at.
@@ -117,8 +119,7 @@ AUTH_USER_MODEL = "journey.User"
 # django-axes checks for a lockout first; it never logs anyone in itself.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # ModelBackend, with the logged-in user read from the cache (journey/security/lookups.py).
-    "journey.security.lookups.CachedModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
@@ -171,13 +172,14 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waypoint <no-reply@waypoint.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# The cache (rate limits): Redis when REDIS_URL is set, so every process counts together;
-# otherwise this process's memory (local runs and tests).
+# The cache holds rate limits (and, with Redis, sessions): never patient data, pages, logins
+# or permissions. Redis when REDIS_URL is set, so every process counts together; otherwise
+# this process's memory (local runs and tests).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.redis_cache.RedisCache",  # Django's, one client per pool
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env.str("DJANGO_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "waypoint",
         }
@@ -189,12 +191,6 @@ else:
 # process keep a logged-out session, so without Redis they stay in the database only.
 if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-# The family portal's page cache (journey/portal/cache.py): a bound on top of the version
-# keys every change bumps (docs/portal.md, "Caching"); short when the cache is per process.
-# The logged-in user and device read from the cache (journey/security/lookups.py): only when
-# the cache is shared by every process (Redis), else 0: read from the database each request.
-WAYPOINT_LOGIN_CACHE_SECONDS = env.int("LOGIN_CACHE_SECONDS", default=300 if REDIS_URL else 0)
-WAYPOINT_PORTAL_CACHE_SECONDS = env.int("PORTAL_CACHE_SECONDS", default=600 if REDIS_URL else 60)
 
 # Celery. With REDIS_URL unset, a file-system broker in var/ lets a worker and beat run as
 # separate processes with no server at all (make demo). Production sets REDIS_URL.

@@ -9,6 +9,5 @@ class JourneyConfig(AppConfig):
 
     def ready(self):
         from .roles import sync_coordinator_group
-        from .security import lookups  # noqa: F401  (cache invalidation receivers)
 
         post_migrate.connect(sync_coordinator_group, dispatch_uid="journey.sync_coordinator_group")

@@ -27,11 +27,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from tracker import worklist_cache
 from tracker.models import LabResult, ScheduledLab
 
 from . import emails
-from .models import CenterNotificationSettings, DeliveryAttempt, Kind, Outcome, Preference, Reminder
+from .models import CenterNotificationSettings, DeliveryAttempt, Outcome, Preference, Reminder
 from .models import Status as S
 
 log = logging.getLogger(__name__)
@@ -81,12 +80,9 @@ def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, now=timezone.now, budget
 
 def recover_expired_leases(now):
     """Rows a dead worker held past its lease go back to the queue (they may be re-sends)."""
-    recovered = Reminder.objects.filter(status=S.SENDING, lease_until__lt=now).update(
+    return Reminder.objects.filter(status=S.SENDING, lease_until__lt=now).update(
         status=S.PENDING, lease_until=None, lease_token=None, updated_at=now
     )
-    if recovered:  # rare (a worker died): an escalation being sent leaves the worklist
-        worklist_cache.bump_all()
-    return recovered
 
 
 def claim_batch(size, now, kinds=None):
@@ -96,19 +92,16 @@ def claim_batch(size, now, kinds=None):
     if kinds is not None:
         due = due.filter(kind__in=kinds)
     with transaction.atomic():
-        rows = list(
+        ids = list(
             due.select_for_update(skip_locked=True)
             .order_by("send_at")
-            .values_list("pk", "kind", "center_id")[:size]
+            .values_list("pk", flat=True)[:size]
         )
-        if not rows:
+        if not ids:
             return None
-        ids = [pk for pk, _kind, _center in rows]
         claimed = Reminder.objects.filter(pk__in=ids, status=S.PENDING).update(
             status=S.SENDING, lease_until=now + LEASE, lease_token=token, updated_at=now
         )
-        # An escalation being sent puts its lab on the worklist (notifications/worklist.py).
-        worklist_cache.bump_centers(c for _pk, kind, c in rows if kind == Kind.OVERDUE_COORDINATOR)
     return token if claimed else None
 
 
@@ -256,9 +249,6 @@ def _record(token, rows, attempts, totals):
             + ["lease_until", "lease_token", "updated_at"],
         )
         DeliveryAttempt.objects.bulk_create(attempts)
-        # Failed sends join the worklist; escalations (shown while sending) leave it unless sent.
-        shown = [r for r in rows if r.status == S.FAILED or r.kind == Kind.OVERDUE_COORDINATOR]
-        worklist_cache.bump_centers(r.center_id for r in shown)
     if written != len(rows):
         log.warning("lease lost for %s of %s rows", len(rows) - written, len(rows))
     for attempt in attempts:

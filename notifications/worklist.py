@@ -3,17 +3,13 @@
 Each returns its rows as an ordered queryset; the worklist pages it (tracker.services.worklist).
 """
 
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from journey.access import center_ids_for
 from journey.models import Center
-from tracker import worklist_cache
 from tracker.services import WorklistSection
 
 from . import services
-from .models import Reminder
 
 
 def _center_ids(user):
@@ -40,18 +36,3 @@ def escalated_labs(user):
         "admin/notifications/_worklist_escalated.html",
         labs.select_related("item", "journey__patient").order_by("due_on", "pk"),
     )
-
-
-# ---------------------------------------------------------------- keeping the cache current
-#
-# The worklist cache (tracker/worklist_cache.py) holds these lists per center. A reminder
-# saved one by one bumps its center here; the dispatch's queryset writes bump explicitly
-# (notifications/dispatch.py). The sweep writes only pending and cancelled rows, which no
-# list shows, so it bumps nothing.
-
-
-@receiver(post_save, sender=Reminder, dispatch_uid="worklist_cache.reminder_saved")
-@receiver(post_delete, sender=Reminder, dispatch_uid="worklist_cache.reminder_deleted")
-def _reminder_changed(sender, instance, raw=False, **kwargs):
-    if not raw:
-        worklist_cache.bump_centers([instance.center_id])

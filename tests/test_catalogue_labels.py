@@ -273,3 +273,25 @@ def test_every_schedule_title_has_a_spanish_translation():
     with translation.override("es"):
         missing = [title for title in sorted(titles) if gettext(title) == title]
     assert not missing, missing
+
+
+def _too_long(model):
+    """Rows whose text is longer than its column allows (PostgreSQL refuses them, SQLite not)."""
+    fields = [f for f in model._meta.fields if getattr(f, "max_length", None)]
+    return [
+        (model.__name__, str(row.pk), f.name, len(getattr(row, f.attname)))
+        for row in model.objects.all()
+        for f in fields
+        if isinstance(getattr(row, f.attname), str) and len(getattr(row, f.attname)) > f.max_length
+    ]
+
+
+def test_every_catalogue_value_fits_its_column():
+    """SQLite does not enforce max_length: this catches on every database what PostgreSQL
+    refuses at load time (a 61-character vector once broke `load_catalogue` there)."""
+    from django.apps import apps
+
+    models = ["Condition", "FindingType", "Therapy", "EligibilityCriterion", "StepTemplate"]
+    rows = [apps.get_model("journey", name) for name in models]
+    rows += [apps.get_model("tracker", name) for name in ("LabTest", "LabUnit", "ReferenceRange")]
+    assert [bad for model in rows for bad in _too_long(model)] == []

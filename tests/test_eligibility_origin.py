@@ -368,7 +368,6 @@ def test_the_family_reads_plain_words_for_each_verdict(client, center_a, verdict
 
 
 def test_a_new_check_shows_on_the_family_page_at_once(client, center_a):
-    """The portal page cache is told when a check is saved."""
     guardian, child = fp.family(center_a, email="cache@example.org")
     journey = services.open_journey(child, by=None, therapy=therapy("casgevy"))
     client.force_login(guardian.user)

@@ -98,13 +98,13 @@ def test_second_guardian_of_the_same_child_sees_it(client, center_a, child_a):
     assert client.get(reverse("portal:child", args=[child_a.public_id])).status_code == 200
 
 
-# Query budgets of the first request after login: session (none when sessions are cached,
-# with Redis) + user + guardian (middleware, then cached) + the page's own queries (home:
-# the children list, cached, + 4; child: the children list + 5). A page costs the same for a
-# child with a long history as for one with a short history. tests/test_portal_cache.py pins
-# the warm and cold requests of the cached pages (home, child, plan, labs).
+# Query budgets of every request (nothing is cached between requests): session (none when
+# sessions are cached, with Redis) + user + guardian (middleware) + the page's own queries
+# (home: children, journeys, steps, next visits; child: child, journey, steps, next visit,
+# stage changes).
+# A page costs the same for a child with a long history as for one with a short history.
 SESSION = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-BUDGET = {"portal:home": 7, "portal:child": 8, "portal:people": 5, "portal:card": 4}
+BUDGET = {"portal:home": 6, "portal:child": 7, "portal:people": 5, "portal:card": 4}
 BUDGET = {name: budget + SESSION for name, budget in BUDGET.items()}
 
 
@@ -117,7 +117,7 @@ def count_queries(client, url):
 
 @pytest.mark.parametrize("name", ALL_URLS)
 def test_query_count_is_small_and_constant(
-    client, center_a, coordinator_a, django_assert_max_num_queries, name
+    client, center_a, coordinator_a, django_assert_num_queries, name
 ):
     short_guardian, short_child = family(center_a, email="short@example.org")
     journey_with_history(short_child, coordinator_a, moves=0)
@@ -129,10 +129,32 @@ def test_query_count_is_small_and_constant(
     journey_with_history(long_child, coordinator_a, moves=12)
 
     client.force_login(short_guardian.user)
-    client.get(url_for(name, short_child))  # the guardian (and home's page) is now cached
+    client.get(url_for(name, short_child))  # the session's first write is done
     short = count_queries(client, url_for(name, short_child))
     client.force_login(long_guardian.user)
-    with django_assert_max_num_queries(BUDGET[name]):
+    with django_assert_num_queries(BUDGET[name]):
         response = client.get(url_for(name, long_child))
     assert response.status_code == 200
     assert count_queries(client, url_for(name, long_child)) == short
+
+
+# Nothing is cached between requests (issue 12): a change is seen on the very next request,
+# also one Django never hears of (a fix made in psql, a restore, loaddata).
+
+
+def test_a_revoked_guardianship_hides_the_child_at_once(client_a, guardian_a, child_a):
+    assert client_a.get(url_for("portal:child", child_a)).status_code == 200
+    assert "Mia" in client_a.get(reverse("portal:home")).text
+    Guardianship = type(child_a).guardians.through
+    Guardianship.objects.filter(guardian=guardian_a, patient=child_a).delete()
+    assert client_a.get(url_for("portal:child", child_a)).status_code == 404
+    assert "Mia" not in client_a.get(reverse("portal:home")).text
+
+
+def test_a_link_removed_in_sql_answers_404_on_the_next_request(client_a, guardian_a, child_a):
+    assert client_a.get(url_for("portal:card", child_a)).status_code == 200
+    table = type(child_a).guardians.through._meta.db_table
+    with connection.cursor() as cursor:  # as a fix made in psql: no signal, no save()
+        cursor.execute(f"DELETE FROM {table} WHERE guardian_id = %s", [guardian_a.pk])  # noqa: S608
+    for name in CHILD_URLS:
+        assert client_a.get(url_for(name, child_a)).status_code == 404, name

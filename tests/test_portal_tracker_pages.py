@@ -276,3 +276,13 @@ def test_pages_render_in_spanish_dates(client, center_a, name):
     assert "enero de 2026" in text
     if name == "portal_tracker:labs":
         assert "0,4 mg/dL" in text
+
+
+# ---------------------------------------------------------------- always current (issue 12)
+
+
+def test_a_new_result_shows_on_the_next_load_of_the_labs_page(client, family):
+    guardian, child, journey = family
+    assert "512 U/L" not in _text(_get(client, guardian, "portal_tracker:labs", child))
+    fp.record(journey, 30, [("ALT", "512", "U/L")])
+    assert "512 U/L" in _text(_get(client, guardian, "portal_tracker:labs", child))

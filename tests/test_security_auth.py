@@ -203,3 +203,32 @@ def test_session_key_rotates_on_login(client, center_a):
     response = client.post(reverse("login"), {"username": guardian.email, "password": PASSWORD})
     assert response.status_code == 302
     assert client.session.session_key != before
+
+
+# Every request reads the user and the device from the database (issue 12: no login cache)
+
+
+def test_a_user_deactivated_without_a_save_is_logged_out_on_the_next_request(client, center_a):
+    guardian, _child = family(center_a)
+    client.force_login(guardian.user)
+    assert client.get(reverse("portal:home")).status_code == 200
+    type(guardian.user).objects.filter(pk=guardian.user.pk).update(is_active=False)  # no signal
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_new_password_ends_the_other_sessions(client, center_a):
+    guardian, _child = family(center_a)
+    client.force_login(guardian.user)
+    assert client.get(reverse("portal:home")).status_code == 200
+    guardian.user.set_password("a new long passphrase 42")
+    guardian.user.save()
+    assert client.get(reverse("portal:home")).status_code == 302
+
+
+def test_a_removed_device_is_no_longer_a_second_factor(client, coordinator_a):
+    device = otp_login(client, coordinator_a)
+    assert client.get(ADMIN).status_code == 200
+    TOTPDevice.objects.filter(pk=device.pk).delete()
+    assert client.get(ADMIN).status_code == 302  # asked for a code again

@@ -13,7 +13,7 @@ from journey.models import Therapy
 from tests import factories as f
 from tests import factories_tracker as ft
 from tests.conftest import otp_login
-from tracker import services, worklist_cache
+from tracker import services
 from tracker.models import LabResult, ScheduledLab
 
 TODAY = dt.date(2026, 3, 2)
@@ -45,10 +45,9 @@ def _sections(response):
 
 
 def _worklist_queries(client, user):
-    """The queries of a worklist drawn afresh (not from the worklist cache)."""
+    """The queries of one worklist request (every request draws the lists)."""
     otp_login(client, user)
     client.get(WORKLIST)  # warm the session and content types
-    worklist_cache.bump_all()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(WORKLIST)
     assert response.status_code == 200
@@ -73,23 +72,18 @@ def test_worklist_query_count_is_constant(client, coordinator_a, center_a):
     print(f"worklist queries: {small} for 10 patients, {large} for 200")
 
 
-def test_worklist_query_ceiling(
-    client, coordinator_a, center_a, django_assert_max_num_queries, settings
-):
-    settings.WAYPOINT_WORKLIST_CACHE_SECONDS = 60  # on without Redis too (one process)
+def test_worklist_query_ceiling(client, coordinator_a, center_a, django_assert_max_num_queries):
     therapy = ft.therapy()
     for _ in range(3):
         _patient_with_work(center_a, therapy)
     otp_login(client, coordinator_a)
     client.get(WORKLIST)
-    worklist_cache.bump_all()
-    # session, user, device, permissions (2), memberships; the open journeys' ids; then per
-    # section at most two: the page's keys with the count, and the page's rows (7 sections).
-    with django_assert_max_num_queries(6 + 1 + 2 * 7):
-        client.get(WORKLIST)
-    # From the worklist cache: what the admin itself reads (tests/test_worklist_cache.py).
-    with django_assert_max_num_queries(6):
-        client.get(WORKLIST)
+    # Every request, the second as the first: session, user, device, permissions (2),
+    # memberships; the open journeys' ids; then per section at most two: the page's keys with
+    # the count, and the page's rows (7 sections).
+    for _ in range(2):
+        with django_assert_max_num_queries(6 + 1 + 2 * 7):
+            client.get(WORKLIST)
 
 
 def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
@@ -129,6 +123,39 @@ def test_mark_reviewed_from_the_worklist(client, coordinator_a, center_a):
     result.refresh_from_db()
     assert (result.reviewed_by, result.review_note) == (coordinator_a, "repeat on day 21")
     assert _sections(client.get(WORKLIST))["review"].rows == []
+
+
+def test_a_new_result_and_its_review_show_on_the_next_load(client, coordinator_a, center_a):
+    """Every load draws the lists (issue 12: no worklist cache), also after a queryset update."""
+    j = _patient_with_work(center_a, ft.therapy())
+    otp_login(client, coordinator_a)
+    assert _sections(client.get(WORKLIST))["review"].count == 1
+    collected = timezone.make_aware(dt.datetime.combine(DAY0 + dt.timedelta(days=18), dt.time(9)))
+    [new] = services.record_results(j, collected, [("PLT", "40", "10^9/L")], by=coordinator_a)
+    response = client.get(WORKLIST)
+    assert _sections(response)["review"].count == 2 and "40 10^9/L" in response.text
+    services.review_result(new, by=coordinator_a, note="seen")  # a queryset update
+    assert _sections(client.get(WORKLIST))["review"].count == 1
+
+
+def test_access_changes_count_on_the_next_load(client, coordinator_a, center_a, center_b):
+    """Centers and permissions are read every request: a move or a removal counts at once."""
+    from django.contrib.auth.models import Permission
+
+    from journey.models import Membership
+
+    a, b = _patient_with_work(center_a, ft.therapy()), _patient_with_work(center_b, ft.therapy())
+    otp_login(client, coordinator_a)
+    page = client.get(WORKLIST).text
+    assert str(a.patient) in page and str(b.patient) not in page
+    Membership.objects.filter(user=coordinator_a).update(center=center_b)  # no signal
+    page = client.get(WORKLIST).text
+    assert str(a.patient) not in page and str(b.patient) in page
+    view = Permission.objects.get(codename="view_scheduledlab")
+    for group in coordinator_a.groups.all():
+        group.permissions.remove(view)
+    coordinator_a.user_permissions.remove(view)
+    assert client.get(WORKLIST).status_code == 403
 
 
 def test_outsider_post_is_404_and_changes_nothing(client, coordinator_b, center_a):

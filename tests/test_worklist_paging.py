@@ -36,13 +36,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _lists_drawn_every_time(settings):
-    """These tests read the rows each request drew (response.context): no worklist cache.
-    The cache, and paging through it, is tests/test_worklist_cache.py's."""
-    settings.WAYPOINT_WORKLIST_CACHE_SECONDS = 0
-
-
-@pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC), tick=False):
         yield

@@ -11,19 +11,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse, QueryDict
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from journey import access
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
 
-from . import admin_review, export, services, worklist_cache
+from . import admin_review, export, services
 from .forms import EnterResultsForm, ReasonForm
 from .models import (
     LabResult,
@@ -301,29 +298,14 @@ class WorklistAdmin(ScheduledLabAdmin):
         return TemplateResponse(request, "admin/tracker/worklist.html", self._context(request))
 
     def _context(self, request):
-        """Every section's count and one page of its rows (?<section key>=<page> or =all).
-
-        The lists come from the worklist cache (tracker/worklist_cache.py) when no change was
-        made to the user's centers since they were drawn; this request's CSRF token goes in.
-        """
+        """Every section's count and one page of its rows (?<section key>=<page> or =all)."""
         user, today = request.user, _user_today(request.user)
-        built = {}
-
-        def build():
-            built.update(self._lists_context(user, today, request.GET))
-            context = {**built, "csrf_token": worklist_cache.MARK}
-            return render_to_string("admin/tracker/_worklist_content.html", context)
-
-        params = worklist_cache.page_params(request.GET)
-        html = worklist_cache.content(access.center_ids_for(user), today, params, build)
-        html = html.replace(worklist_cache.MARK, get_token(request))
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Worklist"),
             "is_nav_sidebar_enabled": False,  # no app list to build: the lists need the width
-            "content": mark_safe(html),  # noqa: S308 (rendered with autoescaping above)
-            **built,  # the lists themselves when this request drew them (tests read them)
+            **self._lists_context(user, today, request.GET),
         }
 
     def _lists_context(self, user, today, query):

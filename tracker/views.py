@@ -15,8 +15,6 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from journey.portal import cache
-
 from . import calendar, fhir
 from .portal import pages, queries
 
@@ -33,22 +31,10 @@ def _plan_context(request, public_id):
     return context
 
 
-def _cached(request, public_id, name, template, context_for):
-    """A guardian's page from the portal cache (journey/portal/cache.py); staff's as is."""
-    guardian = getattr(request, "guardian", None)
-    if guardian is None:
-        return render(request, template, context_for(request, public_id))
-
-    def build():
-        return cache.render_parts(template, context_for(request, public_id))
-
-    return cache.respond(request, cache.child_parts(guardian, name, public_id, build))
-
-
 @require_GET
 @login_required
 def plan(request, public_id):
-    return _cached(request, public_id, "plan", "portal/tracker/plan.html", _plan_context)
+    return render(request, "portal/tracker/plan.html", _plan_context(request, public_id))
 
 
 def _labs_context(request, public_id):
@@ -61,7 +47,7 @@ def _labs_context(request, public_id):
 @require_GET
 @login_required
 def labs(request, public_id):
-    return _cached(request, public_id, "labs", "portal/tracker/labs.html", _labs_context)
+    return render(request, "portal/tracker/labs.html", _labs_context(request, public_id))
 
 
 @never_cache
@@ -118,7 +104,7 @@ def feed(request, token):
         )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="care-dates.ics"'
-    response["Cache-Control"] = "private, max-age=900"
+    # Cache-Control: private, no-store, as on every portal page (journey.security.headers).
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
     return response

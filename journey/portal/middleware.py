@@ -4,17 +4,14 @@ import zoneinfo
 
 from django.utils import timezone, translation
 
-from .cache import guardian_for_login
+from journey.models import Guardian
 
 
 def guardian_for(user):
-    """The Guardian row linked to a login, or None (staff, anonymous, not linked).
-
-    From the portal cache (no query on a warm request); `guardian.center` loads on use.
-    """
+    """The Guardian row linked to a login, or None (staff, anonymous, not linked)."""
     if not user.is_authenticated or user.is_staff:
         return None
-    return guardian_for_login(user)
+    return Guardian.objects.filter(user=user).select_related("center").first()
 
 
 class GuardianLocaleMiddleware:

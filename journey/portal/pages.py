@@ -22,7 +22,6 @@ from journey.models import (
 )
 
 from . import words
-from .invalidation import connected  # noqa: F401 (the portal cache's receivers, connected)
 
 # Sent with every portal page that shows children, once per page (never per child), so that a
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in

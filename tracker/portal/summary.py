@@ -6,8 +6,6 @@ this fills `journey.portal_extras["next_visit"]` for all of them in one query.
 
 from tracker.models import ItemKind, ScheduledLab, Status
 
-from . import invalidation  # noqa: F401 (connects the portal cache's receivers)
-
 
 def _status(lab, today):
     if lab.window_end < today:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from journey.models import Journey
 
-from .. import schedule, signals, worklist_cache
+from .. import schedule, signals
 from ..models import ItemKind, MonitoringPlan, PlanItem, PlanVersion, ScheduledLab
 
 
@@ -207,7 +207,6 @@ def _apply(plan, changes, version, now):
         )
         for code, occ in changes.new_rows
     )
-    worklist_cache.bump_journeys([plan.journey_id])  # bulk_create sends no post_save
     for row, due, start, end in changes.moved_rows:
         row.due_on, row.window_start, row.window_end, row.version = due, start, end, version
         row.save(update_fields=["due_on", "window_start", "window_end", "version"])

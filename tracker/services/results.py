@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from journey.models import Journey
 
-from .. import flags, schedule, signals, worklist_cache
+from .. import flags, schedule, signals
 from ..models import (
     CRITICAL_FLAGS,
     ItemKind,
@@ -250,7 +250,6 @@ def review_result(result, *, by, note, now=None):
     )
     if updated != 1:
         raise ValidationError(_("This result has already been reviewed."))
-    worklist_cache.bump_journeys([result.journey_id])  # a queryset update sends no post_save
     result.refresh_from_db()
     return result
 

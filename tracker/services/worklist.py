@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from journey.access import center_ids_for, scope_to_centers
 from journey.models import OPEN_STAGES, Journey
 
-from .. import worklist_cache  # noqa: F401 (connects the cache's receivers in every process)
 from ..models import LabResult, PlanItem, PlanReview, ReviewStatus, ScheduledLab
 
 PER_PAGE = 20
