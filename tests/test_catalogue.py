@@ -142,6 +142,16 @@ def test_update_removes_a_rule_the_label_dropped_and_says_so():
     assert "eligibility criteria removed: age-12" in out.getvalue()
 
 
+def test_update_says_which_therapies_are_new():
+    Therapy.objects.filter(slug="zynteglo").delete()
+    out = StringIO()
+
+    call_command("load_catalogue", "--update", stdout=out)
+
+    assert "Zynteglo (zynteglo): new in the catalogue" in out.getvalue()
+    assert Therapy.objects.get(slug="zynteglo").criteria.exists()
+
+
 def test_a_default_run_never_deletes_a_rule():
     casgevy = Therapy.objects.get(slug="casgevy")
     EligibilityCriterion.objects.create(

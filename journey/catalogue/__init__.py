@@ -97,8 +97,11 @@ def _load_therapy(row, conditions, update, changes):
     condition_codes = row.pop("conditions")
     criteria = row.pop("criteria", [])
     slug = row.pop("slug")
-    change = label_change(Therapy.objects.filter(slug=slug).first(), row) if update else None
+    old = Therapy.objects.filter(slug=slug).first() if update else None
+    change = label_change(old, row) if update else None
     therapy = _upsert(Therapy, {"slug": slug}, row, update)
+    if update and old is None:
+        change = {"therapy": slug, "name": therapy.name, "fields": [], "new": True}
     wanted = [conditions[c] for c in condition_codes]
     if update:
         therapy.conditions.set(wanted)

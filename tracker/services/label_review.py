@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from journey.models import OPEN_STAGES
 
+from .. import flags
 from ..models import MonitoringPlan, PlanReview, ReviewStatus
 from .plans import Label, _plan_changes, _require, generate_plan
 
@@ -200,15 +201,31 @@ def _describe_segment(segment):
 
 
 EXIT_RULES = {
-    "below_x_uln": lambda v: _("until below %(v)s x the upper limit") % {"v": v},
-    "within_range": lambda v: _("until within the normal range"),
-    "near_baseline": lambda v: _("until at most %(v)s x the child's baseline") % {"v": v},
+    "below_x_uln": lambda r: _("until below %(v)s x the upper limit") % {"v": r.get("value")},
+    "within_range": lambda r: _("until within the normal range"),
+    "near_baseline": lambda r: (
+        _("until at most %(v)s x the child's baseline") % {"v": r.get("value")}
+    ),
+    "back_to_baseline": lambda r: (
+        (
+            _("until back within %(pct)s%% of the child's baseline (low side)")
+            if r.get("side") == "low"
+            else _("until back within %(pct)s%% of the child's baseline (high side)")
+        )
+        % {"pct": r.get("margin_pct")}
+    ),
 }
 
 
 def describe_exit_rule(rule):
-    """ "ALT, AST: until below 2 x the upper limit", or "" without a rule."""
+    """ "ALT, AST: until below 2 x the upper limit; and TBIL, INR: until within the normal
+    range", or "" without a rule (either stored shape: flags.normalize_exit_rule)."""
+    rule = flags.normalize_exit_rule(rule)
     if not rule:
         return ""
-    describe = EXIT_RULES.get(rule.get("rule"), lambda v: rule.get("rule", ""))
-    return f"{', '.join(rule.get('tests', []))}: {describe(rule.get('value'))}"
+    return _("; and ").join(_describe_part(part) for part in rule["all"])
+
+
+def _describe_part(part):
+    describe = EXIT_RULES.get(part.get("rule"), lambda r: r.get("rule", ""))
+    return f"{', '.join(part.get('tests', []))}: {describe(part)}"

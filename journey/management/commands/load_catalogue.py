@@ -25,7 +25,8 @@ class Command(BaseCommand):
 def describe(change):
     """One block per changed therapy: its fields, its schedule by item code, the journeys."""
     fields = ", ".join(change["fields"]) or "eligibility criteria only"
-    lines = [f"{change['name']} ({change['therapy']}): changed {fields}"]
+    what = "new in the catalogue" if change.get("new") else f"changed {fields}"
+    lines = [f"{change['name']} ({change['therapy']}): {what}"]
     for key, codes in (change.get("criteria") or {}).items():
         if codes:
             lines.append(f"  eligibility criteria {key}: {', '.join(codes)}")
