@@ -1,6 +1,7 @@
 """Celery tasks of the tracker: thin wrappers around the services, ids only, safe to run twice.
 
 redraw_plan: a signal receiver's plan draw failed; drawn again with backoff.
+repair_plans: beat, hourly: the plans that drifted from their journey are redrawn.
 """
 
 import logging
@@ -11,6 +12,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 
 from journey.models import Journey
 
+from .services import drift
 from .services.plans import generate_plan
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 # Lock timeouts, deadlocks, a lost connection, a concurrent draw's unique conflict: a later
 # try may succeed. Anything else is logged by Celery and left to the hourly drift check.
 TRANSIENT = (OperationalError, InterfaceError, IntegrityError)
+# One hourly run redraws at most this many plans; the next run takes the rest.
+REPAIR_LIMIT = 2000
 
 
 @shared_task(
@@ -37,3 +41,12 @@ def redraw_plan(journey_id, by_id=None, reason=""):
     by = get_user_model().objects.filter(pk=by_id).first() if by_id else None
     version = generate_plan(journey, by=by, reason=reason)
     return version.number if version else None
+
+
+@shared_task(ignore_result=True)
+def repair_plans(limit=REPAIR_LIMIT):
+    """Find the open journeys whose plan does not match them and redraw those plans."""
+    counts = drift.repair_drift(limit=limit)
+    if counts.found:
+        log.warning("Plans repaired: %s", vars(counts))
+    return vars(counts)
