@@ -12,8 +12,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 
 from journey.models import Journey
 
-from .services import drift
-from .services.plans import generate_plan
+from .services import drift, plans
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def redraw_plan(journey_id, by_id=None, reason=""):
     if journey is None:
         return None
     by = get_user_model().objects.filter(pk=by_id).first() if by_id else None
-    version = generate_plan(journey, by=by, reason=reason)
+    version = plans.generate_plan(journey, by=by, reason=reason)
     return version.number if version else None
 
 
