@@ -19,15 +19,16 @@ log = logging.getLogger(__name__)
 # Lock timeouts, deadlocks, a lost connection, a concurrent draw's unique conflict: a later
 # try may succeed. Anything else is logged by Celery and left to the hourly drift check.
 TRANSIENT = (OperationalError, InterfaceError, IntegrityError)
-# One hourly run redraws at most this many plans; the next run takes the rest.
-REPAIR_LIMIT = 2000
+# One hourly run redraws at most this many plans (well within the 540 s soft time limit);
+# the next run takes the rest.
+REPAIR_LIMIT = 500
 
 
 @shared_task(
     ignore_result=True,
     acks_late=True,
     autoretry_for=TRANSIENT,
-    retry_backoff=True,
+    retry_backoff=5,  # 5, 10, 20 ... 160 s (jittered): six tries within about 5 minutes
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=6,
