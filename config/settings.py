@@ -245,6 +245,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    # Plans that drifted from their journey (docs/monitoring.md "Plans never drift"): hourly,
+    # on the planning queue so a long repair never delays an alert.
+    "plans-repair": {
+        "task": "tracker.tasks.repair_plans",
+        "schedule": 3600.0,
+        "options": {"expires": 3000, "queue": "planning"},
+    },
 }
 
 # Security. Production (DEBUG false) gets HTTPS-only cookies, HSTS and a redirect to HTTPS;

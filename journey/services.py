@@ -84,15 +84,24 @@ def open_journey(patient, *, by, therapy=None, reason="", now=None):
 
 @transaction.atomic
 def choose_therapy(journey, therapy, *, by):
-    """Pick (or change) the journey's therapy and lay out its checklist."""
+    """Pick (or change) the journey's therapy and lay out its checklist.
+
+    After commit, therapy_changed tells the tracker, which draws the plan from the new
+    therapy's label (when day 0 is set)."""
     if journey.therapy_id == therapy.pk:
         return journey
     _check_therapy_open(therapy)
     if not journey.is_open:
         raise ValidationError({"therapy": _("This journey has ended.")})
+    old_therapy_id = journey.therapy_id
     journey.therapy = therapy
     journey.save(update_fields=["therapy"])
     ensure_checklist(journey)
+    transaction.on_commit(
+        lambda: signals.therapy_changed.send(
+            sender=Journey, journey=journey, old_therapy_id=old_therapy_id, by=by
+        )
+    )
     return journey
 
 

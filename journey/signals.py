@@ -9,3 +9,6 @@ from django.dispatch import Signal
 stage_changed = Signal()
 # journey=Journey, change=InfusionDateChange
 schedule_changed = Signal()
+# journey=Journey, old_therapy_id=int or None, by=User or None: the therapy was chosen or
+# changed (the tracker draws the plan from the new therapy's label at once).
+therapy_changed = Signal()

@@ -11,12 +11,16 @@ class TrackerConfig(AppConfig):
 
         from journey.models import Therapy
         from journey.portal.pages import portal_journeys_loaded
-        from journey.signals import schedule_changed
+        from journey.signals import schedule_changed, therapy_changed
 
         from .portal.summary import attach_next_visits
-        from .services import on_schedule_changed, on_therapy_saved
+        from .services import on_therapy_saved
+        from .services.plans import on_schedule_changed, on_therapy_changed
 
+        # Day 0 set or moved, therapy chosen or changed: the plan is (re)drawn after commit; a
+        # failed draw is retried by a task (tracker.tasks.redraw_plan).
         schedule_changed.connect(on_schedule_changed, dispatch_uid="tracker.generate_plan")
+        therapy_changed.connect(on_therapy_changed, dispatch_uid="tracker.therapy_plan")
         # A label edit (loader or admin) opens label reviews, in the same transaction.
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_visits, dispatch_uid="tracker.next_visit")

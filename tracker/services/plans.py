@@ -1,6 +1,7 @@
 """Plans: generate from the label schedule, reschedule, miss, complete, close extensions."""
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from hashlib import blake2b
@@ -14,6 +15,9 @@ from journey.models import Journey
 
 from .. import schedule, signals
 from ..models import ItemKind, MonitoringPlan, PlanItem, PlanVersion, ScheduledLab
+from ..models_review import PlanReview, ReviewStatus
+
+log = logging.getLogger(__name__)
 
 
 def _require(text, field_name="reason"):
@@ -242,13 +246,26 @@ def _take_label(plan, journey, label):
         plan.save(update_fields=[name.removesuffix("_id") for name in changed])
 
 
+def _switch_therapy(plan, journey, label, now):
+    """The journey moved to another therapy: the new label is drawn at once, so a review of
+    the old therapy's label can no longer be applied; a pending one is closed, recorded."""
+    if label is not None:
+        raise ValidationError(_("The child's therapy changed since: keep the current plan."))
+    pending = PlanReview.objects.filter(plan=plan, status=ReviewStatus.PENDING)
+    for review in pending.exclude(therapy_id=journey.therapy_id):
+        review.status, review.decided_at = ReviewStatus.KEPT, now
+        review.reason = _("The child's therapy changed: this label no longer applies.")
+        review.save()
+
+
 def generate_plan(journey, *, by=None, reason="", now=None, label=None):
     """Create or bring up to date the journey's plan from its label schedule and day 0.
 
     A new plan copies the therapy's label; an existing one is drawn from its own copy, or
-    from `label` (a Label) when a label review is applied. Only open rows (not done, missed
-    or cancelled) move. Idempotent: returns the new PlanVersion, or None when there was
-    nothing to change (or no therapy / infusion date).
+    from `label` (a Label) when a label review is applied; after a therapy change, from the
+    new therapy's label. Only open rows (not done, missed or cancelled) move. Idempotent:
+    returns the new PlanVersion, or None when there was nothing to change (or no therapy /
+    infusion date).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -263,6 +280,8 @@ def generate_plan(journey, *, by=None, reason="", now=None, label=None):
         defaults = {"therapy": journey.therapy, "created_at": now}
         defaults.update(Label.of_therapy(journey.therapy).plan_fields())
         plan, created = MonitoringPlan.objects.get_or_create(journey=journey, defaults=defaults)
+        if plan.therapy_id != journey.therapy_id:
+            _switch_therapy(plan, journey, label, now)
         label = _label_to_draw(plan, journey, label)
         changes = _plan_changes(plan, journey, label)
         _take_label(plan, journey, label)
@@ -279,7 +298,30 @@ def on_schedule_changed(sender, journey, change=None, **kwargs):
     """journey.signals.schedule_changed receiver: the infusion date was set or moved."""
     by = change.changed_by if change else None
     reason = change.reason if change else ""
-    generate_plan(journey, by=by, reason=reason)
+    draw_or_retry(journey, by=by, reason=reason)
+
+
+def on_therapy_changed(sender, journey, by=None, **kwargs):
+    """journey.signals.therapy_changed receiver: drawn from the new therapy's label at once."""
+    reason = _("Therapy changed to %(name)s") % {"name": journey.therapy.name}
+    draw_or_retry(journey, by=by, reason=reason)
+
+
+def draw_or_retry(journey, *, by=None, reason=""):
+    """generate_plan for a receiver (after commit): a failed draw never fails the request
+    that sent the signal. It is logged and tracker.tasks.redraw_plan draws again with
+    backoff; what that cannot fix, the hourly drift check repairs (services/drift.py)."""
+    try:
+        return generate_plan(journey, by=by, reason=reason)
+    except Exception:
+        log.exception("Plan draw failed for journey %s; a task will retry it", journey.pk)
+    from ..tasks import redraw_plan  # the tasks module imports the services
+
+    try:
+        redraw_plan.delay(journey.pk, by_id=by.pk if by else None, reason=reason)
+    except Exception:
+        log.exception("Could not queue the redraw of journey %s; the drift check will", journey.pk)
+    return None
 
 
 # ---------------------------------------------------------------- editing a plan
