@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from journey import access
@@ -21,6 +21,7 @@ from .. import export, services
 from ..forms import ReasonForm
 from ..models import LabResult, PlanItem, ScheduledLab, Worklist
 from ..services import worklist
+from . import worklist_rows
 from .common import user_today
 from .results import ScheduledLabAdmin
 
@@ -66,25 +67,32 @@ class WorklistAdmin(ScheduledLabAdmin):
 
     def _context(self, request):
         """Every section's count and one page of its rows (?<section key>=<page> or =all)."""
-        user, today = request.user, user_today(request.user)
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Worklist"),
             "is_nav_sidebar_enabled": False,  # no app list to build: the lists need the width
-            **self._lists_context(user, today, request.GET),
+            **self._lists_context(request),
         }
 
-    def _lists_context(self, user, today, query):
+    def _lists_context(self, request):
+        """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
+        other apps keep their templates, with the patient link to reuse."""
+        user, today, query = request.user, user_today(request.user), request.GET
         pages = [
-            worklist.section_page(section, worklist.page_number(query.get(section.key)))
+            worklist.section_page(
+                section,
+                worklist.page_number(query.get(section.key)),
+                fields=_table(section) and _table(section).fields,
+            )
             for section in worklist.sections(user, today)
         ]
+        links = worklist_rows.Links(request, self.admin_site.name)
         return {
             "today": today,
-            "sections": _with_links(pages),
+            "sections": _with_links(pages, links),
             "per_page": worklist.PER_PAGE,
-            "patient_link": _patient_link(self.admin_site.name),
+            "patient_link": links.patient,
         }
 
     def _act(self, request):
@@ -103,15 +111,12 @@ class WorklistAdmin(ScheduledLabAdmin):
         return redirect(request.get_full_path())
 
 
-def _patient_link(site_name):
-    """A patient page's URL before and after its id, reversed once: rows write the id between
-    (reverse() on each of a hundred rows costs ~5 ms)."""
-    marker = "999999999"
-    before, after = reverse(f"{site_name}:journey_patient_change", args=[marker]).split(marker)
-    return before, after
+def _table(section):
+    """The section's pre-formatted table, or None for a section with its own template."""
+    return None if section.template else worklist_rows.TABLES[section.key]
 
 
-def _with_links(pages):
+def _with_links(pages, links):
     """Each page with the links of its pager; the other sections keep the page they show."""
     shown = {p.key: worklist.ALL if p.shows_all else str(p.number) for p in pages if p.number != 1}
 
@@ -129,6 +134,8 @@ def _with_links(pages):
             next_url=link(page, page.number + 1) if page.has_next else "",
             all_url=link(page, 0),
             first_url=link(page, 1),
+            table=_table(page.section),
+            body=_table(page.section).body(links, page.rows) if _table(page.section) else "",
         )
         for page in pages
     ]
@@ -143,6 +150,8 @@ class WorklistPage:
     next_url: str
     all_url: str
     first_url: str
+    table: worklist_rows.Table | None = None  # None: the section's own template
+    body: str = ""  # the table's rows, pre-formatted
 
 
 def _review(user, data):
