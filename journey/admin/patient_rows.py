@@ -10,14 +10,13 @@ from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote
 from django.urls import reverse
-from django.utils import formats
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
 from journey.models import Stage
 
-from .labels import age_label, age_limit_label, center_today
+from .labels import DateLabels, age_label, age_limit_label, center_today
 
 _MARKER = "999999999"
 SELECT_LABEL = gettext_noop("Select this object for an action - {}")  # Django's msgid
@@ -66,6 +65,7 @@ class PatientRows:
         self.journey = _split(reverse(f"{site}:journey_journey_change", args=[_MARKER]))
         self.select_label = gettext(SELECT_LABEL) if self.checkbox else ""
         self.stages = {stage.value: str(stage.label) for stage in Stage}
+        self.date = DateLabels()
         self._today = {}
 
     def today(self, center):
@@ -106,7 +106,7 @@ class PatientRows:
             quote(patient.pk),
             after,
             f"{patient.last_name}, {patient.first_name}",
-            formats.localize(patient.date_of_birth),
+            self.date(patient.date_of_birth),
             age_label(patient.date_of_birth, today),
             patient.center,
             self.stage(patient),
