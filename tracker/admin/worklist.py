@@ -81,9 +81,7 @@ class WorklistAdmin(ScheduledLabAdmin):
         user, today, query = request.user, user_today(request.user), request.GET
         pages = [
             worklist.section_page(
-                section,
-                worklist.page_number(query.get(section.key)),
-                fields=_table(section) and _table(section).fields,
+                section, worklist.page_number(query.get(section.key)), fields=_fields(section)
             )
             for section in worklist.sections(user, today)
         ]
@@ -116,6 +114,17 @@ def _table(section):
     return None if section.template else worklist_rows.TABLES[section.key]
 
 
+def _fields(section):
+    """What a pre-formatted table's rows need (dicts), or None: model instances."""
+    table = _table(section)
+    return table.fields if table else None
+
+
+def _body(page, links):
+    table = _table(page.section)
+    return table.body(links, page.rows) if table else ""
+
+
 def _with_links(pages, links):
     """Each page with the links of its pager; the other sections keep the page they show."""
     shown = {p.key: worklist.ALL if p.shows_all else str(p.number) for p in pages if p.number != 1}
@@ -135,7 +144,7 @@ def _with_links(pages, links):
             all_url=link(page, 0),
             first_url=link(page, 1),
             table=_table(page.section),
-            body=_table(page.section).body(links, page.rows) if _table(page.section) else "",
+            body=_body(page, links),
         )
         for page in pages
     ]
