@@ -76,11 +76,15 @@ def test_patient_list_filters_by_stage(client_a, journey_a, center_a):
     assert "Nojourney" in text and "Avila" not in text
 
 
-@pytest.mark.parametrize("query", ["", "?stage=diagnosis_confirmed&o=-2.1", "?q=Avila"])
+@pytest.mark.parametrize(
+    "query", ["", "?stage=diagnosis_confirmed&o=-2.1", "?q=Avila", "?q=999999999"]
+)
 def test_the_rows_are_the_markup_django_writes(client_a, journey_a, center_a, query):
     """Pre-formatted rows (journey.admin.patient_rows) equal Django's result_list rows, with the
     filters kept in the change link, a stage link, a therapy and an age-limit deadline."""
-    f.PatientFactory(center=center_a, first_name="Noa", last_name="Avila <i>")
+    f.PatientFactory(
+        center=center_a, first_name="Noa", last_name="Avila <i>", medical_record_number="999999999"
+    )
     cl = client_a.get(LIST + query).context["cl"]
     django_rows = "".join(f"<tr>{''.join(row)}</tr>" for row in admin_list.results(cl))
     assert cl.rows_html and cl.rows_html == django_rows

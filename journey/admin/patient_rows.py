@@ -1,7 +1,7 @@
 """The admin patient list's rows as pre-formatted HTML, the markup Django's changelist writes.
 
 Django's result_list builds each cell through lookup_field/display_for_field and reverse()
-(~2 ms a row); here every URL is reversed once, each center's today is worked out once, and a
+(~0.7 ms a row); here every URL is reversed once, each center's today is worked out once, and a
 row is one format_html. The columns follow PatientAdmin.list_display; a test compares the
 markup with Django's own.
 """
@@ -42,7 +42,7 @@ def checkbox(patient, label):
 
 
 def _split(url):
-    before, after = url.split(_MARKER)
+    before, after = url.split(_MARKER, 1)  # the path holds the first; a query may hold more
     return before, after
 
 

@@ -83,7 +83,7 @@ class Links:
 
 
 def _split(url):
-    before, after = url.split(_MARKER)
+    before, after = url.split(_MARKER, 1)  # the path holds the first; a query may hold more
     return before, after
 
 
