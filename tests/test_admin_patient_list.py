@@ -1,20 +1,39 @@
-"""The admin patient list: 50 rows a page, every child reachable, the usual action checkbox.
+"""The admin patient list: 100 rows a page, every child reachable, Django's own row markup.
 
 GIVEN a center with more children than one page holds
 WHEN  its coordinator pages through the patient list
-THEN  each page has at most 50 rows, every child appears once, the checkbox of each row is
-      Django's own markup (bulk actions still work) and another center's children never show.
+THEN  each page has at most 100 rows, every child appears once, each pre-formatted row is the
+      markup Django's changelist writes (bulk actions still work), another center's children
+      never show, and the page reads the same number of queries for 2 children or 30.
 """
 
+import datetime as dt
 import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.templatetags import admin_list
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import dateformat, formats, translation
 
+import journey.eligibility  # noqa: F401  (the age-limit column calls it)
+from journey import services
+from journey.admin.labels import DateLabels
 from journey.models import Patient
+from tests import admin_journey
 from tests import factories as f
+from tests.admin_journey import url
 from tests.conftest import otp_login
+
+# The shared fixtures (tests/admin_journey.py), bound here for pytest to find.
+client_a, journey_a, journey_b, zolgensma = (
+    admin_journey.client_a,
+    admin_journey.journey_a,
+    admin_journey.journey_b,
+    admin_journey.zolgensma,
+)
 
 LIST = reverse("admin:journey_patient_changelist")
 pytestmark = pytest.mark.django_db
@@ -25,11 +44,11 @@ def _ids(text):
 
 
 def test_every_child_is_on_exactly_one_page(client, coordinator_a, center_a, center_b):
-    mine = {f.PatientFactory(center=center_a).pk for _ in range(60)}
+    mine = {patient.pk for patient in f.PatientFactory.create_batch(110, center=center_a)}
     f.PatientFactory(center=center_b, last_name="Elsewhere")
     otp_login(client, coordinator_a)
     first, second = client.get(LIST).text, client.get(LIST + "?p=2").text
-    assert len(_ids(first)) == 50 and len(_ids(second)) == 10
+    assert len(_ids(first)) == 100 and len(_ids(second)) == 10
     assert set(_ids(first)) | set(_ids(second)) == mine
     assert "Elsewhere" not in first + second
 
@@ -42,3 +61,76 @@ def test_the_row_checkbox_is_djangos_markup(client, coordinator_a, center_a):
     django_markup = admin.ModelAdmin.action_checkbox(model_admin, patient)
     assert model_admin.action_checkbox(patient) == django_markup
     assert django_markup in text
+
+
+def test_patient_list_shows_stage_therapy_and_age_limit(client_a, journey_a):
+    text = client_a.get(url("patient_changelist")).text
+    assert "Diagnosis confirmed" in text
+    assert "Zolgensma" in text
+    assert "age limit in" in text
+
+
+def test_patient_list_filters_by_stage(client_a, journey_a, center_a):
+    f.PatientFactory(center=center_a, last_name="Nojourney")
+    text = client_a.get(url("patient_changelist") + "?stage=none").text
+    assert "Nojourney" in text and "Avila" not in text
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?stage=diagnosis_confirmed&o=-2.1", "?q=Avila", "?q=999999999"]
+)
+def test_the_rows_are_the_markup_django_writes(client_a, journey_a, center_a, query):
+    """Pre-formatted rows (journey.admin.patient_rows) equal Django's result_list rows, with the
+    filters kept in the change link, a stage link, a therapy and an age-limit deadline."""
+    f.PatientFactory(
+        center=center_a, first_name="Noa", last_name="Avila <i>", medical_record_number="999999999"
+    )
+    cl = client_a.get(LIST + query).context["cl"]
+    django_rows = "".join(f"<tr>{''.join(row)}</tr>" for row in admin_list.results(cl))
+    assert cl.rows_html and cl.rows_html == django_rows
+    assert "_changelist_filters" in cl.rows_html or not query
+
+
+def test_a_popup_list_keeps_djangos_rows(client_a, journey_a):
+    cl = client_a.get(LIST + "?_popup=1&_to_field=id").context["cl"]
+    assert cl.rows_html is None
+    assert "data-popup-opener" in client_a.get(LIST + "?_popup=1&_to_field=id").text
+
+
+def _list_queries(client, center, coordinator, therapy, count):
+    for _ in range(count):
+        services.open_journey(f.PatientFactory(center=center), by=coordinator, therapy=therapy)
+    client.get(url("patient_changelist"))  # the login's user and device are cached after one
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("patient_changelist")).status_code == 200
+    return len(queries)
+
+
+def test_patient_list_query_count_does_not_grow(client_a, center_a, coordinator_a, zolgensma):
+    few = _list_queries(client_a, center_a, coordinator_a, zolgensma, 2)
+    many = _list_queries(client_a, center_a, coordinator_a, zolgensma, 28)
+    # session, user, device, 2 permissions, centers, therapies (filter), count, page,
+    # the page's therapies and their criteria
+    assert few == many == 11
+
+
+def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, journey_b):
+    otp_login(client, superuser)
+    text = client.get(url("patient_changelist") + f"?center={journey_b.center_id}").text
+    assert "Berg" in text and "Avila" not in text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_date_labels_write_what_django_writes(language):
+    with translation.override(language):
+        labels = DateLabels()
+        days = [dt.date(1999, 12, 31) + dt.timedelta(days=n) for n in range(0, 800, 3)]
+        assert labels.fast
+        assert [labels(day) for day in days] == [formats.localize(day) for day in days]
+
+
+def test_date_labels_leave_other_formats_to_django(monkeypatch):
+    monkeypatch.setattr(formats, "get_format", lambda name: "D, jS M Y")
+    labels = DateLabels()
+    assert not labels.fast
+    assert labels(dt.date(2024, 3, 1)) == dateformat.format(dt.date(2024, 3, 1), "D, jS M Y")

@@ -354,7 +354,7 @@ def test_the_worklist_lists_pending_reviews_of_the_users_centers(
     otp_login(client, coordinator_a)
     response = client.get(WORKLIST)
     page = _section(response)
-    assert [r.pk for r in page.rows] == [review.pk] and page.count == 1
+    assert [r["pk"] for r in page.rows] == [review.pk] and page.count == 1
     assert _review_url(review) in response.content.decode()
     assert "Label changed: review plan (1)" in _text(response)
     otp_login(client, coordinator_b)

@@ -1,6 +1,7 @@
 """Admin pages: worklist (query count, scoping, actions), result entry, plan and print pages."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from journey.models import Therapy
+from journey.models import Patient, Therapy
 from tests import factories as f
 from tests import factories_tracker as ft
 from tests.conftest import otp_login
@@ -42,6 +43,11 @@ def _patient_with_work(center, therapy):
 def _sections(response):
     """The worklist's pages by section key (overdue, review, extended, due-soon, ...)."""
     return {entry.page.key: entry.page for entry in response.context["sections"]}
+
+
+def _labs(page):
+    """The scheduled labs of a page's rows (the page holds just the shown values, as dicts)."""
+    return ScheduledLab.objects.filter(pk__in=[row["pk"] for row in page.rows])
 
 
 def _worklist_queries(client, user):
@@ -92,7 +98,9 @@ def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
     response = client.get(WORKLIST)
     assert reverse("admin:journey_patient_change", args=[j.patient_id]) in response.text
     sections = _sections(response)
-    overdue = {(lab.item.code, lab.sequence, lab.status(TODAY)) for lab in sections["overdue"].rows}
+    overdue = {
+        (lab.item.code, lab.sequence, lab.status(TODAY)) for lab in _labs(sections["overdue"])
+    }
     assert overdue == {
         ("baseline-labs", 1, "overdue"),
         ("liver-panel", 1, "overdue"),
@@ -101,7 +109,7 @@ def test_worklist_lists_link_to_the_patient(client, coordinator_a, center_a):
         ("troponin", 1, "overdue"),
         ("troponin", 2, "overdue"),
     }
-    due = {(lab.item.code, lab.due_on) for lab in sections["due-soon"].rows}
+    due = {(lab.item.code, lab.due_on) for lab in _labs(sections["due-soon"])}
     assert ("liver-panel", DAY0 + dt.timedelta(days=21)) in due
     assert ("steroid-taper", DAY0 + dt.timedelta(days=30)) not in due
 
@@ -112,6 +120,24 @@ def test_coordinator_b_sees_nothing_of_center_a(client, coordinator_a, coordinat
     response = client.get(WORKLIST)
     for page in _sections(response).values():
         assert (page.count, page.rows) == (0, [])
+
+
+def test_worklist_rows_escape_names_and_show_the_result_and_its_form(
+    client, coordinator_a, center_a
+):
+    """The pre-formatted rows (tracker/admin/worklist_rows.py): names escaped, the result's
+    value, unit and flag, and each row's form posting its own target with the CSRF token."""
+    j = _patient_with_work(center_a, ft.therapy())
+    Patient.objects.filter(pk=j.patient_id).update(first_name="<b>Ana</b>")
+    otp_login(client, coordinator_a)
+    response = client.get(WORKLIST)
+    text = response.text
+    assert "<b>Ana</b>" not in text and "&lt;b&gt;Ana&lt;/b&gt;" in text
+    result = LabResult.objects.awaiting_review().get(journey=j)
+    row = text.split(f'value="{result.public_id}"')[0].rsplit("<tr>", 1)[1]
+    assert f'<td class="flag-{result.flag}">120 10^9/L · {result.get_flag_display()}' in row
+    assert re.search(r'name="csrfmiddlewaretoken" value="\w{64}"', row)
+    assert '<input type="hidden" name="action" value="review">' in row
 
 
 def test_mark_reviewed_from_the_worklist(client, coordinator_a, center_a):

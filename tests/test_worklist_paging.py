@@ -66,7 +66,7 @@ def _get(client, query=""):
 
 
 def _ids(entry):
-    return [row.public_id for row in entry.page.rows]
+    return [row["public_id"] for row in entry.page.rows]
 
 
 def test_every_overdue_row_is_reachable_page_by_page_in_urgency_order(

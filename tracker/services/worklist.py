@@ -124,7 +124,9 @@ def label_reviews(user, journeys=_ASK):
 @dataclass(frozen=True)
 class WorklistSection:
     """One list: `key` is its HTML id and its page parameter (?overdue=2), `rows` an ordered
-    queryset (most urgent first, a unique last sort key) scoped to the user's centers."""
+    queryset (most urgent first, a unique last sort key) scoped to the user's centers.
+    `template` renders its rows; "" for the tracker's own lists, whose rows the admin
+    pre-formats (tracker.admin.worklist_rows)."""
 
     key: str
     title: str
@@ -140,31 +142,31 @@ def sections(user, today=None):
         WorklistSection(
             "overdue",
             _("Overdue labs and visits"),
-            "admin/tracker/_worklist_overdue.html",
+            "",
             overdue_labs(user, today, journeys=journeys),
         ),
         WorklistSection(
             "review",
             _("Abnormal results awaiting review"),
-            "admin/tracker/_worklist_review.html",
+            "",
             results_awaiting_review(user, journeys=journeys),
         ),
         WorklistSection(
             "extended",
             _("Plans extended because results are not back to normal"),
-            "admin/tracker/_worklist_extended.html",
+            "",
             open_extensions(user),
         ),
         WorklistSection(
             "due-soon",
             _("Due in the next 7 days"),
-            "admin/tracker/_worklist_due_soon.html",
+            "",
             labs_due_soon(user, today, days=7, journeys=journeys),
         ),
         WorklistSection(
             "label-review",
             _("Label changed: review plan"),
-            "admin/tracker/_worklist_label_review.html",
+            "",
             label_reviews(user, journeys=journeys),
         ),
     ]
@@ -231,21 +233,25 @@ def page_number(value):
         return 1
 
 
-def section_page(section, number=1, per_page=PER_PAGE):
+def section_page(section, number=1, per_page=PER_PAGE, fields=None):
     """One page of a section and its total: the page's keys and the count, then its rows.
 
     number 0 is the whole section. A page past the end (rows handled since the link was made)
-    answers the last page, at the cost of a count and one more key query.
+    answers the last page, at the cost of a count and one more key query. With `fields` (names
+    and related lookups) the rows are dicts of just those values and "pk": what a page shows,
+    without building model instances.
     """
     if number == 0:
         keys, total = _page_keys(section.rows, 0, None)
-        return SectionPage(section, _rows_in_order(section.rows, keys), total, 0, per_page)
+        rows = _rows_in_order(section.rows, keys, fields)
+        return SectionPage(section, rows, total, 0, per_page)
     keys, total = _page_keys(section.rows, (number - 1) * per_page, per_page)
     if not keys and number > 1:
         total = section.rows.count()
         number = max(1, math.ceil(total / per_page))
         keys, _total = _page_keys(section.rows, (number - 1) * per_page, per_page)
-    return SectionPage(section, _rows_in_order(section.rows, keys), total or 0, number, per_page)
+    rows = _rows_in_order(section.rows, keys, fields)
+    return SectionPage(section, rows, total or 0, number, per_page)
 
 
 def _page_keys(rows, start, per_page):
@@ -264,11 +270,16 @@ def _page_keys(rows, start, per_page):
     return [pk for pk, _total in keys], keys[0][1] if keys else 0
 
 
-def _rows_in_order(rows, keys):
-    """The rows of these keys with their related objects, in the keys' order."""
+def _rows_in_order(rows, keys, fields=None):
+    """The rows of these keys, in the keys' order: instances with their related objects, or
+    dicts of `fields` (and "pk") when given."""
     if not keys:
         return []
-    by_pk = {row.pk: row for row in rows.filter(pk__in=keys)}
+    found = rows.filter(pk__in=keys)
+    if fields:
+        by_pk = {row["pk"]: row for row in found.values("pk", *fields)}
+    else:
+        by_pk = {row.pk: row for row in found}
     return [by_pk[pk] for pk in keys if pk in by_pk]
 
 

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from journey import access
 
-from .forms import LabelReviewForm
-from .models import PlanReview
-from .services import label_review
+from ..forms import LabelReviewForm
+from ..models import PlanReview
+from ..services import label_review
 
 
 def _review(request, review_id):

@@ -1,0 +1,184 @@
+"""The coordinator's worklist in the admin: its lists on one page, their CSV, and the actions
+taken from a row (mark a result reviewed, a lab missed, close an extension; each with a note).
+
+Thin: tracker.services.worklist builds the lists within the user's centers; the actions
+fetch their object within the user's centers (404 otherwise) and call tracker.services.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from journey import access
+
+from .. import export, services
+from ..forms import ReasonForm
+from ..models import LabResult, PlanItem, ScheduledLab, Worklist
+from ..services import worklist
+from . import worklist_rows
+from .common import user_today
+from .results import ScheduledLabAdmin
+
+
+@admin.register(Worklist)
+class WorklistAdmin(ScheduledLabAdmin):
+    """The coordinator's worklist; its "list" page is the worklist itself."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("tracker.view_scheduledlab")
+
+    def get_urls(self):
+        csv_view = self.admin_site.admin_view(self.csv_view)
+        return [path("csv/", csv_view, name="tracker_worklist_csv"), *super().get_urls()]
+
+    def csv_view(self, request):
+        """The worklist as one CSV (tracker.export), scoped like the page."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = user_today(request.user)
+        body = export.worklist_csv(request.user, today)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        filename = f"worklist-{today.isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._act(request)
+        return TemplateResponse(request, "admin/tracker/worklist.html", self._context(request))
+
+    def _context(self, request):
+        """Every section's count and one page of its rows (?<section key>=<page> or =all)."""
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Worklist"),
+            "is_nav_sidebar_enabled": False,  # no app list to build: the lists need the width
+            **self._lists_context(request),
+        }
+
+    def _lists_context(self, request):
+        """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
+        other apps keep their templates, with the patient link to reuse."""
+        user, today, query = request.user, user_today(request.user), request.GET
+        pages = [
+            worklist.section_page(
+                section, worklist.page_number(query.get(section.key)), fields=_fields(section)
+            )
+            for section in worklist.sections(user, today)
+        ]
+        links = worklist_rows.Links(request, self.admin_site.name)
+        return {
+            "today": today,
+            "sections": _with_links(pages, links),
+            "per_page": worklist.PER_PAGE,
+            "patient_link": links.patient,
+        }
+
+    def _act(self, request):
+        """POST: mark a result reviewed, a lab missed, or close an extension (with a note)."""
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Write a note before saving."))
+            return redirect(request.get_full_path())
+        data, user = form.cleaned_data, request.user
+        try:
+            _WORKLIST_ACTIONS[data["action"]](user, data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Saved."))
+        return redirect(request.get_full_path())
+
+
+def _table(section):
+    """The section's pre-formatted table, or None for a section with its own template."""
+    return None if section.template else worklist_rows.TABLES[section.key]
+
+
+def _fields(section):
+    """What a pre-formatted table's rows need (dicts), or None: model instances."""
+    table = _table(section)
+    return table.fields if table else None
+
+
+def _body(page, links):
+    table = _table(page.section)
+    return table.body(links, page.rows) if table else ""
+
+
+def _with_links(pages, links):
+    """Each page with the links of its pager; the other sections keep the page they show."""
+    shown = {p.key: worklist.ALL if p.shows_all else str(p.number) for p in pages if p.number != 1}
+
+    def link(page, number):
+        query = QueryDict(mutable=True)
+        query.update({key: value for key, value in shown.items() if key != page.key})
+        if number != 1:
+            query[page.key] = worklist.ALL if number == 0 else str(number)
+        return f"?{query.urlencode()}#{page.key}"
+
+    return [
+        WorklistPage(
+            page,
+            previous_url=link(page, page.number - 1) if page.has_previous else "",
+            next_url=link(page, page.number + 1) if page.has_next else "",
+            all_url=link(page, 0),
+            first_url=link(page, 1),
+            table=_table(page.section),
+            body=_body(page, links),
+        )
+        for page in pages
+    ]
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """A section's page as the template shows it: the rows, the total and the pager links."""
+
+    page: worklist.SectionPage
+    previous_url: str
+    next_url: str
+    all_url: str
+    first_url: str
+    table: worklist_rows.Table | None = None  # None: the section's own template
+    body: str = ""  # the table's rows, pre-formatted
+
+
+def _review(user, data):
+    queryset = access.scope_to_centers(LabResult.objects.all(), user, "journey__center")
+    result = get_object_or_404(queryset, public_id=data["target"])
+    services.review_result(result, by=user, note=data["note"])
+
+
+def _missed(user, data):
+    queryset = access.scope_to_centers(ScheduledLab.objects.all(), user, "journey__center")
+    lab = get_object_or_404(queryset, public_id=data["target"])
+    services.mark_missed(lab, by=user, reason=data["note"])
+
+
+def _close_extension(user, data):
+    queryset = access.scope_to_centers(PlanItem.objects.all(), user, "plan__journey__center")
+    item = get_object_or_404(queryset, pk=data["item"])
+    services.close_extension(item, by=user, reason=data["note"])
+
+
+_WORKLIST_ACTIONS = {"review": _review, "missed": _missed, "close_extension": _close_extension}
