@@ -243,7 +243,7 @@ def test_steroid_period_is_read_from_the_regimen_and_the_taper_checkpoint(
 ):
     from types import SimpleNamespace
 
-    from tracker.portal.pages import _steroid_period
+    from tracker.portal.labs import _steroid_period
 
     day0 = dt.date(2026, 1, 5)
     journey = SimpleNamespace(therapy=SimpleNamespace(steroid_regimen=regimen), infusion_date=day0)

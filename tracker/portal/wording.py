@@ -156,7 +156,7 @@ class FlagText:
     help: str = ""
 
 
-def flag_text(flag):
+def _flag_table():
     critical_help = _("The care team is told about this result right away.")
     return {
         Flag.NORMAL: FlagText("normal", "✓", _("Normal")),
@@ -164,11 +164,11 @@ def flag_text(flag):
         Flag.LOW: FlagText("low", "▼", _("Lower than normal")),
         Flag.CRITICAL_HIGH: FlagText("critical", "‼", _("Much higher than normal"), critical_help),
         Flag.CRITICAL_LOW: FlagText("critical", "‼", _("Much lower than normal"), critical_help),
-    }.get(flag, FlagText("none", "–", _("No normal range to compare with")))
+        None: FlagText("none", "–", _("No normal range to compare with")),
+    }
 
 
-def status_text(status):
-    """A scheduled lab's derived status as an icon and words for families."""
+def _status_table():
     return {
         Status.UPCOMING: FlagText("upcoming", "○", _("Coming up")),
         Status.DUE: FlagText("due", "●", _("Due now")),
@@ -178,7 +178,29 @@ def status_text(status):
         Status.DONE: FlagText("done", "✓", _("Done")),
         Status.MISSED: FlagText("missed", "✗", _("Missed")),
         Status.CANCELLED: FlagText("cancelled", "–", _("Cancelled")),
-    }[status]
+    }
+
+
+# Fixed words per language (no patient data): built once per language, not once per row.
+_TABLES = {}
+
+
+def _table(build):
+    key = (build, get_language())
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = build()
+    return table
+
+
+def flag_text(flag):
+    table = _table(_flag_table)
+    return table.get(flag) or table[None]
+
+
+def status_text(status):
+    """A scheduled lab's derived status as an icon and words for families."""
+    return _table(_status_table)[status]
 
 
 def until_words(rule):
@@ -211,3 +233,26 @@ def localized_line(entry):
         return entry
     language = (get_language() or "en").split("-")[0]
     return entry.get(language) or entry.get("en") or next(iter(entry.values()), "")
+
+
+class DayWords:
+    """Dates in words for one page, each date formatted once (a page repeats its days)."""
+
+    def __init__(self):
+        self._long = {}
+        self._full = {}
+
+    def long(self, value):
+        """ "Feb. 3, 2026" (the language's DATE_FORMAT)."""
+        text = self._long.get(value)
+        if text is None:
+            text = self._long[value] = day(value)
+        return text
+
+    def full(self, value):
+        """ "Tuesday, Feb. 3, 2026": the weekday, then the long date."""
+        text = self._full.get(value)
+        if text is None:
+            weekday = formats.date_format(value, "l")
+            text = self._full[value] = f"{weekday}, {self.long(value)}"
+        return text
