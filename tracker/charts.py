@@ -7,17 +7,17 @@ dotted line, the infusion day as a vertical line and the steroid period as a bar
 time axis. The page puts a table with the same numbers next to it.
 
 Built as one string per chart: coordinates are computed once in Python and the markup is
-joined with f-strings, every text (labels, titles, dates) escaped with django's `escape`.
-Numbers are Python floats or ints, so they need no escaping.
+joined with f-strings; every text (labels, titles, dates) goes through `html.escape`, which
+escapes as django's `escape` does. Numbers are Python floats or ints: nothing to escape.
 """
 
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from html import escape
 
 from django.utils import formats
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 

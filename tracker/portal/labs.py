@@ -97,6 +97,8 @@ class _Rows:
     def __init__(self, day0, days):
         self.day0 = day0
         self.days = days
+        self.number = w.NumberWords()
+        self.zone = timezone.get_current_timezone()
         self._names = {}
         self._ranges = {}
 
@@ -113,12 +115,12 @@ class _Rows:
 
     def row(self, result):
         test = result.test
-        local_day = timezone.localtime(result.collected_at).date()
+        local_day = result.collected_at.astimezone(self.zone).date()
         return ResultRow(
             day=local_day,
             day_text=self.days.long(local_day),
             test_name=self.name(test),
-            value=f"{w.number(result.value, test.decimal_places)} {result.unit}",
+            value=f"{self.number(result.value, test.decimal_places)} {result.unit}",
             range=self.range(result),
             flag=w.flag_text(result.flag),
             # The multiple is shown only above the range: "0.3 times the top" only worries.
@@ -259,8 +261,8 @@ def labs_context(patient, journey, today):
         return context
     days = w.DayWords()
     rows = queries.journey_dates(journey, today)
-    results = queries.current_results(journey)
     tests = queries.lab_tests()
+    results = queries.current_results(journey, tests)
     formatter, markup = _Rows(journey.infusion_date, days), RowMarkup()
     result_rows = [formatter.row(r) for r in results]
     for row in result_rows:

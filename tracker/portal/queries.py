@@ -63,22 +63,39 @@ def lab_tests():
     return {t.code: t for t in LabTest.objects.all()}
 
 
+# The columns the labs page reads, and no others (a result row has about thirty).
+DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
+ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
+RESULT_COLUMNS = (
+    *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
+    *("baseline_value", "supersedes_id"),
+)
+
+
 def journey_dates(journey, today):
     """The journey's dated rows (draws, visits, checkpoints) with their status (one query)."""
+    items = [f"item__{name}" for name in ITEM_COLUMNS]
     return list(
         journey.scheduled_labs.with_status(today)
         .exclude(status=Status.CANCELLED)
         .filter(item__removed_at__isnull=True)
         .select_related("item")
+        .only(*DATE_COLUMNS, *items)
         .order_by("due_on", "item__position", "pk")
     )
 
 
-def current_results(journey):
-    """Every current (not corrected) result of the journey, oldest first (one query)."""
-    return list(
+def current_results(journey, tests):
+    """Every current (not corrected) result of the journey, oldest first (one query).
+
+    `tests` is lab_tests(): each result gets its LabTest from there, not from a join."""
+    by_pk = {test.pk: test for test in tests.values()}
+    results = list(
         LabResult.objects.current()
         .filter(journey=journey)
-        .select_related("test")
+        .only(*RESULT_COLUMNS)
         .order_by("collected_at", "test__position", "pk")
     )
+    for result in results:
+        result.test = by_pk[result.test_id]
+    return results

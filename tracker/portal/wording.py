@@ -8,7 +8,7 @@ the guardian's own).
 import re
 from dataclasses import dataclass
 
-from django.utils import formats
+from django.utils import formats, numberformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -121,6 +121,23 @@ def number(value, places):
     if value is None:
         return ""
     return formats.number_format(value, decimal_pos=places, use_l10n=True)
+
+
+class NumberWords:
+    """number() for one page: the language's separators are looked up once, not per value."""
+
+    def __init__(self):
+        language = get_language()
+        self._separators = [
+            formats.get_format(name, language, use_l10n=True)
+            for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+        ]
+
+    def __call__(self, value, places):
+        if value is None:
+            return ""
+        decimal, grouping, thousands = self._separators
+        return numberformat.format(value, decimal, places, grouping, thousands, use_l10n=True)
 
 
 def factor(value):
