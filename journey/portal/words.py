@@ -4,6 +4,10 @@ and what the latest eligibility check means for them.
 About a 6th-grade reading level, with the medical term in brackets where it helps.
 """
 
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from journey.models import Responsible, Stage, Verdict
@@ -130,3 +134,28 @@ def stage_name(stage):
 
 def step_title(step):
     return STEP_TITLES.get(step.code, step.title)
+
+
+def day(value):
+    """A date in the active language's long format ("Feb. 3, 2026"), or "" for none.
+
+    A moment (datetime) is shown on the reader's own calendar day, as the |date filter does."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value)
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
+
+
+def timeline_tag(state):
+    """A timeline stage's state as a mark and a word, never colour alone."""
+    return {
+        "done": "✓ " + gettext("Done"),
+        "current": "● " + gettext("Now"),
+        "next": gettext("Next"),
+        "ended": gettext("Ended"),
+    }.get(state) or gettext("Later")
+
+
+def timeline_date(state, at):
+    """ "since Feb. 3, 2026", or "on ..." for how a journey ended."""
+    prefix = gettext("on") if state == "ended" else gettext("since")
+    return f"{prefix} {day(at)}"

@@ -28,6 +28,17 @@ def guardian_of(request):
     return guardian
 
 
+# What the plan and labs pages read of the journey and the rows joined to it: the therapy's
+# and the plan's catalogue copies (label, schedule) are large JSON the pages never show.
+JOURNEY_COLUMNS = (
+    *("patient_id", "center_id", "therapy_id", "stage", "infusion_date", "opened_at"),
+    *("therapy__name", "therapy__generic_name", "therapy__steroid_regimen"),
+    *("therapy__family_notes", "therapy__urgent_symptoms"),
+    *("center__name", "center__main_phone", "center__after_hours_phone"),
+    "monitoring_plan__id",
+)
+
+
 def current_journey(patient):
     """The child's open journey, else the latest one; with therapy, center and plan."""
     is_open = Case(
@@ -35,6 +46,7 @@ def current_journey(patient):
     )
     return (
         patient.journeys.select_related("therapy", "center", "monitoring_plan")
+        .only(*JOURNEY_COLUMNS)
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
         .first()
