@@ -60,19 +60,36 @@ def plan_of(journey):
         return None
 
 
+# What the plan page reads of each item and its dates.
+PLAN_ITEM_COLUMNS = (
+    *("plan_id", "code", "kind", "title", "tests", "baseline", "inpatient", "lifelong"),
+    *("position", "continue_until_normal", "extended_at", "extension_ended_at"),
+)
+PLAN_DATE_COLUMNS = (
+    *("item_id", "sequence", "due_on", "window_start", "window_end"),
+    *("done_at", "missed_at", "cancelled_at"),
+)
+TEST_COLUMNS = ("code", "family_name", "unit", "decimal_places", "position")
+
+
 def plan_items(plan):
     """The plan's live items, each with its not-cancelled dates in order (2 queries)."""
-    dates = ScheduledLab.objects.filter(cancelled_at__isnull=True).order_by("due_on", "sequence")
+    dates = (
+        ScheduledLab.objects.filter(cancelled_at__isnull=True)
+        .only(*PLAN_DATE_COLUMNS)
+        .order_by("due_on", "sequence")
+    )
     return list(
         plan.items.filter(removed_at__isnull=True)
+        .only(*PLAN_ITEM_COLUMNS)
         .order_by("position", "code")
         .prefetch_related(Prefetch("scheduled", queryset=dates))
     )
 
 
 def lab_tests():
-    """The lab catalogue by code (a dozen rows; one query)."""
-    return {t.code: t for t in LabTest.objects.all()}
+    """The lab catalogue by code (a dozen rows; one query), with what the pages show."""
+    return {t.code: t for t in LabTest.objects.only(*TEST_COLUMNS)}
 
 
 # The columns the labs page reads, and no others (a result row has about thirty).
