@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import translation
 
+from journey.portal import words
 from tests import factories_portal_tracker as fp
 from tracker.models import Flag, Status
 from tracker.portal import wording as w
@@ -216,16 +217,28 @@ def test_ranges_flags_and_statuses_never_rely_on_colour():
 
 
 def test_tel_href_and_headings():
-    assert w.tel_href("+1 (555) 010-2000") == "tel:+15550102000"
-    assert w.tel_href("") == ""
+    assert words.tel_href("+1 (555) 010-2000") == "tel:+15550102000"
+    assert words.tel_href("555 0100") == "tel:5550100"
+    assert words.tel_href("") == ""
 
 
 def test_urgent_lines_follow_the_language():
     line = {"en": "Yellow skin", "es": "Piel amarilla"}
     with translation.override("es"):
-        assert w.localized_line(line) == "Piel amarilla"
+        assert words.urgent_line(line) == "Piel amarilla"
     with translation.override("en"):
-        assert w.localized_line({"en": "Only English"}) == "Only English"
+        assert words.urgent_line({"en": "Only English"}) == "Only English"
+
+
+def test_one_call_now_helper_for_plan_and_card():
+    """The care plan and the emergency card list the same lines (one helper, issue 12)."""
+    from types import SimpleNamespace
+
+    therapy = SimpleNamespace(urgent_symptoms=[{"en": "Fever", "es": "Fiebre"}, "", "Rash"])
+    assert words.urgent_lines(therapy, "es-mx") == ["Fiebre", "Rash"]
+    with translation.override("en"):
+        assert words.urgent_lines(therapy) == ["Fever", "Rash"]
+    assert words.urgent_lines(None) == []
 
 
 @pytest.mark.parametrize(

@@ -251,15 +251,3 @@ def latest_journey(child):
         .order_by("-opened_at", "-pk")
         .first()
     )
-
-
-def urgent_lines(therapy, language):
-    """The therapy's "call now" signs in the guardian's language (English when missing)."""
-    if therapy is None:
-        return []
-    lines = []
-    for line in therapy.urgent_symptoms or []:
-        text = line.get(language) or line.get("en") if isinstance(line, dict) else str(line)
-        if text:
-            lines.append(text)
-    return lines

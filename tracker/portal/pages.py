@@ -10,6 +10,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from journey.portal import words
 from tracker import flags
 from tracker.models import ItemKind, Status
 
@@ -36,9 +37,9 @@ def _contacts(journey, patient):
     return {
         "center": center,
         "main_phone": center.main_phone,
-        "main_phone_href": w.tel_href(center.main_phone),
+        "main_phone_href": words.tel_href(center.main_phone),
         "after_hours_phone": center.after_hours_phone,
-        "after_hours_phone_href": w.tel_href(center.after_hours_phone),
+        "after_hours_phone_href": words.tel_href(center.after_hours_phone),
     }
 
 
@@ -49,7 +50,7 @@ def _common(patient, journey):
         "journey": journey,
         "therapy": therapy,
         **_contacts(journey, patient),
-        "urgent_symptoms": [w.localized_line(s) for s in getattr(therapy, "urgent_symptoms", [])],
+        "urgent_symptoms": words.urgent_lines(therapy),
     }
 
 

@@ -238,20 +238,6 @@ def x_uln_words(x_uln):
     return _("%(x)s times the top of the normal range") % {"x": factor(x_uln)}
 
 
-def tel_href(phone):
-    """ "tel:+15550102000" from "+1 (555) 010-2000"."""
-    digits = re.sub(r"[^\d+]", "", phone or "")
-    return f"tel:{digits}" if digits else ""
-
-
-def localized_line(entry):
-    """One urgent-symptom line ({"en": ..., "es": ...}) in the active language, else English."""
-    if isinstance(entry, str):
-        return entry
-    language = (get_language() or "en").split("-")[0]
-    return entry.get(language) or entry.get("en") or next(iter(entry.values()), "")
-
-
 class DayWords:
     """Dates in words for one page, each date formatted once (a page repeats its days)."""
 
