@@ -157,6 +157,23 @@ def test_trend_chart_is_accessible_svg_with_table(client, family):
     assert html.count('<th scope="row">') >= 3
 
 
+def test_rows_and_charts_built_in_python_escape_every_text(client, family):
+    """The labs page's rows and charts are strings built in Python: no text reaches the page
+    unescaped (a catalogue name with markup in it stays text)."""
+    from tracker.models import LabTest
+
+    guardian, child, journey = family
+    LabTest.objects.filter(code="ALT").update(family_name='liver <b>"test"</b> (ALT)')
+    fp.record(journey, 7, [("ALT", "25", "U/L")])
+    fp.record(journey, 14, [("ALT", "120", "U/L")])
+    html = _get(client, guardian, "portal_tracker:labs", child).content.decode()
+    assert "<b>" not in html
+    escaped = "liver &lt;b&gt;&quot;test&quot;&lt;/b&gt; (ALT)"
+    svg = re.search(r'<svg class="lab-chart".*?</svg>', html, flags=re.S).group(0)
+    assert f'<title id="chart-alt-title">{escaped} over time</title>' in svg
+    assert f"<strong>{escaped}</strong>: 120 U/L" in html  # the result in its day's list
+
+
 def test_corrected_results_show_only_the_correction(client, family):
     from tracker.services import correct_result
 
