@@ -1,10 +1,11 @@
 """Requests/s and latency of the busiest pages under load, beside a one-line view as the floor.
 
-Pages: the guardian's home, a child's labs page, the coordinator's worklist and the admin
-patient list (logged in as a scale guardian / coordinator). gunicorn serves bench.settings
-(the project's settings with DEBUG off and bench/urls.py: config.urls plus /bench/hello/) on
-127.0.0.1; wrk drives it at --concurrency connections for --duration seconds per page, a Lua
-script reporting p50/p95/p99. SQL queries per page are counted in-process with the test Client.
+Pages: the guardian's home, a child's journey, care plan, emergency card and labs pages, the
+coordinator's worklist and the admin patient list (logged in as a scale guardian / coordinator).
+gunicorn serves bench.settings (the project's settings with DEBUG off and bench/urls.py:
+config.urls plus /bench/hello/) on 127.0.0.1; wrk drives it at --concurrency connections for
+--duration seconds per page, a Lua script reporting p50/p95/p99. SQL queries per page are
+counted in-process with the test Client.
 
 Each page's object under "pages": rps, p50_ms, p95_ms, p99_ms, errors, floor_rps (the hello
 view in the same run) and share_of_floor; queries (a repeat request, as under load) and
@@ -82,6 +83,9 @@ def _pages(guardian, child, coordinator):
 
     wanted = {
         "guardian_home": ("portal:home", [], guardian),
+        "child_journey": ("portal:child", [child.public_id], guardian),
+        "child_plan": ("portal_tracker:plan", [child.public_id], guardian),
+        "child_card": ("portal:card", [child.public_id], guardian),
         "child_labs": ("portal_tracker:labs", [child.public_id], guardian),
         "coordinator_worklist": ("admin:tracker_worklist_changelist", [], coordinator),
         "admin_patient_list": ("admin:journey_patient_changelist", [], coordinator),

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from . import access
 from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm
-from .portal import invitations, pages
+from .portal import invitations, pages, words
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -68,7 +68,7 @@ def card(request, public_id):
         "page": "card",
         "journey": journey,
         "therapy": therapy,
-        "urgent": pages.urgent_lines(therapy, get_language()),
+        "urgent": words.urgent_lines(therapy, get_language()),
     }
     return render(request, "portal/card.html", context)
 

@@ -8,7 +8,10 @@ import pytest
 from tests.bench_run import run_bench
 from tests.conftest import IN_CI
 
-PAGES = {"guardian_home", "child_labs", "coordinator_worklist", "admin_patient_list"}
+PAGES = {
+    *("guardian_home", "child_journey", "child_plan", "child_card", "child_labs"),
+    *("coordinator_worklist", "admin_patient_list"),
+}
 FIGURES = {
     "rps",
     "p50_ms",

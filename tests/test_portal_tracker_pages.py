@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import translation
 
+from journey.portal import words
 from tests import factories_portal_tracker as fp
 from tracker.models import Flag, Status
 from tracker.portal import wording as w
@@ -156,6 +157,23 @@ def test_trend_chart_is_accessible_svg_with_table(client, family):
     assert html.count('<th scope="row">') >= 3
 
 
+def test_rows_and_charts_built_in_python_escape_every_text(client, family):
+    """The labs page's rows and charts are strings built in Python: no text reaches the page
+    unescaped (a catalogue name with markup in it stays text)."""
+    from tracker.models import LabTest
+
+    guardian, child, journey = family
+    LabTest.objects.filter(code="ALT").update(family_name='liver <b>"test"</b> (ALT)')
+    fp.record(journey, 7, [("ALT", "25", "U/L")])
+    fp.record(journey, 14, [("ALT", "120", "U/L")])
+    html = _get(client, guardian, "portal_tracker:labs", child).content.decode()
+    assert "<b>" not in html
+    escaped = "liver &lt;b&gt;&quot;test&quot;&lt;/b&gt; (ALT)"
+    svg = re.search(r'<svg class="lab-chart".*?</svg>', html, flags=re.S).group(0)
+    assert f'<title id="chart-alt-title">{escaped} over time</title>' in svg
+    assert f"<strong>{escaped}</strong>: 120 U/L" in html  # the result in its day's list
+
+
 def test_corrected_results_show_only_the_correction(client, family):
     from tracker.services import correct_result
 
@@ -216,16 +234,28 @@ def test_ranges_flags_and_statuses_never_rely_on_colour():
 
 
 def test_tel_href_and_headings():
-    assert w.tel_href("+1 (555) 010-2000") == "tel:+15550102000"
-    assert w.tel_href("") == ""
+    assert words.tel_href("+1 (555) 010-2000") == "tel:+15550102000"
+    assert words.tel_href("555 0100") == "tel:5550100"
+    assert words.tel_href("") == ""
 
 
 def test_urgent_lines_follow_the_language():
     line = {"en": "Yellow skin", "es": "Piel amarilla"}
     with translation.override("es"):
-        assert w.localized_line(line) == "Piel amarilla"
+        assert words.urgent_line(line) == "Piel amarilla"
     with translation.override("en"):
-        assert w.localized_line({"en": "Only English"}) == "Only English"
+        assert words.urgent_line({"en": "Only English"}) == "Only English"
+
+
+def test_one_call_now_helper_for_plan_and_card():
+    """The care plan and the emergency card list the same lines (one helper, issue 12)."""
+    from types import SimpleNamespace
+
+    therapy = SimpleNamespace(urgent_symptoms=[{"en": "Fever", "es": "Fiebre"}, "", "Rash"])
+    assert words.urgent_lines(therapy, "es-mx") == ["Fiebre", "Rash"]
+    with translation.override("en"):
+        assert words.urgent_lines(therapy) == ["Fever", "Rash"]
+    assert words.urgent_lines(None) == []
 
 
 @pytest.mark.parametrize(
@@ -243,7 +273,7 @@ def test_steroid_period_is_read_from_the_regimen_and_the_taper_checkpoint(
 ):
     from types import SimpleNamespace
 
-    from tracker.portal.pages import _steroid_period
+    from tracker.portal.labs import _steroid_period
 
     day0 = dt.date(2026, 1, 5)
     journey = SimpleNamespace(therapy=SimpleNamespace(steroid_regimen=regimen), infusion_date=day0)

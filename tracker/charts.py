@@ -5,15 +5,19 @@ flagged points as triangles or diamonds with a word beside them (never colour al
 child's level before treatment as a dashed line, a label rule such as "2 x upper limit" as a
 dotted line, the infusion day as a vertical line and the steroid period as a bar under the
 time axis. The page puts a table with the same numbers next to it.
+
+Built as one string per chart: coordinates are computed once in Python and the markup is
+joined with f-strings; every text (labels, titles, dates) goes through `html.escape`, which
+escapes as django's `escape` does. Numbers are Python floats or ints: nothing to escape.
 """
 
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from html import escape
 
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -32,6 +36,7 @@ class Point:
     value: Decimal
     flag: str
     text: str  # the value as shown ("32 U/L")
+    day_text: str = ""  # the day as shown ("Feb. 3, 2026"); formatted here when empty
 
 
 @dataclass(frozen=True)
@@ -104,48 +109,25 @@ def _tick_number(value):
 
 
 def _axes(scale):
-    y_lines = format_html_join(
-        "",
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e7eb"/>'
-        '<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{}">{}</text>',
-        (
-            (
-                LEFT,
-                WIDTH - RIGHT,
-                scale.y(v),
-                scale.y(v),
-                LEFT - 6,
-                scale.y(v) + 4,
-                MUTED,
-                _tick_number(v),
-            )
-            for v in scale.y_ticks()
-        ),
-    )
+    parts = []
+    for v in scale.y_ticks():
+        y = scale.y(v)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="#e4e7eb"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4}" text-anchor="end" font-size="11" '
+            f'fill="{MUTED}">{escape(_tick_number(v))}</text>'
+        )
     base = TOP + PLOT_H
-    x_labels = format_html_join(
-        "",
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>'
-        '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{}">{}</text>',
-        (
-            (
-                scale.x(d),
-                scale.x(d),
-                base,
-                base + 4,
-                MUTED,
-                scale.x(d),
-                base + 17,
-                MUTED,
-                formats.date_format(d, "MONTH_DAY_FORMAT"),
-            )
-            for d in scale.x_ticks()
-        ),
-    )
-    frame = format_html(
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>', LEFT, WIDTH - RIGHT, base, base, INK
-    )
-    return y_lines + frame + x_labels
+    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="{INK}"/>')
+    for d in scale.x_ticks():
+        x = scale.x(d)
+        label = escape(formats.date_format(d, "MONTH_DAY_FORMAT"))
+        parts.append(
+            f'<line x1="{x}" x2="{x}" y1="{base}" y2="{base + 4}" stroke="{MUTED}"/>'
+            f'<text x="{x}" y="{base + 17}" text-anchor="middle" font-size="11" '
+            f'fill="{MUTED}">{label}</text>'
+        )
+    return "".join(parts)
 
 
 def _band(spec, scale):
@@ -154,43 +136,25 @@ def _band(spec, scale):
     low, high = spec.band
     y_top = scale.y(high) if high is not None else TOP
     y_bottom = scale.y(low) if low is not None else TOP + PLOT_H
-    return format_html(
-        '<rect class="chart-band" x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
-        '<text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
-        LEFT,
-        y_top,
-        PLOT_W,
-        round(max(y_bottom - y_top, 0), 1),
-        BAND,
-        LEFT + 4,
-        y_top + 12,
-        MUTED,
-        _("Normal range"),
+    height = round(max(y_bottom - y_top, 0), 1)
+    return (
+        f'<rect class="chart-band" x="{LEFT}" y="{y_top}" width="{PLOT_W}" height="{height}" '
+        f'fill="{BAND}"/><text x="{LEFT + 4}" y="{y_top + 12}" font-size="11" '
+        f'fill="{MUTED}">{escape(_("Normal range"))}</text>'
     )
 
 
 def _rules(spec, scale):
-    return format_html_join(
-        "",
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1.5" '
-        'stroke-dasharray="{}"/><text x="{}" y="{}" text-anchor="end" font-size="11" '
-        'fill="{}">{}</text>',
-        (
-            (
-                LEFT,
-                WIDTH - RIGHT,
-                scale.y(r.value),
-                scale.y(r.value),
-                INK,
-                r.dash,
-                WIDTH - RIGHT - 2,
-                scale.y(r.value) - 4,
-                INK,
-                r.label,
-            )
-            for r in spec.rules
-        ),
-    )
+    parts = []
+    for r in spec.rules:
+        y = scale.y(r.value)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="{INK}" '
+            f'stroke-width="1.5" stroke-dasharray="{escape(r.dash)}"/>'
+            f'<text x="{WIDTH - RIGHT - 2}" y="{y - 4}" text-anchor="end" font-size="11" '
+            f'fill="{INK}">{escape(r.label)}</text>'
+        )
+    return "".join(parts)
 
 
 def _time_marks(spec, scale):
@@ -198,19 +162,9 @@ def _time_marks(spec, scale):
     if spec.infusion_day:
         x = scale.x(spec.infusion_day)
         parts.append(
-            format_html(
-                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="2"/>'
-                '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{}">{}</text>',
-                x,
-                x,
-                TOP,
-                TOP + PLOT_H,
-                INK,
-                x,
-                TOP - 8,
-                INK,
-                _("Infusion day"),
-            )
+            f'<line x1="{x}" x2="{x}" y1="{TOP}" y2="{TOP + PLOT_H}" stroke="{INK}" '
+            f'stroke-width="2"/><text x="{x}" y="{TOP - 8}" text-anchor="middle" '
+            f'font-size="11" fill="{INK}">{escape(_("Infusion day"))}</text>'
         )
     if spec.steroid:
         start, end = spec.steroid
@@ -219,102 +173,64 @@ def _time_marks(spec, scale):
         label = _("Steroid medicine") if end else _("Steroid medicine starts")
         y = HEIGHT - 22
         parts.append(
-            format_html(
-                '<rect x="{}" y="{}" width="{}" height="8" fill="#fbd38d" stroke="{}"/>'
-                '<text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
-                x1,
-                y,
-                max(x2 - x1, 2),
-                MUTED,
-                x1,
-                y + 20,
-                INK,
-                label,
-            )
+            f'<rect x="{x1}" y="{y}" width="{max(x2 - x1, 2)}" height="8" fill="#fbd38d" '
+            f'stroke="{MUTED}"/><text x="{x1}" y="{y + 20}" font-size="11" '
+            f'fill="{INK}">{escape(label)}</text>'
         )
-    return mark_safe("".join(parts))  # noqa: S308 - each part built by format_html
+    return "".join(parts)
 
 
-def _short_flag(flag):
+def _short_flags():
     return {
         Flag.HIGH: _("High"),
         Flag.LOW: _("Low"),
         Flag.CRITICAL_HIGH: _("Very high"),
         Flag.CRITICAL_LOW: _("Very low"),
-    }.get(flag, "")
+    }
 
 
-def _marker(point, x, y):
+def _shape(flag, x, y):
     """Circle for normal; triangle up/down for high/low; a larger diamond for critical."""
-    title = format_html(
-        "<title>{}: {} {}</title>",
-        formats.date_format(point.day, "DATE_FORMAT"),
-        point.text,
-        _short_flag(point.flag),
+    if flag in (Flag.HIGH, Flag.LOW):
+        dy = -6 if flag == Flag.HIGH else 6
+        return (
+            f'<polygon class="point point-{flag}" points="{x},{y + dy} {x - 6},{y - dy} '
+            f'{x + 6},{y - dy}" fill="{ALERT}"/>'
+        )
+    if flag in (Flag.CRITICAL_HIGH, Flag.CRITICAL_LOW):
+        return (
+            f'<polygon class="point point-critical" points="{x},{y - 8} {x + 8},{y} '
+            f'{x},{y + 8} {x - 8},{y}" fill="{ALERT}" stroke="{INK}" stroke-width="2"/>'
+        )
+    return (
+        f'<circle class="point point-normal" cx="{x}" cy="{y}" r="4" fill="#fff" '
+        f'stroke="{INK}" stroke-width="2"/>'
     )
-    if point.flag in (Flag.HIGH, Flag.LOW):
-        dy = -6 if point.flag == Flag.HIGH else 6
-        shape = format_html(
-            '<polygon class="point point-{}" points="{},{} {},{} {},{}" fill="{}"/>',
-            point.flag,
-            x,
-            y + dy,
-            x - 6,
-            y - dy,
-            x + 6,
-            y - dy,
-            ALERT,
+
+
+def _marker(point, x, y, words):
+    """One point: a title (date, value, flag word), its shape and the flag word beside it."""
+    word = escape(words.get(point.flag, ""))
+    day = point.day_text or formats.date_format(point.day, "DATE_FORMAT")
+    title = f"<title>{escape(day)}: {escape(point.text)} {word}</title>"
+    text = ""
+    if word:
+        ty = y - 12 if point.flag in (Flag.HIGH, Flag.CRITICAL_HIGH) else y + 20
+        text = (
+            f'<text x="{x}" y="{ty}" text-anchor="middle" font-size="11" font-weight="bold" '
+            f'fill="{ALERT}">{word}</text>'
         )
-    elif point.flag in (Flag.CRITICAL_HIGH, Flag.CRITICAL_LOW):
-        shape = format_html(
-            '<polygon class="point point-critical" points="{},{} {},{} {},{} {},{}" '
-            'fill="{}" stroke="{}" stroke-width="2"/>',
-            x,
-            y - 8,
-            x + 8,
-            y,
-            x,
-            y + 8,
-            x - 8,
-            y,
-            ALERT,
-            INK,
-        )
-    else:
-        shape = format_html(
-            '<circle class="point point-normal" cx="{}" cy="{}" r="4" fill="#fff" stroke="{}" '
-            'stroke-width="2"/>',
-            x,
-            y,
-            INK,
-        )
-    word = _short_flag(point.flag)
-    text = (
-        format_html(
-            '<text x="{}" y="{}" text-anchor="middle" font-size="11" font-weight="bold" '
-            'fill="{}">{}</text>',
-            x,
-            y - 12 if point.flag in (Flag.HIGH, Flag.CRITICAL_HIGH) else y + 20,
-            ALERT,
-            word,
-        )
-        if word
-        else ""
-    )
-    return format_html("<g>{}{}{}</g>", title, shape, text)
+    return f"<g>{title}{_shape(point.flag, x, y)}{text}</g>"
 
 
 def _series(spec, scale):
     coords = [(scale.x(p.day), scale.y(p.value)) for p in spec.points]
-    line = format_html(
-        '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
-        " ".join(f"{x},{y}" for x, y in coords),
-        INK,
+    line = " ".join(f"{x},{y}" for x, y in coords)
+    words = _short_flags()
+    markers = "".join(
+        _marker(p, x, y, words) for p, (x, y) in zip(spec.points, coords, strict=True)
     )
-    markers = mark_safe(  # noqa: S308 - each marker built by format_html
-        "".join(_marker(p, x, y) for p, (x, y) in zip(spec.points, coords, strict=True))
-    )
-    return line + markers
+    return f'<polyline points="{line}" fill="none" stroke="{INK}" stroke-width="2"/>{markers}'
 
 
 def render(spec):
@@ -322,20 +238,14 @@ def render(spec):
     if not spec.points:
         return ""
     scale = _Scale(spec)
-    return format_html(
-        '<svg class="lab-chart" role="img" aria-labelledby="{id}-title {id}-desc" '
-        'viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMidYMid meet" '
+    dom_id = escape(spec.dom_id)
+    svg = (
+        f'<svg class="lab-chart" role="img" aria-labelledby="{dom_id}-title {dom_id}-desc" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" preserveAspectRatio="xMidYMid meet" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif">'
-        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
-        "{band}{axes}{rules}{marks}{series}</svg>",
-        id=spec.dom_id,
-        w=WIDTH,
-        h=HEIGHT,
-        title=spec.title,
-        desc=spec.desc,
-        band=_band(spec, scale),
-        axes=_axes(scale),
-        rules=_rules(spec, scale),
-        marks=_time_marks(spec, scale),
-        series=_series(spec, scale),
+        f'<title id="{dom_id}-title">{escape(spec.title)}</title>'
+        f'<desc id="{dom_id}-desc">{escape(spec.desc)}</desc>'
+        f"{_band(spec, scale)}{_axes(scale)}{_rules(spec, scale)}{_time_marks(spec, scale)}"
+        f"{_series(spec, scale)}</svg>"
     )
+    return mark_safe(svg)  # noqa: S308 - every text above goes through escape()

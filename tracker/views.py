@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import calendar, fhir
+from .portal import labs as labs_page
 from .portal import pages, queries
 
 
@@ -39,7 +40,7 @@ def plan(request, public_id):
 
 def _labs_context(request, public_id):
     child, journey = _child_and_journey(request, public_id)
-    context = pages.labs_context(child, journey, timezone.localdate())
+    context = labs_page.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
     return context
 

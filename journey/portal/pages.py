@@ -29,6 +29,17 @@ from . import words
 portal_journeys_loaded = Signal()
 
 
+# The journey columns the portal pages read (the therapy is joined for its name only).
+JOURNEY_SHOWN = (
+    *("patient_id", "center_id", "therapy_id", "stage", "infusion_date"),
+    *("opened_at", "closed_at"),
+)
+STEP_SHOWN = ("journey_id", "code", "stage", "title", "responsible")
+STEP_SHOWN += ("due_on", "done_on", "position")
+# What the emergency card shows of the therapy (its catalogue row is large: label, schedule).
+THERAPY_ON_CARD = ("therapy__name", "therapy__generic_name", "therapy__urgent_symptoms")
+
+
 @dataclass
 class TimelineEntry:
     stage: str
@@ -36,6 +47,16 @@ class TimelineEntry:
     meaning: str
     state: str  # "done", "current", "next", "later" or "ended"
     entered_at: object = None
+    tag: str = ""  # the state in words ("✓ Done", "● Now")
+    date_text: str = ""  # "since Feb. 3, 2026" / "on Feb. 3, 2026"
+
+    @property
+    def is_current(self):
+        return self.state in ("current", "ended")
+
+    @property
+    def shows_meaning(self):
+        return self.state in ("current", "ended", "next")
 
 
 @dataclass
@@ -46,6 +67,8 @@ class StepView:
     due_on: object
     done_on: object
     overdue: bool
+    due_text: str = ""  # "Feb. 3, 2026" (the language's DATE_FORMAT)
+    done_text: str = ""
 
 
 @dataclass
@@ -73,6 +96,7 @@ def _latest_journeys(children):
     journeys = (
         Journey.objects.filter(patient__in=[c.pk for c in children])
         .select_related("therapy")
+        .only(*JOURNEY_SHOWN, "therapy__name")
         .annotate(latest_verdict=_latest_verdict())
     )
     latest = {}
@@ -90,6 +114,8 @@ def _step_view(step, today):
         due_on=step.due_on,
         done_on=step.done_on,
         overdue=overdue,
+        due_text=words.day(step.due_on),
+        done_text=words.day(step.done_on),
     )
 
 
@@ -100,8 +126,10 @@ def _step_order(step):
 def _current_steps(journeys, today):
     """The steps of each journey's current stage, split into open and done: one query."""
     current = {j.pk: j.stage for j in journeys}
-    steps = ChecklistStep.objects.filter(journey__in=list(current)).only(
-        "journey_id", "code", "stage", "title", "responsible", "due_on", "done_on", "position"
+    steps = (
+        ChecklistStep.objects.filter(journey__in=list(current))
+        .only(*STEP_SHOWN)
+        .order_by()  # sorted below; the model's ordering would join the journey
     )
     by_journey = {pk: ([], []) for pk in current}
     for step in sorted(steps, key=_step_order):
@@ -180,7 +208,10 @@ def _state(index, now):
 
 def _entry(stage, state, at):
     meaning = words.STAGE_MEANINGS.get(stage, "")
-    return TimelineEntry(stage, words.stage_name(stage), meaning, state, at)
+    entry = TimelineEntry(stage, words.stage_name(stage), meaning, state, at)
+    entry.tag = words.timeline_tag(state)
+    entry.date_text = words.timeline_date(state, at) if at else ""
+    return entry
 
 
 def _ended_timeline(journey, entered):
@@ -216,18 +247,7 @@ def latest_journey(child):
     return (
         Journey.objects.filter(patient=child)
         .select_related("therapy")
+        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD)
         .order_by("-opened_at", "-pk")
         .first()
     )
-
-
-def urgent_lines(therapy, language):
-    """The therapy's "call now" signs in the guardian's language (English when missing)."""
-    if therapy is None:
-        return []
-    lines = []
-    for line in therapy.urgent_symptoms or []:
-        text = line.get(language) or line.get("en") if isinstance(line, dict) else str(line)
-        if text:
-            lines.append(text)
-    return lines

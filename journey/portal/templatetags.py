@@ -1,19 +1,17 @@
 """Template helpers for the portal ({% load portal %}, registered in settings.TEMPLATES)."""
 
-import re
-
 from django import template
 from django.template.loader import get_template
+
+from . import words
 
 register = template.Library()
 
 
 @register.filter
 def tel_href(number):
-    """ "+1 555 0100" -> "tel:+15550100" (only digits and a leading plus)."""
-    number = str(number or "")
-    digits = re.sub(r"[^\d]", "", number)
-    return f"tel:{'+' if number.strip().startswith('+') else ''}{digits}"
+    """ "+1 555 0100" -> "tel:+15550100" (journey.portal.words.tel_href)."""
+    return words.tel_href(number)
 
 
 @register.simple_tag(takes_context=True)

@@ -4,6 +4,11 @@ and what the latest eligibility check means for them.
 About a 6th-grade reading level, with the medical term in brackets where it helps.
 """
 
+import re
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from journey.models import Responsible, Stage, Verdict
@@ -130,3 +135,57 @@ def stage_name(stage):
 
 def step_title(step):
     return STEP_TITLES.get(step.code, step.title)
+
+
+def day(value):
+    """A date in the active language's long format ("Feb. 3, 2026"), or "" for none.
+
+    A moment (datetime) is shown on the reader's own calendar day, as the |date filter does."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value)
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
+
+
+def timeline_tag(state):
+    """A timeline stage's state as a mark and a word, never colour alone."""
+    return {
+        "done": "✓ " + gettext("Done"),
+        "current": "● " + gettext("Now"),
+        "next": gettext("Next"),
+        "ended": gettext("Ended"),
+    }.get(state) or gettext("Later")
+
+
+def timeline_date(state, at):
+    """ "since Feb. 3, 2026", or "on ..." for how a journey ended."""
+    prefix = gettext("on") if state == "ended" else gettext("since")
+    return f"{prefix} {day(at)}"
+
+
+# ---------------------------------------------------------------- "call now" (one helper)
+
+
+def tel_href(phone):
+    """ "tel:+15550102000" from "+1 (555) 010-2000": digits and a leading plus; "" for none."""
+    phone = str(phone or "").strip()
+    digits = re.sub(r"\D", "", phone)
+    if not digits:
+        return ""
+    return f"tel:{'+' if phone.startswith('+') else ''}{digits}"
+
+
+def urgent_line(entry, language=None):
+    """One "call now" line ({"en": ..., "es": ...}) in the language, else English."""
+    if not isinstance(entry, dict):
+        return str(entry or "")
+    language = (language or get_language() or "en").split("-")[0]
+    return entry.get(language) or entry.get("en") or next(iter(entry.values()), "")
+
+
+def urgent_lines(therapy, language=None):
+    """The therapy's "call now" signs in the reader's language (the active one by default).
+
+    The one helper for every family page that says when to call (care plan, emergency card).
+    """
+    entries = getattr(therapy, "urgent_symptoms", None) or []
+    return [line for line in (urgent_line(e, language) for e in entries) if line]

@@ -28,6 +28,17 @@ def guardian_of(request):
     return guardian
 
 
+# What the plan and labs pages read of the journey and the rows joined to it: the therapy's
+# and the plan's catalogue copies (label, schedule) are large JSON the pages never show.
+JOURNEY_COLUMNS = (
+    *("patient_id", "center_id", "therapy_id", "stage", "infusion_date", "opened_at"),
+    *("therapy__name", "therapy__generic_name", "therapy__steroid_regimen"),
+    *("therapy__family_notes", "therapy__urgent_symptoms"),
+    *("center__name", "center__main_phone", "center__after_hours_phone"),
+    "monitoring_plan__id",
+)
+
+
 def current_journey(patient):
     """The child's open journey, else the latest one; with therapy, center and plan."""
     is_open = Case(
@@ -35,6 +46,7 @@ def current_journey(patient):
     )
     return (
         patient.journeys.select_related("therapy", "center", "monitoring_plan")
+        .only(*JOURNEY_COLUMNS)
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
         .first()
@@ -48,37 +60,71 @@ def plan_of(journey):
         return None
 
 
+# What the plan page reads of each item and its dates.
+PLAN_ITEM_COLUMNS = (
+    *("plan_id", "code", "kind", "title", "tests", "baseline", "inpatient", "lifelong"),
+    *("position", "continue_until_normal", "extended_at", "extension_ended_at"),
+)
+PLAN_DATE_COLUMNS = (
+    *("item_id", "sequence", "due_on", "window_start", "window_end"),
+    *("done_at", "missed_at", "cancelled_at"),
+)
+TEST_COLUMNS = ("code", "family_name", "unit", "decimal_places", "position")
+
+
 def plan_items(plan):
     """The plan's live items, each with its not-cancelled dates in order (2 queries)."""
-    dates = ScheduledLab.objects.filter(cancelled_at__isnull=True).order_by("due_on", "sequence")
+    dates = (
+        ScheduledLab.objects.filter(cancelled_at__isnull=True)
+        .only(*PLAN_DATE_COLUMNS)
+        .order_by("due_on", "sequence")
+    )
     return list(
         plan.items.filter(removed_at__isnull=True)
+        .only(*PLAN_ITEM_COLUMNS)
         .order_by("position", "code")
         .prefetch_related(Prefetch("scheduled", queryset=dates))
     )
 
 
 def lab_tests():
-    """The lab catalogue by code (a dozen rows; one query)."""
-    return {t.code: t for t in LabTest.objects.all()}
+    """The lab catalogue by code (a dozen rows; one query), with what the pages show."""
+    return {t.code: t for t in LabTest.objects.only(*TEST_COLUMNS)}
+
+
+# The columns the labs page reads, and no others (a result row has about thirty).
+DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
+ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
+RESULT_COLUMNS = (
+    *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
+    *("baseline_value", "supersedes_id"),
+)
 
 
 def journey_dates(journey, today):
     """The journey's dated rows (draws, visits, checkpoints) with their status (one query)."""
+    items = [f"item__{name}" for name in ITEM_COLUMNS]
     return list(
         journey.scheduled_labs.with_status(today)
         .exclude(status=Status.CANCELLED)
         .filter(item__removed_at__isnull=True)
         .select_related("item")
+        .only(*DATE_COLUMNS, *items)
         .order_by("due_on", "item__position", "pk")
     )
 
 
-def current_results(journey):
-    """Every current (not corrected) result of the journey, oldest first (one query)."""
-    return list(
+def current_results(journey, tests):
+    """Every current (not corrected) result of the journey, oldest first (one query).
+
+    `tests` is lab_tests(): each result gets its LabTest from there, not from a join."""
+    by_pk = {test.pk: test for test in tests.values()}
+    results = list(
         LabResult.objects.current()
         .filter(journey=journey)
-        .select_related("test")
+        .only(*RESULT_COLUMNS)
         .order_by("collected_at", "test__position", "pk")
     )
+    for result in results:
+        result.test = by_pk[result.test_id]
+    return results

@@ -6,6 +6,9 @@ this fills `journey.portal_extras["next_visit"]` for all of them in one query.
 
 from tracker.models import ItemKind, ScheduledLab, Status
 
+# What the home and child pages show of the next date (a row has about twenty columns).
+SHOWN = ("journey_id", "due_on", "window_start", "window_end", "item__kind")
+
 
 def _status(lab, today):
     if lab.window_end < today:
@@ -20,6 +23,7 @@ def attach_next_visits(sender, journeys, today, **kwargs):
         .filter(journey__in=journeys, item__inpatient=False)
         .exclude(item__kind=ItemKind.CHECKPOINT)
         .select_related("item")
+        .only(*SHOWN)
         .order_by("journey_id", "due_on", "pk")
     )
     first = {}

@@ -8,7 +8,7 @@ the guardian's own).
 import re
 from dataclasses import dataclass
 
-from django.utils import formats
+from django.utils import formats, numberformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -123,6 +123,23 @@ def number(value, places):
     return formats.number_format(value, decimal_pos=places, use_l10n=True)
 
 
+class NumberWords:
+    """number() for one page: the language's separators are looked up once, not per value."""
+
+    def __init__(self):
+        language = get_language()
+        self._separators = [
+            formats.get_format(name, language, use_l10n=True)
+            for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+        ]
+
+    def __call__(self, value, places):
+        if value is None:
+            return ""
+        decimal, grouping, thousands = self._separators
+        return numberformat.format(value, decimal, places, grouping, thousands, use_l10n=True)
+
+
 def factor(value):
     """A multiple as people say it: "2", "1.5" (no trailing zeros)."""
     text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
@@ -156,7 +173,7 @@ class FlagText:
     help: str = ""
 
 
-def flag_text(flag):
+def _flag_table():
     critical_help = _("The care team is told about this result right away.")
     return {
         Flag.NORMAL: FlagText("normal", "✓", _("Normal")),
@@ -164,11 +181,11 @@ def flag_text(flag):
         Flag.LOW: FlagText("low", "▼", _("Lower than normal")),
         Flag.CRITICAL_HIGH: FlagText("critical", "‼", _("Much higher than normal"), critical_help),
         Flag.CRITICAL_LOW: FlagText("critical", "‼", _("Much lower than normal"), critical_help),
-    }.get(flag, FlagText("none", "–", _("No normal range to compare with")))
+        None: FlagText("none", "–", _("No normal range to compare with")),
+    }
 
 
-def status_text(status):
-    """A scheduled lab's derived status as an icon and words for families."""
+def _status_table():
     return {
         Status.UPCOMING: FlagText("upcoming", "○", _("Coming up")),
         Status.DUE: FlagText("due", "●", _("Due now")),
@@ -178,7 +195,29 @@ def status_text(status):
         Status.DONE: FlagText("done", "✓", _("Done")),
         Status.MISSED: FlagText("missed", "✗", _("Missed")),
         Status.CANCELLED: FlagText("cancelled", "–", _("Cancelled")),
-    }[status]
+    }
+
+
+# Fixed words per language (no patient data): built once per language, not once per row.
+_TABLES = {}
+
+
+def _table(build):
+    key = (build, get_language())
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = build()
+    return table
+
+
+def flag_text(flag):
+    table = _table(_flag_table)
+    return table.get(flag) or table[None]
+
+
+def status_text(status):
+    """A scheduled lab's derived status as an icon and words for families."""
+    return _table(_status_table)[status]
 
 
 def until_words(rule):
@@ -199,15 +238,24 @@ def x_uln_words(x_uln):
     return _("%(x)s times the top of the normal range") % {"x": factor(x_uln)}
 
 
-def tel_href(phone):
-    """ "tel:+15550102000" from "+1 (555) 010-2000"."""
-    digits = re.sub(r"[^\d+]", "", phone or "")
-    return f"tel:{digits}" if digits else ""
+class DayWords:
+    """Dates in words for one page, each date formatted once (a page repeats its days)."""
 
+    def __init__(self):
+        self._long = {}
+        self._full = {}
 
-def localized_line(entry):
-    """One urgent-symptom line ({"en": ..., "es": ...}) in the active language, else English."""
-    if isinstance(entry, str):
-        return entry
-    language = (get_language() or "en").split("-")[0]
-    return entry.get(language) or entry.get("en") or next(iter(entry.values()), "")
+    def long(self, value):
+        """ "Feb. 3, 2026" (the language's DATE_FORMAT)."""
+        text = self._long.get(value)
+        if text is None:
+            text = self._long[value] = day(value)
+        return text
+
+    def full(self, value):
+        """ "Tuesday, Feb. 3, 2026": the weekday, then the long date."""
+        text = self._full.get(value)
+        if text is None:
+            weekday = formats.date_format(value, "l")
+            text = self._full[value] = f"{weekday}, {self.long(value)}"
+        return text

@@ -1,0 +1,279 @@
+"""The labs page: coming dates, every result by day, and one trend chart per test.
+
+Built from four queries (journey_dates, current_results, lab_tests, and the child and journey
+before). Each result is turned into one presenter row with every text already formatted
+(dates, numbers, ranges, flag words); the template only prints them and the charts are SVG
+strings built in Python (tracker.charts), so the page costs little beyond its queries.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tracker import charts, flags
+from tracker.models import ItemKind, Status
+
+from . import queries
+from . import wording as w
+from .labs_markup import RowMarkup, join_html
+from .pages import OPEN_STATUSES, _common, _group_by_day, _heading
+
+UPCOMING_SHOWN = 12
+
+_STEROID_START = re.compile(r"\b(?:(\d+) days|the day) before\b", re.I)
+_STEROID_DAYS = re.compile(r"\bfor (?:at least )?(\d+) days\b", re.I)
+
+
+def _steroid_period(journey, checkpoint_dates):
+    """(first day, last day or None) of the steroid course, or None when it is not known.
+
+    The catalogue keeps the regimen as text only ("from the day before the infusion, for 30
+    days"), so the start ("the day before", "3 days before") and length ("for 30 days") are
+    read from it; the plan's steroid checkpoint (the taper decision), when there is one, ends
+    the period. Without a readable start nothing is drawn rather than a guess.
+    """
+    therapy = journey.therapy
+    regimen = therapy.steroid_regimen if therapy else ""
+    found = _STEROID_START.search(regimen or "")
+    if not (found and journey.infusion_date):
+        return None
+    start = journey.infusion_date - timedelta(days=int(found.group(1) or 1))
+    if checkpoint_dates:
+        return (start, min(checkpoint_dates))
+    length = _STEROID_DAYS.search(regimen)
+    return (start, start + timedelta(days=int(length.group(1)) - 1) if length else None)
+
+
+@dataclass
+class ResultRow:
+    """One result with every text the page shows already formatted."""
+
+    day: date
+    day_text: str
+    test_name: str
+    value: str
+    range: str
+    flag: w.FlagText
+    x_uln: str = ""
+    corrected: bool = False
+    before_treatment: bool = False
+    item_html: str = ""  # the row as a list item of its day (labs_markup)
+    table_html: str = ""  # the row in its chart's table (labs_markup)
+
+
+@dataclass
+class PastDay:
+    day: date
+    heading: str  # "Tuesday, Feb. 3, 2026"
+    results: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # (FlagText, heading)
+
+    @property
+    def results_html(self):
+        return join_html(r.item_html for r in self.results)
+
+
+@dataclass
+class TestChart:
+    heading: str
+    unit: str
+    svg: str
+    rows: list
+    notes: list
+
+    @property
+    def rows_html(self):
+        return join_html(r.table_html for r in self.rows)
+
+
+class _Rows:
+    """Formats results into ResultRows; names, ranges and days are formatted once each."""
+
+    def __init__(self, day0, days):
+        self.day0 = day0
+        self.days = days
+        self.number = w.NumberWords()
+        self.zone = timezone.get_current_timezone()
+        self._names = {}
+        self._ranges = {}
+
+    def name(self, test):
+        if test.pk not in self._names:
+            self._names[test.pk] = w.data_text(test.family_name)
+        return self._names[test.pk]
+
+    def range(self, result):
+        key = (result.range_low, result.range_high, result.test.decimal_places)
+        if key not in self._ranges:
+            self._ranges[key] = w.normal_range(*key)
+        return self._ranges[key]
+
+    def row(self, result):
+        test = result.test
+        local_day = result.collected_at.astimezone(self.zone).date()
+        return ResultRow(
+            day=local_day,
+            day_text=self.days.long(local_day),
+            test_name=self.name(test),
+            value=f"{self.number(result.value, test.decimal_places)} {result.unit}",
+            range=self.range(result),
+            flag=w.flag_text(result.flag),
+            # The multiple is shown only above the range: "0.3 times the top" only worries.
+            x_uln=w.x_uln_words(result.x_uln) if (result.x_uln or 0) > 1 else "",
+            corrected=result.supersedes_id is not None,
+            before_treatment=bool(self.day0) and local_day < self.day0,
+        )
+
+
+def _past(rows, result_rows, tests, days):
+    by_day = {}
+
+    def past_day(day):
+        if day not in by_day:
+            by_day[day] = PastDay(day, days.full(day))
+        return by_day[day]
+
+    for row in result_rows:
+        past_day(row.day).results.append(row)
+    for lab in rows:
+        if lab.status == Status.MISSED or (lab.status == Status.DONE and not lab.item.tests):
+            note = (w.status_text(lab.status), _heading(lab.item, tests))
+            past_day(lab.due_on).notes.append(note)
+    return sorted(by_day.values(), key=lambda d: d.day, reverse=True)
+
+
+def _rule_line(sub, latest, baseline):
+    """The chart line of one sub-rule of the exit rule, or None (no limit to draw)."""
+    places = latest.test.decimal_places
+    if sub["rule"] == "below_x_uln" and latest.range_high:
+        factor = Decimal(str(sub.get("value", 0)))
+        value = factor * latest.range_high
+        label = _("%(x)s times the top of normal (%(value)s)")
+    elif sub["rule"] in flags.BASELINE_RULES and baseline is not None:
+        factor, side = flags.baseline_bound(sub)
+        value = factor * baseline
+        if sub["rule"] == "near_baseline":
+            label = _("%(x)s times the level before treatment (%(value)s)")
+        elif side == "low":
+            label = _("Back to the usual level: %(value)s or more")
+        else:
+            label = _("Back to the usual level: %(value)s or less")
+    else:
+        return None
+    text = label % {"x": w.factor(factor), "value": w.number(value, places)}
+    return charts.Rule(value, text, dash="2 3")
+
+
+def _rules_for(code, latest, baseline, exit_rules):
+    """Label lines for this test: "2 x upper limit" (taper rule), "1.5 x before treatment",
+    "back to the usual level" (the child's own level before the infusion)."""
+    lines = []
+    for rule in exit_rules:
+        for sub in rule["all"]:
+            line = _rule_line(sub, latest, baseline) if code in sub["tests"] else None
+            lines += [line] if line else []
+    return list({r.value: r for r in lines}.values())
+
+
+def _baseline(results, rows):
+    before = [result for result, row in zip(results, rows, strict=True) if row.before_treatment]
+    if before:
+        return before[-1].value
+    return results[-1].baseline_value
+
+
+def _chart_desc(heading, rows, latest_row):
+    return _(
+        "%(count)s results of the %(test)s from %(first)s to %(last)s. "
+        "Latest: %(value)s, %(flag)s (%(range)s). The shaded band is the normal range."
+    ) % {
+        "count": len(rows),
+        "test": heading,
+        "first": rows[0].day_text,
+        "last": rows[-1].day_text,
+        "value": latest_row.value,
+        "flag": latest_row.flag.words.lower(),
+        "range": latest_row.range,
+    }
+
+
+def _chart(results, rows, journey, exit_rules, steroid):
+    """The chart and table of one test: `results` and their `rows`, oldest first."""
+    test = results[0].test
+    latest = results[-1]
+    baseline = _baseline(results, rows)
+    rules = _rules_for(test.code, latest, baseline, exit_rules)
+    if baseline is not None:
+        label = _("Before treatment (%(value)s)") % {
+            "value": w.number(baseline, test.decimal_places)
+        }
+        rules.insert(0, charts.Rule(baseline, label))
+    heading = rows[0].test_name
+    spec = charts.ChartSpec(
+        dom_id=f"chart-{test.code.lower()}",
+        title=_("%(test)s over time") % {"test": heading},
+        desc=_chart_desc(heading, rows, rows[-1]),
+        points=[
+            charts.Point(row.day, r.value, r.flag, row.value, row.day_text)
+            for row, r in zip(rows, results, strict=True)
+        ],
+        band=(latest.range_low, latest.range_high)
+        if latest.range_low is not None or latest.range_high is not None
+        else None,
+        rules=rules,
+        infusion_day=journey.infusion_date,
+        steroid=steroid,
+    )
+    notes = [r.label for r in rules]
+    return TestChart(heading, test.unit, charts.render(spec), rows, notes)
+
+
+def _charts(results, result_rows, journey, rows):
+    """One chart per test, in the catalogue's order."""
+    checkpoints = [
+        r.due_on
+        for r in rows
+        if r.item.kind == ItemKind.CHECKPOINT and r.item.code.startswith("steroid")
+    ]
+    steroid = _steroid_period(journey, checkpoints)
+    items = {r.item_id: r.item for r in rows}.values()
+    exit_rules = [flags.normalize_exit_rule(i.continue_until_normal) for i in items]
+    exit_rules = [rule for rule in exit_rules if rule]
+    by_test = defaultdict(list)
+    for result, row in zip(results, result_rows, strict=True):
+        by_test[result.test_id].append((result, row))
+    ordered = sorted(by_test.values(), key=lambda p: (p[0][0].test.position, p[0][0].test.code))
+    return [
+        _chart([p[0] for p in pairs], [p[1] for p in pairs], journey, exit_rules, steroid)
+        for pairs in ordered
+    ]
+
+
+def labs_context(patient, journey, today):
+    context = _common(patient, journey)
+    context.update(upcoming=[], later_count=0, past=[], charts=[])
+    if journey is None:
+        return context
+    days = w.DayWords()
+    rows = queries.journey_dates(journey, today)
+    tests = queries.lab_tests()
+    results = queries.current_results(journey, tests)
+    formatter, markup = _Rows(journey.infusion_date, days), RowMarkup()
+    result_rows = [formatter.row(r) for r in results]
+    for row in result_rows:
+        row.item_html, row.table_html = markup.item(row), markup.table_row(row)
+    family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
+    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days)
+    done = [r for r in family if r.status not in OPEN_STATUSES]
+    context.update(
+        upcoming=groups[:UPCOMING_SHOWN],
+        later_count=max(len(groups) - UPCOMING_SHOWN, 0),
+        past=_past(done, result_rows, tests, days),
+        charts=_charts(results, result_rows, journey, rows),
+    )
+    return context
