@@ -185,7 +185,8 @@ def urgent_line(entry, language=None):
 def urgent_lines(therapy, language=None):
     """The therapy's "call now" signs in the reader's language (the active one by default).
 
-    The one helper for every family page that says when to call (care plan, emergency card).
+    The one helper for every page that says when to call (care plan, emergency card, the
+    coordinator's plan page).
     """
     entries = getattr(therapy, "urgent_symptoms", None) or []
     return [line for line in (urgent_line(e, language) for e in entries) if line]

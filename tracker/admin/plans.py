@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from journey import access
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
+from journey.portal.words import urgent_lines
 
 from .. import services
 from ..forms import EnterResultsForm
@@ -100,7 +101,7 @@ class MonitoringPlanAdmin(CenterScopedAdmin):
             "plan": plan,
             "items": items,
             "today": today,
-            "urgent": _urgent_lines(journey.therapy, request.LANGUAGE_CODE),
+            "urgent": urgent_lines(journey.therapy, request.LANGUAGE_CODE),
             "emergency_line": EMERGENCY_LINE,
             "center": journey.center,
         }
@@ -156,9 +157,3 @@ def _after_entry_url(journey, plan, site_name):
     if plan is not None:
         return reverse(f"{site_name}:tracker_monitoringplan_change", args=[plan.pk])
     return reverse(f"{site_name}:tracker_enter_results", args=[journey.pk])
-
-
-def _urgent_lines(therapy, language):
-    """The therapy's "call now" signs in the user's language, English when missing."""
-    lines = therapy.urgent_symptoms if therapy else []
-    return [line.get(language) or line.get("en", "") for line in lines]
