@@ -1,0 +1,42 @@
+"""Who may import whom: journey imports nothing of ours; tracker imports journey; neither imports
+audit (audit listens to their signals). Read from the source with `ast`, so an import inside a
+function counts too."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FORBIDDEN = {
+    "journey": {"audit", "tracker", "notifications", "devdata", "bench", "tests"},
+    "tracker": {"audit", "notifications", "devdata", "bench", "tests"},
+}
+
+
+def imported_packages(source):
+    """The top-level package of every absolute import in `source`."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module.split(".")[0]
+
+
+def offending_imports(app):
+    found = []
+    for path in sorted((ROOT / app).rglob("*.py")):
+        names = set(imported_packages(path.read_text(encoding="utf-8")))
+        found += [f"{path.relative_to(ROOT)} imports {n}" for n in sorted(names & FORBIDDEN[app])]
+    return found
+
+
+@pytest.mark.parametrize("app", sorted(FORBIDDEN))
+def test_app_imports_only_what_is_below_it(app):
+    assert offending_imports(app) == []
+
+
+def test_the_walk_sees_imports_inside_functions():
+    source = "def f():\n    from audit import events\n    import notifications.sweep\n"
+    assert set(imported_packages(source)) == {"audit", "notifications"}
