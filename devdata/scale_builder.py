@@ -350,7 +350,7 @@ class Builder:
                 continue
             journey = lab.journey
             age = flags.age_in_months(spec["born"], collected.date())
-            sex = spec["sex"] if spec["sex"] in ("male", "female") else ""
+            sex = flags.range_sex(spec["sex"])
             own = baselines.setdefault(journey.pk, {})
             for code in tests:
                 test = self.cat.tests[code]

@@ -12,13 +12,13 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from journey.models import Sex
+
 from .holds import hold_text
 
-
-class Sex(models.TextChoices):
-    ANY = "", _("Any")
-    FEMALE = "female", _("Female")
-    MALE = "male", _("Male")
+# A reference range is for one sex or for both ("": any). The sexes are journey's Sex; its
+# UNKNOWN is a patient's "not recorded", never a range's.
+RANGE_SEX_CHOICES = [("", _("Any")), (Sex.FEMALE, Sex.FEMALE.label), (Sex.MALE, Sex.MALE.label)]
 
 
 class LabTest(models.Model):
@@ -89,7 +89,9 @@ class ReferenceRange(models.Model):
     age_to_months = models.PositiveSmallIntegerField(
         _("to age (months, exclusive)"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
-    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, blank=True, default="")
+    sex = models.CharField(
+        _("sex"), max_length=10, choices=RANGE_SEX_CHOICES, blank=True, default=""
+    )
     low = models.DecimalField(_("low"), max_digits=12, decimal_places=4, null=True, blank=True)
     high = models.DecimalField(_("high"), max_digits=12, decimal_places=4, null=True, blank=True)
     critical_low = models.DecimalField(

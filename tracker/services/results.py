@@ -73,7 +73,7 @@ class _ResultContext:
         self.day = timezone.localtime(collected_at, zone).date()
         patient = journey.patient
         self.age_months = flags.age_in_months(patient.date_of_birth, self.day)
-        self.sex = patient.sex if patient.sex in ("male", "female") else ""
+        self.sex = flags.range_sex(patient.sex)
         self.tests = {t.code: t for t in LabTest.objects.prefetch_related("units", "ranges")}
         self.baselines = self._baselines()
         self.open_labs = list(
