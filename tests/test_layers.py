@@ -3,6 +3,7 @@ audit (audit listens to their signals). Read from the source with `ast`, so an i
 function counts too."""
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,29 @@ def test_app_imports_only_what_is_below_it(app):
 def test_the_walk_sees_imports_inside_functions():
     source = "def f():\n    from audit import events\n    import notifications.sweep\n"
     assert set(imported_packages(source)) == {"audit", "notifications"}
+
+
+MAX_LINES = 500
+# Split on another branch (issue 12 part 6, the coordinator pages); drop it from here at merge.
+BEING_SPLIT = {"tests/test_admin_journey.py"}
+
+
+SKIPPED_DIRS = {"node_modules", "staticfiles", "var", "migrations", "__pycache__"}
+
+
+def project_modules():
+    """Every .py file of the project: hidden folders (.venv), generated migrations aside."""
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS]
+        yield from (Path(folder) / name for name in files if name.endswith(".py"))
+
+
+def test_no_module_over_500_lines():
+    """A module that grows past the limit becomes a package (or two modules)."""
+    long = []
+    for path in sorted(project_modules()):
+        name = path.relative_to(ROOT).as_posix()
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES and name not in BEING_SPLIT:
+            long.append(f"{name}: {lines} lines")
+    assert long == []
