@@ -1,6 +1,6 @@
 """Shared helpers of the eligibility tests: findings, diagnoses and results by code."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from journey.models import Condition, Diagnosis, Finding, FindingType, Therapy
 from tests import factories as f
@@ -42,3 +42,10 @@ def add_diagnosis(patient, condition, gene, **fields):
 
 def by_code(outcome):
     return {r.code: r for r in outcome.results}
+
+
+def casgevy_patient(condition, genotype, **findings):
+    patient = f.PatientFactory(date_of_birth=date(2010, 3, 1))
+    add_diagnosis(patient, condition, "HBB", genotype=genotype)
+    add_findings(patient, date(2026, 10, 1), hiv_hbv_hcv_negative="yes", **findings)
+    return patient

@@ -14,6 +14,7 @@ from tests.eligibility_helpers import (
     add_finding,
     add_findings,
     by_code,
+    casgevy_patient,
     therapy,
 )
 
@@ -30,13 +31,6 @@ def test_beqvez_withdrawn_comes_first_and_decides():
     assert first.status == "not_met"
     assert "withdrawn" in first.explanation.lower()
     assert outcome.verdict == Verdict.NOT_ELIGIBLE  # despite the missing data
-
-
-def casgevy_patient(condition, genotype, **findings):
-    patient = f.PatientFactory(date_of_birth=date(2010, 3, 1))
-    add_diagnosis(patient, condition, "HBB", genotype=genotype)
-    add_findings(patient, date(2026, 10, 1), hiv_hbv_hcv_negative="yes", **findings)
-    return patient
 
 
 @pytest.mark.parametrize(
