@@ -1,9 +1,15 @@
-"""Logins, failed logins and logouts go into the audit trail (django-axes keeps its own too)."""
+"""Logins, failed logins, logouts and journey's security events go into the audit trail.
+
+(django-axes keeps its own record of logins too.)
+"""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from journey.security.events import security_event
+
 from . import events
+from .models import Event
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -21,3 +27,9 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
         events.record_security_event(request, events.LOGOUT, user=user)
+
+
+@receiver(security_event, dispatch_uid="audit_security_event")
+def on_security_event(sender, request, event, user, details=None, **kwargs):
+    """A second-factor step or a session ended by its limits (journey.security.events)."""
+    events.record_security_event(request, Event(event), user=user, details=details)

@@ -79,7 +79,7 @@ def prepare_database():
 
 def ensure_seeded(patients, centers, seed=0):
     """At least `patients` scale patients; seeds the missing ones (appending)."""
-    from tracker import scale
+    from devdata import scale
 
     prepare_database()
     have = scale.scale_patients().count()

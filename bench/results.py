@@ -25,9 +25,9 @@ SAMPLE_COLLECTIONS = 5  # measured for queries only, before the timed loop
 
 def _collections(count, rng):
     """(journey, rows) pairs: each journey's first post-infusion lab item, plausible values."""
+    from devdata import scale
+    from devdata.demo_results import NORMAL
     from journey.models import Journey, Stage
-    from tracker import scale
-    from tracker.demo import NORMAL
     from tracker.models import LabTest
 
     tests = {t.code: t for t in LabTest.objects.all()}

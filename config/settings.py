@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tracker",
     "notifications",
     "audit",
+    "devdata",  # seed_demo, demo_code, seed_scale: local demo and bench data, no models
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ from .models import (
     CriterionOrigin,
     Diagnosis,
     EligibilityCriterion,
+    Sex,
     ValueType,
 )
 from .verdicts import MET, NOT_APPLIED, NOT_MET, UNKNOWN, CriterionResult, Outcome, verdict_for
@@ -100,7 +101,7 @@ def _age_under(criterion, facts):
 
 def _sex(criterion, facts):
     wanted, actual = criterion.params.get("sex"), facts.patient.sex
-    if actual not in ("male", "female"):
+    if actual not in (Sex.MALE, Sex.FEMALE):
         return _result(criterion, UNKNOWN, "The sex is not recorded.", "Record the sex.")
     if actual == wanted:
         return _result(criterion, MET, f"Sex recorded as {actual}.")

@@ -30,7 +30,7 @@ from journey.verdicts import grouped, summary
 from tests import factories as f
 from tests import factories_portal as fp
 from tests.conftest import otp_login
-from tests.test_eligibility import by_code, casgevy_patient, therapy
+from tests.eligibility_helpers import by_code, casgevy_patient, therapy
 
 pytestmark = pytest.mark.django_db
 

@@ -313,7 +313,7 @@ def test_keep_without_a_reason_says_so_by_the_field(client, coordinator_a, revie
     otp_login(client, coordinator_a)
     response = client.post(_review_url(review), {"action": "keep", "reason": ""})
     assert response.status_code == 200
-    assert "Say why" in response.content.decode()
+    assert "Please give a reason" in response.content.decode()
     assert response.context["form"].errors["reason"]
     assert _pending(journey)
     response = client.post(_review_url(review), {"action": "keep", "reason": "cardiology"})

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 
+from devdata import scale
 from journey.models import (
     OPEN_STAGES,
     Guardian,
@@ -18,7 +19,6 @@ from journey.models import (
     Stage,
     StageChange,
 )
-from tracker import scale
 from tracker.models import LabResult, MonitoringPlan, PlanVersion, ScheduledLab
 
 TODAY = date(2026, 3, 2)

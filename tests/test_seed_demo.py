@@ -28,7 +28,7 @@ def counts():
 
 def test_seed_demo_twice_creates_nothing_new(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password-123")
-    monkeypatch.setattr("tracker.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
+    monkeypatch.setattr("devdata.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
     call_command("seed_demo", force=True)
     first = counts()
     call_command("seed_demo", force=True)
@@ -40,7 +40,7 @@ def test_seed_demo_twice_creates_nothing_new(monkeypatch, tmp_path, capsys):
 
 
 def test_demo_has_something_due_tomorrow_overdue_and_a_recent_result(monkeypatch, tmp_path):
-    monkeypatch.setattr("tracker.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
+    monkeypatch.setattr("devdata.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
     call_command("seed_demo", force=True)
     today = timezone.localdate()
     labs = ScheduledLab.objects.with_status(today)
@@ -54,9 +54,9 @@ def test_demo_has_something_due_tomorrow_overdue_and_a_recent_result(monkeypatch
 def test_demo_staff_get_an_authenticator_whose_code_demo_code_prints(monkeypatch, tmp_path):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from journey.management.commands.demo_code import current_code
+    from devdata.management.commands.demo_code import current_code
 
-    monkeypatch.setattr("tracker.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
+    monkeypatch.setattr("devdata.management.commands.seed_demo.PASSWORD_FILE", tmp_path / "pw.txt")
     call_command("seed_demo", force=True)
     device = TOTPDevice.objects.get(user__email="coordinator@example.org")
     assert device.confirmed

@@ -236,3 +236,12 @@ def test_beqvez_baseline_mark():
     alt = LabResult.objects.get(test__code="ALT", collected_at=after)
     assert (alt.baseline_value, alt.at_1_5x_baseline, alt.flag) == (20, True, "normal")
     assert not LabResult.objects.get(test__code="AST", collected_at=after).at_1_5x_baseline
+
+
+@pytest.mark.parametrize(
+    ("recorded", "picked"),
+    [("female", "female"), ("male", "male"), ("unknown", ""), ("", "")],
+    ids=["female", "male", "not-recorded", "blank"],
+)
+def test_ranges_are_picked_for_the_recorded_sex_or_for_any(recorded, picked):
+    assert flags.range_sex(recorded) == picked

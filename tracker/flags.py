@@ -8,6 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from journey.ages import birthday
+from journey.models import Sex
 
 from .holds import HoldReason
 from .models import Flag
@@ -43,6 +44,11 @@ def age_in_months(born: date, on: date) -> int:
     """Completed calendar months (exact, like the age bands of the reference ranges)."""
     months = (on.year - born.year) * 12 + on.month - born.month
     return months if birthday(born, months=months) <= on else months - 1
+
+
+def range_sex(sex: str) -> str:
+    """The sex a reference range is picked for: "" (any) when the patient's is not recorded."""
+    return sex if sex in (Sex.FEMALE, Sex.MALE) else ""
 
 
 def pick_range(ranges, age_months: int, sex: str):

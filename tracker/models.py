@@ -1,24 +1,26 @@
 """The monitoring tracker: lab catalogue, versioned plans, scheduled draws and results.
 
 A scheduled lab's status (upcoming, due, overdue, done, missed, cancelled) is derived from its
-dates and timestamps, never stored: see ScheduledLab.status and ScheduledLabQuerySet.with_status.
+dates and timestamps, never stored: one rule, tracker.schedule.lab_status (Status lives there).
 """
 
 import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from journey.models import Sex
+
+from . import schedule
 from .holds import hold_text
+from .schedule import Status
 
-
-class Sex(models.TextChoices):
-    ANY = "", _("Any")
-    FEMALE = "female", _("Female")
-    MALE = "male", _("Male")
+# A reference range is for one sex or for both ("": any). The sexes are journey's Sex; its
+# UNKNOWN is a patient's "not recorded", never a range's.
+RANGE_SEX_CHOICES = [("", _("Any")), (Sex.FEMALE, Sex.FEMALE.label), (Sex.MALE, Sex.MALE.label)]
 
 
 class LabTest(models.Model):
@@ -89,7 +91,9 @@ class ReferenceRange(models.Model):
     age_to_months = models.PositiveSmallIntegerField(
         _("to age (months, exclusive)"), null=True, blank=True, help_text=_("Empty: no limit.")
     )
-    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, blank=True, default="")
+    sex = models.CharField(
+        _("sex"), max_length=10, choices=RANGE_SEX_CHOICES, blank=True, default=""
+    )
     low = models.DecimalField(_("low"), max_digits=12, decimal_places=4, null=True, blank=True)
     high = models.DecimalField(_("high"), max_digits=12, decimal_places=4, null=True, blank=True)
     critical_low = models.DecimalField(
@@ -239,38 +243,17 @@ class PlanItem(models.Model):
         return "; ".join(hold_text(h) for h in self.held_open_by or [])
 
 
-class Status(models.TextChoices):
-    UPCOMING = "upcoming", _("Upcoming")
-    DUE = "due", _("Due now")
-    OVERDUE = "overdue", _("Overdue")
-    DONE = "done", _("Done")
-    MISSED = "missed", _("Missed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 class ScheduledLabQuerySet(models.QuerySet):
     def open(self):
         """Not done, missed or cancelled: the rows a reschedule may move."""
-        return self.filter(done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True)
+        return self.filter(schedule.open_q())
 
     def with_status(self, today=None):
-        """Annotate `status` with the same rule as ScheduledLab.status."""
-        today = today or timezone.localdate()
-        return self.annotate(
-            status=Case(
-                When(cancelled_at__isnull=False, then=Value(Status.CANCELLED)),
-                When(missed_at__isnull=False, then=Value(Status.MISSED)),
-                When(done_at__isnull=False, then=Value(Status.DONE)),
-                When(window_start__gt=today, then=Value(Status.UPCOMING)),
-                When(window_end__gte=today, then=Value(Status.DUE)),
-                default=Value(Status.OVERDUE),
-                output_field=models.CharField(),
-            )
-        )
+        """Annotate `status` (tracker.schedule.lab_status, in SQL)."""
+        return self.annotate(status=schedule.status_case(today or timezone.localdate()))
 
     def overdue(self, today=None):
-        today = today or timezone.localdate()
-        return self.open().filter(window_end__lt=today)
+        return self.filter(schedule.status_q(Status.OVERDUE, today or timezone.localdate()))
 
     def due_between(self, start, end):
         """Open rows due (due_on) in [start, end]."""
@@ -359,23 +342,12 @@ class ScheduledLab(models.Model):
         return f"{self.item.title} #{self.sequence} ({self.due_on})"
 
     def status(self, today=None):
-        """Derived status; the queryset's with_status() applies the same rule in SQL."""
-        today = today or timezone.localdate()
-        if self.cancelled_at:
-            return Status.CANCELLED
-        if self.missed_at:
-            return Status.MISSED
-        if self.done_at:
-            return Status.DONE
-        if today < self.window_start:
-            return Status.UPCOMING
-        if today <= self.window_end:
-            return Status.DUE
-        return Status.OVERDUE
+        """Derived status (tracker.schedule.lab_status); with_status() gives it in SQL."""
+        return schedule.lab_status(self, today or timezone.localdate())
 
     @property
     def is_open(self):
-        return not (self.done_at or self.missed_at or self.cancelled_at)
+        return schedule.closed_status(self) is None
 
 
 class Flag(models.TextChoices):

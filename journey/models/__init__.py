@@ -35,6 +35,7 @@ from .people import (
     Guardianship,
     Membership,
     Patient,
+    Sex,
     User,
 )
 from .policy import CenterCriterionSetting
@@ -65,6 +66,7 @@ __all__ = [
     "Patient",
     "PortalAccessChange",
     "Responsible",
+    "Sex",
     "Stage",
     "StageChange",
     "StepTemplate",

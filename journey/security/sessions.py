@@ -15,6 +15,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from . import events
+
 LOGIN_AT = "waypoint_login_at"
 LAST_SEEN = "waypoint_last_seen"
 OTP_REQUIRED = "waypoint_otp_required"
@@ -73,10 +75,8 @@ class SessionLimitsMiddleware:
                 session[LOGIN_AT] = session[LAST_SEEN] = now
             reason = expired(session, request.user, now)
             if reason:
-                from audit import events
-
-                events.record_security_event(
-                    request, events.SESSION_EXPIRED, user=request.user, details={"why": reason}
+                events.announce(
+                    request, events.SESSION_EXPIRED, request.user, details={"why": reason}
                 )
                 logout(request)
                 request.session_ended = reason

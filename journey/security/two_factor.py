@@ -28,8 +28,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit import events
-
+from . import events
 from .sessions import OTP_REQUIRED
 
 APP_DEVICE = "Authenticator app"
@@ -87,7 +86,7 @@ def _verified(request, device):
     """The second factor passed: remember the device and give the session a new key."""
     otp_login(request, device)
     request.session.cycle_key()
-    events.record_security_event(request, events.OTP_VERIFIED, user=request.user)
+    events.announce(request, events.OTP_VERIFIED, request.user)
 
 
 def has_app(user):
@@ -122,7 +121,7 @@ def setup(request):
                 codes = new_backup_codes(user)
             _verified(request, device)
             request.session[OTP_REQUIRED] = not user.is_staff
-            events.record_security_event(request, events.OTP_ENABLED, user=user)
+            events.announce(request, events.OTP_ENABLED, user)
             context = {"codes": codes, "next": _next_url(request, _home(user))}
             return _render(request, "two_factor/backup_codes.html", context)
         form.add_error("token", _("That code did not match. Check the time on your phone."))
@@ -151,7 +150,7 @@ def verify(request):
         if device is not None:
             _verified(request, device)
             return redirect(_next_url(request, _home(user)))
-        events.record_security_event(request, events.OTP_FAILED, user=user)
+        events.announce(request, events.OTP_FAILED, user)
         form.add_error("token", _("That code did not work. Try again, or use a backup code."))
     context = {"form": form, "next": _next_url(request, "")}
     return _render(request, "two_factor/verify.html", context)
@@ -164,7 +163,7 @@ def backup_codes(request):
     if not request.user.is_verified():
         raise PermissionDenied
     codes = new_backup_codes(request.user)
-    events.record_security_event(request, events.BACKUP_CODES_RENEWED, user=request.user)
+    events.announce(request, events.BACKUP_CODES_RENEWED, request.user)
     return _render(request, "two_factor/backup_codes.html", {"codes": codes, "next": ""})
 
 
@@ -179,6 +178,6 @@ def disable(request):
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     request.session[OTP_REQUIRED] = False
-    events.record_security_event(request, events.OTP_DISABLED, user=user)
+    events.announce(request, events.OTP_DISABLED, user)
     messages.success(request, _("Two-step login is off."))
     return redirect("two_factor:overview")

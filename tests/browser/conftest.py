@@ -24,11 +24,11 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
+from devdata.demo_results import NORMAL, UNITS
 from journey.models import Stage, Therapy
 from journey.services import open_journey, set_infusion_date
 from tests import factories as f
 from tests.conftest import IN_CI
-from tracker.demo import NORMAL, UNITS
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -135,7 +135,7 @@ def _family(center, email, name, first_name, *, user=True):
     return guardian, child
 
 
-# (day the draw was due, day it was taken, ALT) from day 0; values as tracker/demo.py.
+# (day the draw was due, day it was taken, ALT) from day 0; values as devdata/demo_results.py.
 DRAWS = [(-1, -3, "22"), (7, 7, "38"), (14, 14, "96"), (21, 22, "61"), (28, 28, "35")]
 
 

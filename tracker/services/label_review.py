@@ -13,11 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.inputs import require_reason
 from journey.models import OPEN_STAGES
 
 from .. import flags
 from ..models import MonitoringPlan, PlanReview, ReviewStatus
-from .plans import Label, _plan_changes, _require, generate_plan
+from .plans import Label, _plan_changes, generate_plan
 
 # ---------------------------------------------------------------- opening reviews
 
@@ -122,7 +123,7 @@ def apply_review(review, *, by, reason="", now=None):
 
 def keep_plan(review, *, by, reason, now=None):
     """The coordinator keeps the current plan; the reason is required and kept."""
-    reason = _require(reason)
+    reason = require_reason(reason)
     with transaction.atomic():
         review = _locked_pending(review)
         review.status, review.decided_by = ReviewStatus.KEPT, by

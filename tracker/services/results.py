@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.inputs import require_reason
 from journey.models import Journey
 
 from .. import flags, schedule, signals
@@ -23,7 +24,7 @@ from ..models import (
     PlanItem,
     ScheduledLab,
 )
-from .plans import _end_extension, _new_version, _require, _send_plan_changed
+from .plans import _end_extension, _new_version, _send_plan_changed
 
 THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
 
@@ -73,7 +74,7 @@ class _ResultContext:
         self.day = timezone.localtime(collected_at, zone).date()
         patient = journey.patient
         self.age_months = flags.age_in_months(patient.date_of_birth, self.day)
-        self.sex = patient.sex if patient.sex in ("male", "female") else ""
+        self.sex = flags.range_sex(patient.sex)
         self.tests = {t.code: t for t in LabTest.objects.prefetch_related("units", "ranges")}
         self.baselines = self._baselines()
         self.open_labs = list(
@@ -210,7 +211,7 @@ def _complete_draws(lab_ids, by):
 
 def correct_result(result, raw, unit, *, by, reason, now=None):
     """Correct a result with a new row that supersedes it; the old row is kept."""
-    reason = _require(reason)
+    reason = require_reason(reason)
     now = now or timezone.now()
     with transaction.atomic():
         old = LabResult.objects.select_for_update().select_related("test").get(pk=result.pk)
@@ -244,7 +245,7 @@ def correct_result(result, raw, unit, *, by, reason, now=None):
 
 def review_result(result, *, by, note, now=None):
     """The coordinator has seen an abnormal result: who, when and what they noted."""
-    note = _require(note, "review_note")
+    note = require_reason(note, "review_note")
     updated = LabResult.objects.filter(pk=result.pk, reviewed_at__isnull=True).update(
         reviewed_by=by, reviewed_at=now or timezone.now(), review_note=note
     )

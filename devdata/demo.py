@@ -1,4 +1,4 @@
-"""Demo data for `manage.py seed_demo` (tracker adds the results): centers and families.
+"""Demo data for `manage.py seed_demo`: centers and families (demo_results adds the results).
 
 Every date is relative to today, so the demo always has something due tomorrow, something
 overdue and a recent result. Running it twice changes nothing: people are looked up by email
@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
-from .catalogue import load_catalogue
-from .models import (
+from journey import services
+from journey.catalogue import load_catalogue
+from journey.models import (
     STAGE_ORDER,
     Center,
     Condition,
@@ -30,7 +30,7 @@ from .models import (
     Therapy,
     User,
 )
-from .roles import COORDINATOR_GROUP, sync_coordinator_group
+from journey.roles import COORDINATOR_GROUP, sync_coordinator_group
 
 DEMO_REASON = "Demo data"
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from journey.demo import DEMO_DEVICE
+from devdata.demo import DEMO_DEVICE
 
 
 def current_code(device):

@@ -1,6 +1,6 @@
 """The monitoring part of the demo: results for the first draws after Maya's infusion.
 
-journey.demo builds the families and journeys (setting the infusion date draws the plan); this
+devdata.demo builds the families and journeys (setting the infusion date draws the plan); this
 adds results to the draws that are already past, leaving the next one overdue, so the worklist
 has an abnormal result to review, an overdue lab and one due tomorrow.
 """
@@ -10,9 +10,8 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from journey.models import Journey
-
-from . import services
-from .labs import load_labs
+from tracker import services
+from tracker.labs import load_labs
 
 # Normal values in canonical units; the week-1 ALT is above twice the infant upper limit.
 NORMAL = {

@@ -4,9 +4,9 @@ import secrets
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from journey.demo import seed_demo
+from devdata.demo import seed_demo
+from devdata.demo_results import seed_results
 from journey.models import Membership, User
-from tracker.demo import seed_results
 
 PASSWORD_FILE = settings.VAR_DIR / "demo-password.txt"
 

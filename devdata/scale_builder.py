@@ -1,139 +1,50 @@
-"""Scale data for `manage.py seed_scale`: many centers, families, journeys, plans and results.
+"""Builds one chunk of scale patients in memory and writes it with bulk_create (devdata.scale)."""
 
-Everything is built in Python and written with bulk_create, one transaction per chunk of
-patients, so the number of queries grows with the number of chunks, not of rows. Plans are
-drawn with tracker.schedule.expand (what generate_plan does, without its per-journey queries)
-and results are flagged with tracker.flags, the same pure rules record_results uses.
-
-Rows are recognisable: centers are named "Scale center NNN" and every email ends in
-@scale.waypoint.test. The same --seed, size and day give the same data.
-"""
-
-import random
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import transaction
 
 from journey.models import (
     STAGE_ORDER,
-    Center,
     Diagnosis,
     Guardian,
     Guardianship,
     InfusionDateChange,
     Journey,
-    MarketStatus,
-    Membership,
     Patient,
     Stage,
     StageChange,
-    Therapy,
     User,
 )
-from journey.roles import COORDINATOR_GROUP
-
-from . import flags, schedule
-from .demo import NORMAL
-from .models import (
+from tracker import flags, schedule
+from tracker.models import (
     ABNORMAL_FLAGS,
     ItemKind,
     LabResult,
-    LabTest,
     MonitoringPlan,
     PlanItem,
     PlanVersion,
     ScheduledLab,
 )
-from .services.plans import Label, _item_values, schedule_items
+from tracker.services.plans import Label, _item_values
 
-CENTER_PREFIX = "Scale center "
-DOMAIN = "scale.waypoint.test"
-UNUSABLE_PASSWORD = "!scale-seed"  # starts with "!": Django never accepts it
-BATCH_SIZE = 2000
-CHUNK_PATIENTS = 500
-COORDINATORS_PER_CENTER = 3
-PORTAL_SHARE = 0.4  # guardians with a portal login
-ZONES = ["America/New_York", "Europe/London", "Europe/Madrid", "America/Chicago", "UTC"]
-FIRST = ["Maya", "Leo", "Ava", "Noah", "Lucia", "Omar", "Emma", "Liam", "Sofia", "Mateo", "Zoe"]
-LAST = ["Garcia", "Smith", "Okafor", "Nguyen", "Kowalski", "Haddad", "Silva", "Brown", "Khan"]
-X_LINKED = {"dmd", "hemophilia-b", "cald"}
-# Share of journeys in each stage: most families are in monitoring or long-term follow-up.
-STAGE_WEIGHTS = {
-    Stage.DIAGNOSIS_CONFIRMED: 9,
-    Stage.PRE_TREATMENT: 9,
-    Stage.INSURANCE: 7,
-    Stage.INFUSION_SCHEDULED: 5,
-    Stage.INFUSION: 2,
-    Stage.MONITORING: 20,
-    Stage.FOLLOW_UP: 33,
-    Stage.CLOSED: 5,
-    Stage.WITHDRAWN: 6,
-    Stage.NOT_ELIGIBLE: 4,
-}
-PRE_INFUSION = STAGE_ORDER[:4]
-AFTER_INFUSION = [Stage.INFUSION, Stage.MONITORING, Stage.FOLLOW_UP, Stage.CLOSED]
-
-
-def days(n):
-    return timedelta(days=n)
-
-
-def at(day, minutes=600):
-    """An aware instant on `day`, `minutes` after midnight UTC."""
-    return datetime.combine(day, time(), tzinfo=UTC) + timedelta(minutes=minutes)
-
-
-def scale_patients():
-    return Patient.objects.filter(center__name__startswith=CENTER_PREFIX)
-
-
-class Catalogue:
-    """The therapies, their plan items and the lab tests, read once."""
-
-    def __init__(self):
-        therapies = list(Therapy.objects.prefetch_related("conditions").order_by("slug"))
-        if not therapies or not LabTest.objects.exists():
-            raise LookupError("Load the catalogues first: manage.py load_catalogue; load_labs.")
-        self.all = therapies
-        self.approved = [t for t in therapies if t.market_status == MarketStatus.APPROVED]
-        self.conditions = {t.pk: list(t.conditions.all()) for t in therapies}
-        self.items = {t.pk: schedule_items(t) for t in therapies}
-        tests = LabTest.objects.prefetch_related("ranges")
-        self.tests = {t.code: t for t in tests}
-        self.ranges = {t.code: list(t.ranges.all()) for t in tests}
-        self._limits = {}
-
-    def limits(self, code, age_months, sex):
-        """The reference range as record_results would pick it (cached per age and sex)."""
-        key = (code, age_months, sex)
-        if key not in self._limits:
-            band = flags.pick_range(self.ranges[code], age_months, sex)
-            if band is not None and not isinstance(band, flags.Limits):
-                test = self.tests[code]
-                band = flags.Limits(
-                    band.low,
-                    band.high,
-                    band.critical_low,
-                    band.critical_high,
-                    test.unit,
-                    band.source,
-                )
-            self._limits[key] = band
-        return self._limits[key]
-
-
-@dataclass
-class Rows:
-    """The objects of one chunk, written in dependency order."""
-
-    users: list = field(default_factory=list)
-    guardians: list = field(default_factory=list)  # (Guardian, user index or None)
-    patients: list = field(default_factory=list)
-    later: list = field(default_factory=list)  # callables run once the patients have pks
+from .demo_results import NORMAL
+from .scale_data import (
+    AFTER_INFUSION,
+    BATCH_SIZE,
+    DOMAIN,
+    FIRST,
+    LAST,
+    PORTAL_SHARE,
+    PRE_INFUSION,
+    STAGE_WEIGHTS,
+    UNUSABLE_PASSWORD,
+    X_LINKED,
+    at,
+    days,
+)
 
 
 class Builder:
@@ -439,7 +350,7 @@ class Builder:
                 continue
             journey = lab.journey
             age = flags.age_in_months(spec["born"], collected.date())
-            sex = spec["sex"] if spec["sex"] in ("male", "female") else ""
+            sex = flags.range_sex(spec["sex"])
             own = baselines.setdefault(journey.pk, {})
             for code in tests:
                 test = self.cat.tests[code]
@@ -493,75 +404,3 @@ class Builder:
             )
         number = min(number, float(test.plausible_max))
         return Decimal(f"{number:.{test.decimal_places}f}")
-
-
-def ensure_centers(count, rng):
-    """The first `count` scale centers, each with its coordinators: [(center, [users])]."""
-    group, _created = Group.objects.get_or_create(name=COORDINATOR_GROUP)
-    out = []
-    for n in range(1, count + 1):
-        center, created = Center.objects.get_or_create(
-            name=f"{CENTER_PREFIX}{n:03d}",
-            defaults={
-                "public_id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                "time_zone": ZONES[n % len(ZONES)],
-                "main_phone": f"+1 555 01{n:04d}",
-                "after_hours_phone": f"+1 555 09{n:04d}",
-            },
-        )
-        if created:
-            _coordinators(center, n, group)
-        coordinators = list(User.objects.filter(memberships__center=center).order_by("pk"))
-        out.append((center, coordinators))
-    return out
-
-
-def _coordinators(center, n, group):
-    users = User.objects.bulk_create(
-        [
-            User(
-                email=f"coord{n:03d}.{k}@{DOMAIN}",
-                full_name=f"Coordinator {k} of center {n}",
-                password=UNUSABLE_PASSWORD,
-                is_staff=True,
-                time_zone=center.time_zone,
-            )
-            for k in range(1, COORDINATORS_PER_CENTER + 1)
-        ]
-    )
-    Membership.objects.bulk_create([Membership(user=u, center=center) for u in users])
-    User.groups.through.objects.bulk_create(
-        [User.groups.through(user_id=u.pk, group_id=group.pk) for u in users]
-    )
-
-
-def seed(patients, centers, *, seed=0, today=None, progress=None, chunk=CHUNK_PATIENTS):
-    """Add `patients` patients across `centers` scale centers; returns the first new index."""
-    today = today or date.today()
-    offset = scale_patients().count()
-    rng = random.Random(f"{seed}:{offset}")
-    builder = Builder(rng, today, ensure_centers(centers, rng), Catalogue())
-    done = 0
-    while done < patients:
-        count = min(chunk, patients - done)
-        builder.chunk(offset + done, count)
-        done += count
-        if not connection.force_debug_cursor:
-            # With DEBUG on Django keeps the last 9,000 statements, bulk INSERTs included:
-            # hundreds of MB by 50,000 patients. Not while a test is counting queries.
-            connection.queries_log.clear()
-        if progress:
-            progress(count)
-    analyze()
-    return offset
-
-
-def analyze():
-    """Fresh planner statistics: right after a bulk load PostgreSQL still thinks the tables are
-    small and picks the wrong index (record_results went from 0.1 ms to 60 ms a query)."""
-    tables = [m._meta.db_table for m in (ScheduledLab, LabResult, PlanItem, Journey, Patient)]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
-        else:
-            cursor.execute("ANALYZE")

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from tracker import scale
+from devdata import scale
 
 
 class Command(BaseCommand):
