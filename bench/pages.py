@@ -50,8 +50,8 @@ end
 
 def _people():
     """A scale guardian with a login and a child past infusion, and a scale coordinator."""
+    from devdata import scale
     from journey.models import Guardian, Membership, Stage
-    from tracker import scale
 
     stages = [Stage.MONITORING, Stage.FOLLOW_UP]
     guardian = (

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import signals, verdicts
+from .inputs import require_reason
 from .models import (
     EXIT_STAGES,
     STAGE_ORDER,
@@ -31,13 +32,6 @@ from .models import (
 INFUSION_DATE_STEP = "infusion-date-set"
 # Stages from which on the plan needs day 0.
 NEEDS_INFUSION_DATE = set(STAGE_ORDER[STAGE_ORDER.index(Stage.INFUSION) :])
-
-
-def _require_reason(reason, field="reason"):
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({field: _("Please give a reason; it is kept in the history.")})
-    return reason
 
 
 def _check_therapy_open(therapy):
@@ -208,7 +202,7 @@ def _not_eligible_details(journey, override_reason):
 
 def move_stage(journey, to_stage, *, by, reason, override_reason="", now=None):
     """Move a journey to another stage, validated and recorded; the only way a stage changes."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     override_reason = (override_reason or "").strip()
     now = now or timezone.now()
     with transaction.atomic():
@@ -249,7 +243,7 @@ def _date_new_stage_steps(journey, today):
 
 def set_infusion_date(journey, new_date, *, by, reason, now=None):
     """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if new_date is not None and new_date < journey.patient.date_of_birth:
         raise ValidationError(
             {"infusion_date": _("The infusion date cannot be before the child's birth.")}
@@ -322,7 +316,7 @@ def set_center_policy(center, criterion, *, enabled, by, reason, now=None):
     Only criteria of origin "center" can be switched; no setting means off. The audit trail
     keeps every change (before/after, actor, reason).
     """
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if criterion.origin != CriterionOrigin.CENTER:
         raise ValidationError(
             {"criterion": _("Only center-policy criteria can be turned on or off by a center.")}

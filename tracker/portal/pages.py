@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from journey.portal import words
 from tracker import flags
 from tracker.models import ItemKind, Status
+from tracker.schedule import OPEN_STATUSES
 
 from . import queries
 from . import wording as w
 
-OPEN_STATUSES = (Status.UPCOMING, Status.DUE, Status.OVERDUE)
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
 

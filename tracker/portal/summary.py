@@ -4,16 +4,12 @@ journey's portal pages send `portal_journeys_loaded` once per page with every jo
 this fills `journey.portal_extras["next_visit"]` for all of them in one query.
 """
 
-from tracker.models import ItemKind, ScheduledLab, Status
+from tracker.models import ItemKind, ScheduledLab
 
 # What the home and child pages show of the next date (a row has about twenty columns).
+# The closing timestamps are read by the one status rule (tracker.schedule.lab_status).
 SHOWN = ("journey_id", "due_on", "window_start", "window_end", "item__kind")
-
-
-def _status(lab, today):
-    if lab.window_end < today:
-        return Status.OVERDUE
-    return Status.DUE if lab.window_start <= today else Status.UPCOMING
+SHOWN += ("done_at", "missed_at", "cancelled_at")
 
 
 def attach_next_visits(sender, journeys, today, **kwargs):
@@ -32,5 +28,5 @@ def attach_next_visits(sender, journeys, today, **kwargs):
     for journey in journeys:
         lab = first.get(journey.pk)
         if lab is not None:
-            lab.portal_status = _status(lab, today)
+            lab.portal_status = lab.status(today)
         journey.portal_extras["next_visit"] = lab

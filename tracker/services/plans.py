@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.inputs import require_reason
 from journey.models import Journey
 
 from .. import schedule, signals
@@ -18,13 +19,6 @@ from ..models import ItemKind, MonitoringPlan, PlanItem, PlanVersion, ScheduledL
 from ..models_review import PlanReview, ReviewStatus
 
 log = logging.getLogger(__name__)
-
-
-def _require(text, field_name="reason"):
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError({field_name: _("Say why: this is kept in the plan's history.")})
-    return text
 
 
 def schedule_digest(items, ltfu_years):
@@ -336,7 +330,7 @@ def _locked_open_lab(lab):
 
 def reschedule_lab(lab, new_due_on, *, by, reason, now=None):
     """Move one open lab by hand; its window keeps its width. Records a plan version."""
-    reason = _require(reason)
+    reason = require_reason(reason)
     now = now or timezone.now()
     with transaction.atomic():
         lab = _locked_open_lab(lab)
@@ -354,7 +348,7 @@ def reschedule_lab(lab, new_due_on, *, by, reason, now=None):
 
 def mark_missed(lab, *, by, reason, now=None):
     """The coordinator closes a lab that will not happen; it stays in the plan as missed."""
-    reason = _require(reason)
+    reason = require_reason(reason)
     with transaction.atomic():
         lab = _locked_open_lab(lab)
         lab.missed_at, lab.missed_by, lab.missed_reason = now or timezone.now(), by, reason
@@ -373,7 +367,7 @@ def complete_visit(lab, *, by, now=None):
 
 def close_extension(item, *, by, reason, now=None):
     """The coordinator ends an extended item; its open extra draws are cancelled."""
-    reason = _require(reason)
+    reason = require_reason(reason)
     now = now or timezone.now()
     with transaction.atomic():
         item = PlanItem.objects.select_for_update().get(pk=item.pk)
