@@ -41,6 +41,8 @@ SMTP_TIMEOUT = 10
 MAX_ATTEMPTS = 8  # 1, 2, 4 ... 60 min apart: about three hours of SMTP outage
 RETRY_CAP = dt.timedelta(hours=1)
 WEEK = dt.timedelta(days=7)
+# What building an email reads from a row's relations (bench/reminders.py fetches the same).
+ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
 
 
 @dataclass
@@ -108,9 +110,7 @@ def claim_batch(size, now, kinds=None):
 def send_batch(token, totals, now=timezone.now):
     """Send the rows held under `token` over one SMTP connection, then record all outcomes."""
     rows = list(
-        Reminder.objects.filter(lease_token=token, status=S.SENDING).select_related(
-            "guardian", "user", "patient", "center", "scheduled_lab__item", "step"
-        )
+        Reminder.objects.filter(lease_token=token, status=S.SENDING).select_related(*ROW_RELATED)
     )
     totals.claimed += len(rows)
     context = _batch_context(rows)
