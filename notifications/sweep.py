@@ -286,12 +286,12 @@ def _insert_new(wanted, now):
             column.append(value)
     stamp = timezone.now()  # what auto_now/auto_now_add would have stored
     sql = _INSERT_SQL.format(table=Reminder._meta.db_table)
-    with _bound_cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, [Status.PENDING.value, stamp, stamp, *columns])
         return cursor.rowcount
 
 
-def _bound_cursor():
+def bound_cursor():
     """A cursor that sends parameters apart from the SQL (psycopg's server-side binding).
 
     Django's psycopg cursors quote every value into the SQL text on the client, which for 14
