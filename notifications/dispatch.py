@@ -283,7 +283,7 @@ def _record(token, rows, attempts, totals):
         row.lease_until, row.lease_token, row.updated_at = None, None, stamp
     with transaction.atomic():
         written = _write_outcomes(token, rows, stamp)
-        DeliveryAttempt.objects.bulk_create(attempts)
+        _insert_attempts(attempts)
     if written != len(rows):
         log.warning("lease lost for %s of %s rows", len(rows) - written, len(rows))
     for attempt in attempts:
@@ -323,6 +323,28 @@ def _write_outcomes(token, rows, stamp):
             _OUTCOMES_SQL.format(table=Reminder._meta.db_table), [stamp, *columns, token]
         )
         return cursor.rowcount
+
+
+_ATTEMPT_FIELDS = ("reminder_id", "attempted_at", "to_email", "outcome", "error", "smtp_code")
+_ATTEMPTS_SQL = """
+INSERT INTO {table} (reminder_id, attempted_at, to_email, outcome, error, smtp_code,
+                     message_id, worker)
+SELECT a.*, %s FROM unnest(%b::bigint[], %b::timestamptz[], %b::varchar[], %b::varchar[],
+                           %b::text[], %b::smallint[], %b::varchar[]) AS a
+"""
+
+
+def _insert_attempts(attempts):
+    """One row per attempt: one INSERT from arrays on PostgreSQL, bulk_create elsewhere."""
+    if db_connection.vendor != "postgresql" or not attempts:
+        DeliveryAttempt.objects.bulk_create(attempts)
+        return
+    columns = [[getattr(a, name) for a in attempts] for name in _ATTEMPT_FIELDS]
+    columns[3] = [str(outcome) for outcome in columns[3]]  # the value, not the enum member
+    columns.append([a.message_id for a in attempts])
+    with sweep.bound_cursor() as cursor:
+        sql = _ATTEMPTS_SQL.format(table=DeliveryAttempt._meta.db_table)
+        cursor.execute(sql, [WORKER, *columns])
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

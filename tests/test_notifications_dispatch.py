@@ -57,6 +57,8 @@ def test_sent_mail_has_text_html_unsubscribe_and_stable_message_id(db, smtp):  #
     assert {"text/plain", "text/html"} <= types
     [attempt] = DeliveryAttempt.objects.filter(reminder=row)
     assert (attempt.outcome, attempt.to_email) == (Outcome.SENT, family.mother.email)
+    assert (attempt.message_id, attempt.worker) == (row.message_id, dispatch.WORKER)
+    assert attempt.attempted_at == row.sent_at and attempt.smtp_code is None
 
 
 def test_451_retries_with_backoff_then_delivers(db, smtp):  # noqa: F811
