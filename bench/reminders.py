@@ -7,17 +7,23 @@ bulk inside a transaction that is rolled back at the end (the configured databas
 was; an empty one is migrated and given the catalogues first), ANALYZEs them, plans them
 as beat's fan-out does (sweep.reconcile_range over ranges of sweep.RANGE_CHUNK children, one
 task each in production), times the fan-out itself (sweep.sweep_chunks: the database cuts the
-ranges) against reading every child's id into Python, dispatches a sample over a local aiosmtpd
-sink, and times, on the same data: the FLOOR (PostgreSQL only: one INSERT ... SELECT writing the
-same outbox rows, in a savepoint rolled back before planning), and the naive alternatives: the
-same planning with one check-then-save per reminder (on a sample of children, in a savepoint
+ranges) against reading every child's id into Python, and dispatches a sample over a local
+aiosmtpd sink (its own process) against the SMTP FLOOR: raw smtplib sending the same sample's
+emails, built beforehand, over one reused connection to the same sink. It also times, on the
+same data: the planning FLOOR (PostgreSQL only: one INSERT ... SELECT writing the same outbox
+rows, in a savepoint rolled back before planning), and the naive alternatives: the same
+planning with one check-then-save per reminder (on a sample of children, in a savepoint
 rolled back; compared as rows/s) and one Celery ETA task per reminder (apply_async(eta=...) on
 kombu's memory transport).
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import smtplib
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +40,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from journey import models as jm  # noqa: E402
-from notifications import clock, dispatch, services, sweep  # noqa: E402
+from notifications import clock, dispatch, emails, services, sweep  # noqa: E402
 from notifications import planning as p  # noqa: E402
 from notifications.models import Reminder, Status  # noqa: E402
 from tracker import models as tm  # noqa: E402
@@ -287,25 +293,74 @@ def eta_task_rate(sample):
     return len(rows) / (time.perf_counter() - start)
 
 
-def dispatch_sample(sample):
-    from tests.factories_notifications import SMTPServer, free_port
+@contextlib.contextmanager
+def smtp_sink():
+    """An aiosmtpd sink (accepts and drops every message) in its own process on 127.0.0.1: the
+    port. Its own process, as a real SMTP server: in ours it would share the GIL and charge its
+    parsing to both measurements alike."""
+    from tests.factories_notifications import free_port
 
-    server = SMTPServer(free_port())
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    ids = Reminder.objects.filter(status=Status.PENDING).values_list("pk", flat=True)[:sample]
-    Reminder.objects.filter(pk__in=list(ids)).update(send_at=timezone.now())
+    port = free_port()
+    command = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+    server = subprocess.Popen([*command, "-l", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
     try:
-        totals, elapsed, queries = timed(
-            lambda: dispatch.dispatch_due(
-                max_batches=10**6, batch_size=DISPATCH_BATCH, budget=10**6
-            )
-        )
+        for _ in range(200):  # up in well under a second
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.05)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield port
     finally:
-        server.stop()
-    return totals.sent, elapsed, queries
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def ready_made(rows):
+    """The sample's emails as bytes (envelope sender, recipients, message), built untimed."""
+    out = []
+    for row in rows:
+        message = emails.build(row, **dispatch._batch_context([row]).for_row(row))
+        data = message.message().as_bytes(linesep="\r\n")  # as Django's SMTP backend sends it
+        out.append((message.from_email, message.recipients(), data))
+    return out
+
+
+def smtp_floor(port, messages):
+    """Seconds for raw smtplib to send these ready-made messages over one reused connection."""
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, timeout=dispatch.SMTP_TIMEOUT) as client:
+        for sender, recipients, data in messages:
+            client.sendmail(sender, recipients, data)
+    return time.perf_counter() - start
+
+
+def dispatch_sample(sample, slices=4):
+    """Dispatch `sample` due rows over the sink, and the SMTP floor on the same messages.
+
+    Interleaved in `slices` (floor, dispatch, floor, dispatch ...) and summed, so a burst of
+    load on the shared cores falls on both alike. Returns sent, dispatch seconds and queries,
+    and the floor's messages per second.
+    """
+    ids = list(Reminder.objects.filter(status=Status.PENDING).values_list("pk", flat=True)[:sample])
+    Reminder.objects.filter(pk__in=ids).update(send_at=timezone.now())
+    rows = Reminder.objects.filter(pk__in=ids).select_related(*dispatch.ROW_RELATED)
+    messages = ready_made(rows)
+    per = -(-len(messages) // slices)
+    floor_s = dispatch_s = 0.0
+    sent = queries = 0
+    with smtp_sink() as port:
+        for start in range(0, len(messages), per):
+            floor_s += smtp_floor(port, messages[start : start + per])
+            totals, elapsed, count = timed(
+                lambda: dispatch.dispatch_due(
+                    max_batches=-(-per // DISPATCH_BATCH), batch_size=DISPATCH_BATCH, budget=10**6
+                )
+            )
+            sent, dispatch_s, queries = sent + totals.sent, dispatch_s + elapsed, queries + count
+    log(f"smtp floor: {floor_s:.3f} s, dispatch: {dispatch_s:.3f} s for {len(messages)}")
+    return sent, dispatch_s, queries, len(messages) / floor_s
 
 
 def main():
@@ -335,7 +390,8 @@ def main():
                 check_floor(floor_rows, ids)
             analyze(Reminder)
             fan_chunks, fan_s, fan_q, every_id_s = fan_out()
-            sent, dispatch_s, dispatch_q = dispatch_sample(args.sample)
+            sent, dispatch_s, dispatch_q, smtp_rate = dispatch_sample(args.sample)
+            dispatch_rate = sent / dispatch_s
             eta = eta_task_rate(args.sample)
             batches = -(-sent // DISPATCH_BATCH)
             result = {
@@ -351,11 +407,13 @@ def main():
                 "fan_out_s": round(fan_s, 3),
                 "fan_out_queries": fan_q,
                 "fan_out_every_id_s": round(every_id_s, 3),
-                "dispatch_msgs_per_s": round(sent / dispatch_s),
+                "dispatch_msgs_per_s": round(dispatch_rate),
                 "dispatch_queries": dispatch_q,
                 "dispatch_sample": sent,
                 "dispatch_batch": DISPATCH_BATCH,
                 "dispatch_queries_per_batch": round(dispatch_q / max(batches, 1), 1),
+                "smtp_floor_msgs_per_s": round(smtp_rate),
+                "ratio_vs_smtp_floor": round(dispatch_rate / smtp_rate, 2),
                 "per_row_children": len(sample_ids),
                 "per_row_rows": per_row_rows,
                 "per_row_rows_per_s": round(per_row),

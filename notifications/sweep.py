@@ -31,6 +31,8 @@ from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 from . import planning as p
 from .models import Kind, Preference, Reminder, Status
 
+# `now` (here and in all of notifications) is an aware datetime, never a callable: required by
+# the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
 CHUNK = 500  # children per round when ids are listed: bounds the IN lists
 RANGE_CHUNK = 2000  # children per range chunk (one task): a few seconds of work, redelivered whole
 HORIZON = dt.timedelta(days=14)  # labs and steps this far ahead show in the delivery log
@@ -67,9 +69,9 @@ def reconcile(patient_ids=None, now=None, chunk=CHUNK):
     return counts
 
 
-def reconcile_range(after, upto, now):
+def reconcile_range(after, upto, now=None):
     """One range chunk: the children with after < patient_id <= upto (upto None: no end)."""
-    return _reconcile(Patients(after=after, upto=upto), now)
+    return _reconcile(Patients(after=after, upto=upto), now or timezone.now())
 
 
 def sweep_chunks(size=RANGE_CHUNK):
@@ -168,7 +170,8 @@ def _reconcile(patients, now):
         return apply_plan(desired, scope, now)
 
 
-def reconcile_digests(now):
+def reconcile_digests(now=None):
+    now = now or timezone.now()
     rows = Membership.objects.filter(
         role=Membership.Role.COORDINATOR, user__is_active=True
     ).values_list("center_id", "user_id", "user__time_zone")
@@ -286,12 +289,12 @@ def _insert_new(wanted, now):
             column.append(value)
     stamp = timezone.now()  # what auto_now/auto_now_add would have stored
     sql = _INSERT_SQL.format(table=Reminder._meta.db_table)
-    with _bound_cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, [Status.PENDING.value, stamp, stamp, *columns])
         return cursor.rowcount
 
 
-def _bound_cursor():
+def bound_cursor():
     """A cursor that sends parameters apart from the SQL (psycopg's server-side binding).
 
     Django's psycopg cursors quote every value into the SQL text on the client, which for 14

@@ -10,7 +10,6 @@ short tasks any planning worker can take, and a chunk whose worker dies is redel
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from . import dispatch, sweep
 from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
@@ -38,7 +37,7 @@ def fan_out(size=None):
     chunks = sweep.sweep_chunks(size or sweep.RANGE_CHUNK)
     for after, upto in chunks:
         plan_chunk.delay(after, upto)
-    counts = sweep.reconcile_digests(timezone.now())
+    counts = sweep.reconcile_digests()
     log.info("planning fanned out into %s chunks", len(chunks))
     return {"chunks": len(chunks), **vars(counts)}
 
@@ -46,7 +45,7 @@ def fan_out(size=None):
 @shared_task(ignore_result=True)
 def plan_chunk(after, upto):
     """Reconcile the children with after < patient_id <= upto (upto None: no end)."""
-    return vars(sweep.reconcile_range(after, upto, timezone.now()))
+    return vars(sweep.reconcile_range(after, upto))
 
 
 @shared_task(ignore_result=True)

@@ -17,6 +17,8 @@ KEYS = {
     "dispatch_msgs_per_s",
     "dispatch_queries",
     "dispatch_queries_per_batch",
+    "smtp_floor_msgs_per_s",
+    "ratio_vs_smtp_floor",
     "per_row_children",
     "per_row_rows_per_s",
     "ratio_vs_per_row",
@@ -34,6 +36,8 @@ def test_reminders_bench_prints_one_json_line_with_the_floor():
     assert report["reminders"] == 120  # lab reminder + 2 nudges + coordinator, per child
     assert report["plan_rows_per_s"] > 0
     assert report["fan_out_queries"] == 1 and report["fan_out_chunks"] >= 1
+    assert report["dispatch_sample"] == 20  # every sampled row sent over the sink
+    assert report["smtp_floor_msgs_per_s"] > 0 and report["ratio_vs_smtp_floor"] > 0
     assert report["per_row_children"] == 10 and report["per_row_rows"] == 40  # same planning
     if report["database"] == "postgresql":
         assert report["ratio_vs_floor"] > 0  # the floor wrote the same keys (else exit 1)

@@ -96,3 +96,24 @@ def test_quiet_end_inside_a_gap_moves_to_the_gap_end():
         "America/New_York", dt.date(2025, 3, 9), dt.time(1), quiet=(dt.time(0), dt.time(2, 30))
     )
     assert got.astimezone(ZoneInfo("America/New_York")).time() == dt.time(3)
+
+
+def test_now_is_always_a_datetime_never_a_callable():
+    """One convention in notifications: a `now` parameter is required or defaults to None
+    (= timezone.now()); nothing takes a clock function under that name."""
+    import importlib
+    import inspect
+
+    names = ["clock", "dispatch", "emails", "planning", "services", "sweep", "tasks", "wire"]
+    checked = 0
+    for name in names:
+        module = importlib.import_module(f"notifications.{name}")
+        for function in vars(module).values():
+            function = getattr(function, "__wrapped__", function)
+            if not inspect.isfunction(function) or function.__module__ != module.__name__:
+                continue
+            parameter = inspect.signature(function).parameters.get("now")
+            if parameter is not None:
+                checked += 1
+                assert parameter.default in (inspect.Parameter.empty, None), function
+    assert checked > 20

@@ -57,6 +57,8 @@ def test_sent_mail_has_text_html_unsubscribe_and_stable_message_id(db, smtp):  #
     assert {"text/plain", "text/html"} <= types
     [attempt] = DeliveryAttempt.objects.filter(reminder=row)
     assert (attempt.outcome, attempt.to_email) == (Outcome.SENT, family.mother.email)
+    assert (attempt.message_id, attempt.worker) == (row.message_id, dispatch.WORKER)
+    assert attempt.attempted_at == row.sent_at and attempt.smtp_code is None
 
 
 def test_451_retries_with_backoff_then_delivers(db, smtp):  # noqa: F811
@@ -149,3 +151,59 @@ def test_dispatch_batch_query_count_is_constant(db, smtp, n):  # noqa: F811
     # fetch, 2 look-ups, bulk_update, bulk_create (+ savepoint); SQLite splits big bulk writes.
     limit = 8 if connection.vendor == "postgresql" else 8 + n // 20
     assert len(queries) <= limit, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def _dispatch_queries(n, batch):
+    """Queries of a dispatch run that sends exactly two batches of `batch` rows."""
+    Reminder.objects.all().delete()
+    due_reminders(2 * batch)
+    with CaptureQueriesContext(connection) as queries:
+        totals = dispatch.dispatch_due(max_batches=2, batch_size=batch)
+    assert totals.sent == 2 * batch
+    return len(queries)
+
+
+def test_queries_per_batch_do_not_grow_with_the_batch_size(db, smtp):  # noqa: F811
+    """GIVEN two batches of 5 rows, then two of 60 WHEN dispatched THEN the same queries:
+    claim, fetch, two look-ups, one outcome write and one attempts insert per batch."""
+    small, large = _dispatch_queries(10, 5), _dispatch_queries(120, 60)
+    assert small == large
+    assert large <= 1 + 2 * 12  # lease recovery + per batch (savepoints included)
+    assert len(smtp.sink.messages) == 130
+
+
+def test_one_smtp_connection_serves_every_batch_of_a_run(db, smtp, monkeypatch):  # noqa: F811
+    import smtplib
+
+    connects = []
+    original = smtplib.SMTP.connect
+    monkeypatch.setattr(
+        smtplib.SMTP, "connect", lambda self, *a, **k: connects.append(a) or original(self, *a, **k)
+    )
+    due_reminders(30)
+    totals = dispatch.dispatch_due(batch_size=10)
+    assert totals.sent == 30 and len(connects) == 1
+
+
+def test_a_kept_connection_the_server_dropped_is_reopened_before_sending(db, smtp):  # noqa: F811
+    """GIVEN a connection kept from the previous batch WHEN the server restarted meanwhile
+    THEN the next batch reopens it: every row sent, none put back to retry."""
+    from django.core.mail import get_connection
+
+    due_reminders(4)
+    backend, totals = get_connection(), dispatch.Totals()
+    dispatch.send_batch(dispatch.claim_batch(2, timezone.now()), totals, backend)
+    smtp.stop()
+    smtp.start()
+    dispatch.send_batch(dispatch.claim_batch(2, timezone.now()), totals, backend)
+    backend.close()
+    assert (totals.sent, totals.retried) == (4, 0)
+    assert len(smtp.sink.messages) == 4
+
+
+def test_a_row_without_an_address_fails_instead_of_counting_as_sent(db, smtp):  # noqa: F811
+    family = due_reminders(1)
+    type(family.mother).objects.filter(pk=family.mother.pk).update(email="")
+    totals = dispatch.dispatch_due()
+    row = Reminder.objects.get()
+    assert (totals.failed, row.status, row.last_error) == (1, Status.FAILED, "no email address")

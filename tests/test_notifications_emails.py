@@ -93,3 +93,37 @@ def test_default_guardian_email_names_the_child_the_kind_of_step_and_the_date(wo
     message = emails.build(_row(family, Kind.LAB_REMINDER, lab, step, result))
     assert "Mia has a lab draw coming up on March 10, 2025" in message.body
     assert message.to == [family.mother.email]
+
+
+NAMES = ["Mia", 'O\'Brien <b> & "Co"', "José", "\x1fwhen\x1f"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("kind", GUARDIAN + STAFF)
+def test_rendering_from_the_memo_equals_rendering_the_templates(world, kind, language):
+    """GIVEN every kind, language, mode and awkward names (HTML characters, accents, a marker)
+    WHEN rendered from the memoised skeleton THEN the text equals a full template render."""
+    from django.utils import translation
+
+    family, lab, step, result = world
+    family.mother.language = family.coordinator.language = language
+    for name, minimal in [(n, False) for n in NAMES] + [(NAMES[1], True)]:
+        family.patient.first_name = name
+        family.center.name = f"{name} Center"
+        row = _row(family, kind, lab, step, result)
+        with translation.override(language):
+            context = emails._context(row, minimal, {"overdue": 2})
+            assert emails.render(kind, context) == emails._render_templates(kind, context)
+
+
+def test_one_recipients_values_never_reach_anothers_email(world):
+    """GIVEN an email built for Zebulon WHEN one of the same shape is built for Mia
+    THEN nothing of Zebulon's is in Mia's (the memo holds markers, not values)."""
+    family, lab, step, result = world
+    family.patient.first_name = "Zebulon"
+    emails.build(_row(family, Kind.LAB_REMINDER, lab, step, result))
+    family.patient.first_name = "Mia"
+    message = emails.build(_row(family, Kind.LAB_REMINDER, lab, step, result))
+    for text in _texts(message):
+        assert "Zebulon" not in text and "\x1f" not in text
+    assert "Mia" in message.subject
