@@ -26,7 +26,7 @@ from journey.models import (
 )
 
 from .labels import age_label, age_limit_label, center_today
-from .patient_rows import SELECT_LABEL, PatientRows, checkbox
+from .patient_rows import COLUMNS, SELECT_LABEL, PatientRows, checkbox
 from .portal_access import PortalAccessAdminMixin
 from .scoping import (
     CenterScopedAdmin,
@@ -170,15 +170,7 @@ class JourneyInline(ReadOnlyInline):
 
 @admin.register(Patient)
 class PatientAdmin(CenterScopedAdmin):
-    list_display = [
-        "name",
-        "date_of_birth",
-        "age",
-        "center",
-        "current_stage",
-        "therapy",
-        "age_limit_deadline",
-    ]
+    list_display = list(COLUMNS)  # the columns patient_rows pre-formats
     list_select_related = ["center"]
     # 100 rows a page, pre-formatted (patient_rows); one COUNT for the pager, not a second
     # one of every patient the user may see.
