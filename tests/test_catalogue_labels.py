@@ -295,3 +295,36 @@ def test_every_catalogue_value_fits_its_column():
     rows = [apps.get_model("journey", name) for name in models]
     rows += [apps.get_model("tracker", name) for name in ("LabTest", "LabUnit", "ReferenceRange")]
     assert [bad for model in rows for bad in _too_long(model)] == []
+
+
+STAFF_WORDS = (
+    "verif",
+    "check the label",
+    "check section",
+    "could not be read",
+    "domain.md",
+    "source",
+)
+
+
+def _family_texts(therapy):
+    """Every catalogue text a family page shows: the plan's steroid and family notes, the
+    urgent signs in each language, the plan item titles."""
+    yield "steroid_regimen", therapy.steroid_regimen
+    yield "family_notes", therapy.family_notes
+    for line in therapy.urgent_symptoms:
+        yield from (("urgent_symptoms", text) for text in line.values())
+    for item in therapy.monitoring_schedule:
+        yield "monitoring_schedule.title", item["title"]
+
+
+def test_no_family_visible_catalogue_text_carries_a_staff_note():
+    """Verification notes and sources belong in unverified_note/source, never in a text the
+    family's plan page shows (Elevidys's steroid text once said "unverified: check section 2")."""
+    found = [
+        (therapy.slug, field, text)
+        for therapy in Therapy.objects.all()
+        for field, text in _family_texts(therapy)
+        if any(word in text.lower() for word in STAFF_WORDS)
+    ]
+    assert found == []
