@@ -155,6 +155,17 @@ def test_a_label_that_goes_back_closes_the_pending_review():
     assert review.status == ReviewStatus.KEPT and "went back" in review.reason
 
 
+def test_a_label_that_comes_back_again_opens_a_review_again():
+    """L0 -> L1 -> L0 -> L1: the system closed the first review (the label went back); no
+    one decided against L1, so L1 must be reviewed again, not skipped for good."""
+    journey = ft.planned_journey(D0)
+    original = copy.deepcopy(Therapy.objects.get(pk=journey.therapy_id).monitoring_schedule)
+    _relabel(journey.therapy)
+    _relabel(journey.therapy, lambda schedule: schedule.__setitem__(slice(None), original))
+    _relabel(journey.therapy)
+    assert _pending(journey).status == ReviewStatus.PENDING
+
+
 def test_load_catalogue_update_prints_the_changes_and_the_open_journeys(monkeypatch):
     journey = ft.planned_journey(D0)
     zolgensma = Therapy.objects.get(slug="zolgensma")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.inputs import require_reason
-from journey.models import OPEN_STAGES
+from journey.models import OPEN_STAGES, Journey
 
 from .. import flags
 from ..models import MonitoringPlan, PlanReview, ReviewStatus
@@ -31,8 +31,11 @@ def on_therapy_saved(sender, instance, raw=False, **kwargs):
 
 def _plans_to_review(therapy, label):
     """Open journeys' plans of this therapy whose copy of the label differs from the label,
-    except those whose coordinator already kept their plan against this very label."""
-    kept = PlanReview.objects.filter(status=ReviewStatus.KEPT, proposed_digest=label.digest)
+    except those whose coordinator already kept their plan against this very label (a review
+    the system closed, because the label went back or the therapy changed, decided nothing)."""
+    kept = PlanReview.objects.filter(
+        status=ReviewStatus.KEPT, proposed_digest=label.digest, decided_by__isnull=False
+    )
     return (
         MonitoringPlan.objects.filter(
             therapy=therapy, journey__therapy=therapy, journey__stage__in=OPEN_STAGES
@@ -87,6 +90,9 @@ def _close_moot(reviews, label, now):
 
 
 def _locked_pending(review):
+    """The review, locked, still pending. The journey row is locked first, in the order a
+    therapy change or a plan draw takes them (journey, then review): no deadlock."""
+    Journey.objects.select_for_update().filter(pk=review.journey_id).exists()
     locked = (
         PlanReview.objects.select_for_update().select_related("plan", "journey").get(pk=review.pk)
     )
