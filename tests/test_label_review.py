@@ -319,6 +319,23 @@ def test_apply_from_the_page(client, coordinator_a, reviewed):
     assert len(_versions(journey)) == 2
 
 
+def test_apply_refuses_a_label_that_changed_while_the_page_was_open(
+    client, coordinator_a, reviewed
+):
+    journey, review = reviewed
+    otp_login(client, coordinator_a)
+    shown = PlanReview.objects.get(pk=review.pk).proposed_digest
+    _relabel(journey.therapy, lambda schedule: schedule.pop(), as_of=dt.date(2026, 4, 1))
+    assert PlanReview.objects.get(pk=review.pk).proposed_digest != shown
+
+    response = client.post(_review_url(review), {"action": "apply", "shown": shown})
+
+    assert response.status_code == 200
+    assert "The label changed while this page was open" in _text(response)
+    assert len(_versions(journey)) == 1
+    assert _pending(journey).pk == review.pk
+
+
 def test_keep_without_a_reason_says_so_by_the_field(client, coordinator_a, reviewed):
     journey, review = reviewed
     otp_login(client, coordinator_a)

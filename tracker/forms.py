@@ -103,6 +103,8 @@ class LabelReviewForm(forms.Form):
     APPLY, KEEP = "apply", "keep"
 
     action = forms.ChoiceField(choices=[(APPLY, APPLY), (KEEP, KEEP)], widget=forms.HiddenInput)
+    # The label the page compared against: apply refuses if the label changed meanwhile.
+    shown = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
     reason = forms.CharField(
         label=_("Why (required to keep the current plan)"),
         max_length=1000,

@@ -53,7 +53,7 @@ def label_review_view(model_admin, request, review_id):
 
 def _decide(review, data, user):
     if data["action"] == LabelReviewForm.APPLY:
-        label_review.apply_review(review, by=user, reason=data["reason"])
+        label_review.apply_review(review, by=user, reason=data["reason"], shown=data["shown"])
     else:
         label_review.keep_plan(review, by=user, reason=data["reason"])
 

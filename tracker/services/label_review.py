@@ -105,11 +105,18 @@ def proposed_label(review):
     return Label(review.proposed_schedule, review.proposed_ltfu_years, review.label_as_of)
 
 
-def apply_review(review, *, by, reason="", now=None):
-    """Draw the plan from the new label: a new PlanVersion; done and missed rows stay."""
+def apply_review(review, *, by, reason="", now=None, shown=None):
+    """Draw the plan from the new label: a new PlanVersion; done and missed rows stay.
+
+    `shown`: the proposed label's digest the coordinator compared against (the page sends
+    it); a label changed since is refused rather than applied unseen."""
     now = now or timezone.now()
     with transaction.atomic():
         review = _locked_pending(review)
+        if shown and shown != review.proposed_digest:
+            raise ValidationError(
+                _("The label changed while this page was open: look at the comparison again.")
+            )
         if review.plan.therapy_id != review.therapy_id:
             raise ValidationError(_("The child's therapy changed since: keep the current plan."))
         why = _("Label update of %(date)s applied") % {"date": review.label_as_of.isoformat()}
