@@ -142,6 +142,31 @@ def test_update_removes_a_rule_the_label_dropped_and_says_so():
     assert "eligibility criteria removed: age-12" in out.getvalue()
 
 
+def test_update_names_the_center_switches_removed_with_their_rule():
+    from journey import services
+    from tests import factories as f
+
+    center = f.CenterFactory(name="Riverside")
+    rule = EligibilityCriterion.objects.create(
+        therapy=Therapy.objects.get(slug="casgevy"),
+        code="center-only-rule",
+        kind=CriterionKind.AGE_MIN,
+        label="Center rule",
+        params={"years": 3},
+        origin="center",
+    )
+    services.set_center_policy(
+        center, rule, enabled=True, by=f.CoordinatorFactory(), reason="our policy"
+    )
+    out = StringIO()
+
+    call_command("load_catalogue", "--update", stdout=out)
+
+    assert "center policy switched on, removed with its rule: center-only-rule (Riverside)" in (
+        out.getvalue()
+    )
+
+
 def test_update_says_which_therapies_are_new():
     Therapy.objects.filter(slug="zynteglo").delete()
     out = StringIO()

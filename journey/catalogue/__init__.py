@@ -14,6 +14,7 @@ from django.db import transaction
 
 from journey.models import (
     OPEN_STAGES,
+    CenterCriterionSetting,
     Condition,
     EligibilityCriterion,
     FindingType,
@@ -140,7 +141,14 @@ def _load_criteria(therapy, criteria, update):
         )
     if before:
         diff["removed"] = sorted(before)
-        therapy.criteria.filter(code__in=before).delete()
+        gone = therapy.criteria.filter(code__in=before)
+        settings = CenterCriterionSetting.objects.filter(criterion__in=gone, enabled=True)
+        # A center's switch goes with its rule (cascade): say which centers had it on.
+        diff["center_settings_removed"] = sorted(
+            f"{s.criterion.code} ({s.center.name})"
+            for s in settings.select_related("criterion", "center")
+        )
+        gone.delete()
     return diff if any(diff.values()) else None
 
 

@@ -28,7 +28,9 @@ def describe(change):
     what = "new in the catalogue" if change.get("new") else f"changed {fields}"
     lines = [f"{change['name']} ({change['therapy']}): {what}"]
     for key, codes in (change.get("criteria") or {}).items():
-        if codes:
+        if codes and key == "center_settings_removed":
+            lines.append(f"  center policy switched on, removed with its rule: {', '.join(codes)}")
+        elif codes:
             lines.append(f"  eligibility criteria {key}: {', '.join(codes)}")
     schedule = change.get("schedule")
     if schedule is None:
