@@ -238,6 +238,38 @@ def test_a_correction_to_abnormal_extends(coordinator_a):
     assert _item(j, "liver-panel").held_open_by == [{"test": "INR", "reason": "above_range"}]
 
 
+def test_a_correction_to_abnormal_reopens_a_series_the_rule_had_ended(coordinator_a):
+    """TBIL 5 at day 84 extends; the extra draw comes back normal and the rule ends the
+    series; that draw's TBIL was in fact 5: testing must go on, not stop while abnormal."""
+    j = _journey()
+    _draw(j, 84, dict(NORMAL_LIVER, TBIL="5"), by=coordinator_a)
+    extra = _rows(j, "liver-panel")[-1]
+    results = _draw(j, (extra.due_on - D0).days, NORMAL_LIVER, by=coordinator_a)
+    assert _item(j, "liver-panel").extension_ended_at is not None
+    tbil = next(r for r in results if r.test.code == "TBIL")
+
+    services.correct_result(tbil, "5", "mg/dL", by=coordinator_a, reason="wrong patient's tube")
+
+    item = _item(j, "liver-panel")
+    assert item.extension_ended_at is None and item.extension_open
+    assert item.held_open_by == [{"test": "TBIL", "reason": "above_range"}]
+    assert _rows(j, "liver-panel")[-1].sequence == extra.sequence + 1
+
+
+def test_a_series_the_coordinator_closed_stays_closed(coordinator_a):
+    """Only the rule's own end can be undone by a correction, never a coordinator's close."""
+    j = _journey()
+    results = _draw(j, 84, dict(NORMAL_LIVER, TBIL="5"), by=coordinator_a)
+    services.close_extension(_item(j, "liver-panel"), by=coordinator_a, reason="hepatology")
+    tbil = next(r for r in results if r.test.code == "TBIL")
+
+    services.correct_result(tbil, "6", "mg/dL", by=coordinator_a, reason="typo")
+
+    item = _item(j, "liver-panel")
+    assert item.extension_ended_at is not None and item.extension_closed_by_hand
+    assert not _rows(j, "liver-panel")[-1].extension
+
+
 def _record_queries(schedule):
     j = ft.planned_journey(D0, schedule=schedule)
     collected = timezone.make_aware(dt.datetime.combine(day(84), dt.time(9)))

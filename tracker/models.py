@@ -204,6 +204,11 @@ class PlanItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     extension_end_reason = models.TextField(_("why the extension ended"), blank=True)
+    extension_closed_by_hand = models.BooleanField(
+        _("extension closed by the care team"),
+        default=False,
+        help_text=_("Unticked: the rule ended it, and a corrected result may reopen it."),
+    )
     held_open_by = models.JSONField(
         _("tests holding the rule open"),
         default=list,

@@ -371,13 +371,15 @@ def close_extension(item, *, by, reason, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         item = PlanItem.objects.select_for_update().get(pk=item.pk)
-        _end_extension(item, by, reason, now)
+        _end_extension(item, by, reason, now, by_hand=True)
         item.scheduled.open().filter(extension=True).update(cancelled_at=now, cancel_reason=reason)
     return item
 
 
-def _end_extension(item, by, reason, now):
+def _end_extension(item, by, reason, now, by_hand=False):
     item.extension_ended_at, item.extension_ended_by = now, by
     item.extension_end_reason, item.held_open_by = reason, []
+    item.extension_closed_by_hand = by_hand
     fields = ["extension_ended_at", "extension_ended_by", "extension_end_reason", "held_open_by"]
+    fields.append("extension_closed_by_hand")
     item.save(update_fields=fields)

@@ -285,21 +285,32 @@ def _apply_exit_rule(item, touched_lab_ids, by, now):
     end when every test of every part is within, wait while a test is missing. The item keeps
     which tests hold it open (held_open_by)."""
     rule = flags.normalize_exit_rule(item.continue_until_normal)
-    if not rule or item.extension_ended_at:
+    if not rule or item.extension_closed_by_hand:
         return
     draw = _deciding_draw(item)
     if draw is None or draw.pk not in touched_lab_ids:
         return
     verdict = flags.judge(rule, _rule_inputs(draw))
+    if item.extension_ended_at and not verdict.abnormal:
+        return  # the rule ended it and still holds
     changed = ["held_open_by"] if verdict.holds != item.held_open_by else []
     item.held_open_by = verdict.holds
     if verdict.abnormal is False and item.extended_at:
         _end_by_rule(item, draw, verdict.no_baseline, by, now)
         return
     if verdict.abnormal:
-        changed += _extend(item, draw, by, now)
+        changed += _reopen(item) + _extend(item, draw, by, now)
     if changed:
         item.save(update_fields=changed)
+
+
+def _reopen(item):
+    """A corrected result is abnormal again after the rule had ended the series: it goes on
+    (only a coordinator's close_extension is final). Returns the fields to save."""
+    if item.extension_ended_at is None:
+        return []
+    item.extension_ended_at, item.extension_ended_by, item.extension_end_reason = None, None, ""
+    return ["extension_ended_at", "extension_ended_by", "extension_end_reason"]
 
 
 def _end_by_rule(item, draw, no_baseline, by, now):
