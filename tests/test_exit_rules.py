@@ -166,6 +166,34 @@ def test_platelets_back_to_baseline_230_extends_250_ends():
     assert item.held_open_by == []
 
 
+def test_a_corrected_baseline_re_judges_the_later_draws(coordinator_a):
+    """Baseline PLT 200 was a typo for 300: day 84's 230 looked back to baseline (above 160)
+    but is below 80% of 300 (240). Correcting the baseline must re-judge it and extend."""
+    j = _journey()
+    baseline = _draw(j, -3, {"PLT": "200"}, by=coordinator_a)[0]
+    later = _draw(j, 84, {"PLT": "230"}, by=coordinator_a)[0]
+    assert not _rows(j, "platelets")[-1].extension
+
+    services.correct_result(baseline, "300", "10^9/L", by=coordinator_a, reason="typo")
+
+    later.refresh_from_db()
+    assert later.baseline_value == 300
+    assert _rows(j, "platelets")[-1].extension
+    assert _item(j, "platelets").held_open_text == "PLT below 80% of baseline 300"
+
+
+def test_a_baseline_entered_late_is_used_for_the_draws_before_it(coordinator_a):
+    j = _journey()
+    later = _draw(j, 84, {"PLT": "230"}, by=coordinator_a)[0]
+    assert later.baseline_value is None
+
+    _draw(j, -3, {"PLT": "300"}, by=coordinator_a)
+
+    later.refresh_from_db()
+    assert later.baseline_value == 300
+    assert _rows(j, "platelets")[-1].extension
+
+
 def test_troponin_side_high():
     j = _journey(born=dt.date(2019, 1, 1))  # child's range: up to 16 ng/L
     _draw(j, -3, {"TNI": "10"})

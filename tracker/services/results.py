@@ -2,7 +2,7 @@
 
 import re
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -85,21 +85,22 @@ class _ResultContext:
         )
 
     def _baselines(self):
+        return self.baselines_of(self.journey)
+
+    @staticmethod
+    def baselines_of(journey, codes=None):
         """The latest current result of each test collected before day 0 or on the baseline
         draw (collected on its last day in the evening, it may be day 0 in UTC)."""
-        day0 = self.journey.infusion_date
+        day0 = journey.infusion_date
         if day0 is None:
             return {}
-        rows = (
-            LabResult.objects.current()
-            .filter(
-                Q(collected_at__date__lt=day0) | Q(scheduled_lab__item__baseline=True),
-                journey=self.journey,
-            )
-            .order_by("collected_at")
-            .values_list("test__code", "value")
+        rows = LabResult.objects.current().filter(
+            Q(collected_at__date__lt=day0) | Q(scheduled_lab__item__baseline=True),
+            journey=journey,
         )
-        return dict(rows)
+        if codes is not None:
+            rows = rows.filter(test__code__in=codes)
+        return dict(rows.order_by("collected_at").values_list("test__code", "value"))
 
     def limits(self, test):
         band = flags.pick_range(test.ranges.all(), self.age_months, self.sex)
@@ -186,6 +187,7 @@ def record_results(journey, collected_at, rows, *, by, now=None):
 def _after_results(journey, results, by, now):
     labs = {r.scheduled_lab_id for r in results if r.scheduled_lab_id}
     _complete_draws(labs, by)
+    labs |= _rebase_later_results(journey, results)
     items = PlanItem.objects.filter(scheduled__in=labs).distinct()
     for item in items:
         _apply_exit_rule(item, labs, by, now)
@@ -196,6 +198,41 @@ def _after_results(journey, results, by, now):
             sender=LabResult, journey=journey, result_ids=ids, critical_ids=critical
         )
     )
+
+
+def _is_baseline(result, day0):
+    """Collected before day 0 (UTC date, as _ResultContext reads it) or on the baseline draw."""
+    if result.collected_at.astimezone(UTC).date() < day0:
+        return True
+    return bool(result.scheduled_lab_id) and result.scheduled_lab.item.baseline
+
+
+def _rebase_later_results(journey, results):
+    """A baseline result recorded late or corrected: the results after day 0 of that test take
+    the new baseline (value and the 1.5x mark), so the exit rules can judge them again.
+    Returns the ids of the draws whose results changed."""
+    day0 = journey.infusion_date
+    codes = {r.test.code for r in results if day0 and _is_baseline(r, day0)}
+    if not codes:
+        return set()
+    baselines = _ResultContext.baselines_of(journey, codes)
+    later = (
+        LabResult.objects.current()
+        .filter(journey=journey, test__code__in=codes, collected_at__date__gte=day0)
+        .exclude(scheduled_lab__item__baseline=True)
+        .select_related("test")
+    )
+    touched = set()
+    for result in later:
+        baseline = baselines.get(result.test.code)
+        if result.baseline_value != baseline:
+            result.baseline_value = baseline
+            result.at_1_5x_baseline = flags.at_1_5x_baseline(
+                result.test.code, result.value, baseline
+            )
+            result.save(update_fields=["baseline_value", "at_1_5x_baseline"])
+            touched.add(result.scheduled_lab_id)
+    return touched - {None}
 
 
 def _complete_draws(lab_ids, by):
