@@ -144,10 +144,17 @@ def replan_now(patient_ids, now=None):
         return None
 
 
-def upcoming_for(guardian, patient, limit=10):
-    """The emails we plan to send this guardian about this child, soonest first (one query)."""
+def upcoming_for(guardian, patient, limit=10, now=None):
+    """The emails we will send this guardian about this child, soonest first (one query).
+
+    Future sends only: a row whose time has come is going out now (or was held back and is
+    about something past), not "coming up".
+    """
+    now = now or timezone.now()
     return list(
-        Reminder.objects.filter(guardian=guardian, patient=patient, status=Status.PENDING)
+        Reminder.objects.filter(
+            guardian=guardian, patient=patient, status=Status.PENDING, send_at__gt=now
+        )
         .select_related("scheduled_lab__item")
         .order_by("send_at", "pk")[:limit]
     )
