@@ -222,3 +222,22 @@ def test_plain_text_and_subject_are_not_html_escaped(family, kind):
         assert "&amp;" not in text and "&#x27;" not in text and "&lt;" not in text
     assert AWKWARD in message.subject + message.body
     assert AWKWARD not in html and "O&#x27;Brien &amp; &lt;b&gt;Co&lt;/b&gt;" in html
+
+
+def test_an_escalated_draw_stays_on_the_worklist_while_any_of_its_tests_is_open(family):
+    """GIVEN the coordinator's one email about an overdue draw of two tests WHEN the test it
+    points at is done THEN the other, still open, is listed as escalated (one draw, one list)."""
+    first = family.lab(dt.date(2025, 3, 1))
+    second = family.lab(dt.date(2025, 3, 1))
+    with time_machine.travel(NOW, tick=False):
+        services.reconcile([family.patient.pk])
+    row = Reminder.objects.get(kind=Kind.OVERDUE_COORDINATOR)
+    Reminder.objects.filter(pk=row.pk).update(status=Status.SENT, sent_at=NOW)
+    centers = [family.center.pk]
+    assert set(services.escalated_labs_for_centers(centers)) == {first, second}
+    pointed = first if row.scheduled_lab_id == first.pk else second
+    pointed.done_at = NOW
+    pointed.save()
+    assert list(services.escalated_labs_for_centers(centers)) == [
+        second if pointed == first else first
+    ]
