@@ -167,9 +167,12 @@ STORAGES = {
     },
 }
 
-# Mail: console locally, an SMTP URL (smtp+tls://user:pass@host:587) in production.
+# Mail: an SMTP URL (smtp+tls://user:pass@host:587) in production. Without EMAIL_URL (the
+# demo, local runs) each email is one INFO line in the log: recipient, subject, text.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if "EMAIL_URL" not in env:
+    EMAIL_BACKEND = "notifications.mail.LogBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waypoint <no-reply@waypoint.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

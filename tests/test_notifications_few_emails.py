@@ -241,3 +241,37 @@ def test_an_escalated_draw_stays_on_the_worklist_while_any_of_its_tests_is_open(
     assert list(services.escalated_labs_for_centers(centers)) == [
         second if pointed == first else first
     ]
+
+
+# ---- the demo's emails go to the log at INFO ----
+
+
+def test_without_email_url_each_email_is_one_info_line_in_the_log(db, settings, caplog):
+    """GIVEN no EMAIL_URL (the demo) THEN the mail backend is the log one, and dispatch writes
+    each email as an INFO record: recipient, subject, text."""
+    import logging
+    import os
+    import subprocess
+    import sys
+
+    from notifications import dispatch
+    from tests.factories_notifications import due_reminders
+
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_URL"}
+    code = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert shown.strip().endswith("notifications.mail.LogBackend")
+    settings.EMAIL_BACKEND = "notifications.mail.LogBackend"
+    family = due_reminders(1)
+    with caplog.at_level(logging.INFO, logger="notifications.mail"):
+        dispatch.dispatch_due()
+    [record] = [r for r in caplog.records if r.name == "notifications.mail"]
+    assert record.levelno == logging.INFO
+    assert family.mother.email in record.getMessage()
+    assert "News about Mia's journey" in record.getMessage()

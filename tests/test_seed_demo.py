@@ -139,3 +139,24 @@ def test_the_demos_day_one_is_a_few_useful_emails(monkeypatch, tmp_path):
         per_guardian[row.guardian_id] = per_guardian.get(row.guardian_id, 0) + 1
     assert max(per_guardian.values(), default=0) <= 2
     assert day_one.count() <= 8
+
+
+def test_make_demo_port_picks_the_web_servers_port_and_the_site_url():
+    """`make demo PORT=8001`: seed_demo and the processes get SITE_URL on 8001, honcho gives
+    the web process that port, and the Procfile's web server listens on it."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    web = next(
+        line for line in (root / "Procfile.dev").read_text().splitlines() if line[:4] == "web:"
+    )
+    assert "runserver 127.0.0.1:${PORT" in web
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(
+        ["make", "-n", "demo", "PORT=8001"], cwd=root, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "SITE_URL=http://127.0.0.1:8001" in dry and "honcho" in dry and "--port 8001" in dry
+    assert ":8000" not in dry
