@@ -326,7 +326,8 @@ AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the em
 AXES_USERNAME_CALLABLE = "journey.portal.auth.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The lockout page wears the staff header at the admin's login, the portal's look elsewhere.
+AXES_LOCKOUT_CALLABLE = "journey.security.lockout.lockout_response"
 # Behind N proxies that set X-Forwarded-For, DJANGO_PROXY_COUNT=N finds the client's address;
 # unset, the socket's address counts (behind a proxy: the lockout is then by email alone).
 AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0) or None
