@@ -4,6 +4,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PYTHON ?= python3
+# The demo's port: `make demo PORT=8001` (or PORT=8001 in the environment). Links in the demo's
+# emails and the printed addresses follow it through SITE_URL.
+PORT ?= 8000
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: install browser-deps demo test lint format migrations-check messages screenshots clean
 
@@ -25,11 +29,12 @@ $(NODE_STAMP): package.json package-lock.json
 browser-deps: $(NODE_STAMP)
 
 # SQLite + an embedded (file-system) broker: nothing to install or start by hand.
+# honcho gives the first process (web) $PORT.
 demo: install
 	mkdir -p var/broker/out var/broker/processed var/broker/control
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(VENV)/bin/honcho -f Procfile.dev start
+	SITE_URL=$(SITE_URL) $(PY) manage.py seed_demo
+	SITE_URL=$(SITE_URL) $(VENV)/bin/honcho -f Procfile.dev start --port $(PORT)
 
 test: install browser-deps lint migrations-check
 	$(VENV)/bin/pytest

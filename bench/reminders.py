@@ -109,13 +109,16 @@ FLOOR_SQL = """
 WITH j AS (
     SELECT id, patient_id, center_id FROM journey_journey
     WHERE patient_id = ANY(%(patients)s) AND stage = ANY(%(stages)s)
-), lab AS (
+), test AS (
     SELECT s.id, s.journey_id, s.due_on, s.window_end, j.patient_id, j.center_id
     FROM tracker_scheduledlab s JOIN j ON j.id = s.journey_id
     JOIN tracker_planitem i ON i.id = s.item_id
     WHERE s.done_at IS NULL AND s.missed_at IS NULL AND s.cancelled_at IS NULL
       AND i.kind = ANY(%(kinds)s) AND NOT i.inpatient
       AND s.due_on <= %(horizon)s AND s.window_end >= %(oldest)s
+), lab AS (  -- one per draw (journey, due day): its row whose window closes last
+    SELECT DISTINCT ON (journey_id, due_on) * FROM test
+    ORDER BY journey_id, due_on, window_end DESC, id
 ), g AS (
     SELECT gs.patient_id, gs.guardian_id, gs.is_primary, gd.time_zone
     FROM journey_guardianship gs JOIN journey_guardian gd ON gd.id = gs.guardian_id
@@ -148,7 +151,8 @@ INSERT INTO notifications_reminder (
     public_id, key, kind, guardian_id, user_id, center_id, patient_id, journey_id,
     scheduled_lab_id, step_id, result_id, due_on, rung, send_at, time_zone, status, attempts,
     last_error, lease_until, lease_token, sent_at, message_id, created_at, updated_at)
-SELECT gen_random_uuid(), who || ':' || kind || ':lab' || id || ':' || to_char(day, 'YYYY-MM-DD'),
+SELECT gen_random_uuid(), who || ':' || kind || ':draw' || journey_id || '.'
+       || to_char(due_on, 'YYYYMMDD') || ':' || to_char(day, 'YYYY-MM-DD'),
        kind, guardian_id, user_id, center_id, patient_id, journey_id, id, NULL, NULL, day, rung,
        (at_day + time '09:00') AT TIME ZONE time_zone, time_zone, 'pending', 0, '', NULL, NULL,
        NULL, '', now(), now()

@@ -167,9 +167,12 @@ STORAGES = {
     },
 }
 
-# Mail: console locally, an SMTP URL (smtp+tls://user:pass@host:587) in production.
+# Mail: an SMTP URL (smtp+tls://user:pass@host:587) in production. Without EMAIL_URL (the
+# demo, local runs) each email is one INFO line in the log: recipient, subject, text.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if "EMAIL_URL" not in env:
+    EMAIL_BACKEND = "notifications.mail.LogBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waypoint <no-reply@waypoint.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -323,7 +326,8 @@ AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the em
 AXES_USERNAME_CALLABLE = "journey.portal.auth.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The lockout page wears the staff header at the admin's login, the portal's look elsewhere.
+AXES_LOCKOUT_CALLABLE = "journey.security.lockout.lockout_response"
 # Behind N proxies that set X-Forwarded-For, DJANGO_PROXY_COUNT=N finds the client's address;
 # unset, the socket's address counts (behind a proxy: the lockout is then by email alone).
 AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0) or None

@@ -1,12 +1,16 @@
 """Demo data for `manage.py seed_demo`: centers and families (demo_results adds the results).
 
 Every date is relative to today, so the demo always has something due tomorrow, something
-overdue and a recent result. Running it twice changes nothing: people are looked up by email
-and a child's journey is only built when the child has none.
+overdue and a recent result. Running it twice changes nothing: rows are found by stable keys,
+never by names a coordinator may edit (people by email, centers and children by a fixed
+public id), and a child's journey is only built when the child has none. The journeys' stage
+history is entered as past (days ago), as a coordinator back-filling it would: it sends no
+"new stage" email.
 """
 
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -33,6 +37,13 @@ from journey.models import (
 from journey.roles import COORDINATOR_GROUP, sync_coordinator_group
 
 DEMO_REASON = "Demo data"
+DEMO_NAMESPACE = uuid.UUID("6f1b7c52-2d7e-4c1e-9a53-0d3e5f7a9b21")
+HISTORY_STEP = timedelta(days=3)  # between two demo stage moves
+
+
+def demo_id(key):
+    """The fixed public id of a demo center or child: how a re-run finds it after a rename."""
+    return uuid.uuid5(DEMO_NAMESPACE, key)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Child:
     therapy: str
     stage: str
     infusion_in_days: int | None = None
+    key: str = ""  # stable: the child's demo_id, whatever the name becomes
 
 
 CENTERS = {
@@ -84,6 +96,7 @@ FAMILIES = [
                 "zolgensma",
                 Stage.MONITORING,
                 -20,
+                key="child-a1",
             ),
         ],
     ),
@@ -104,6 +117,7 @@ FAMILIES = [
                 "deletion of exons 45-50",
                 "elevidys",
                 Stage.PRE_TREATMENT,
+                key="child-a2",
             ),
         ],
     ),
@@ -124,6 +138,7 @@ FAMILIES = [
                 "HbSS (c.20A>T homozygous)",
                 "casgevy",
                 Stage.INSURANCE,
+                key="child-b1",
             ),
         ],
     ),
@@ -131,16 +146,37 @@ FAMILIES = [
 
 
 def _user(email, password, **fields):
-    user, created = User.objects.get_or_create(email=email, defaults=fields)
-    if created or not user.has_usable_password():
+    """The demo login with this email, its password reset to the one the command prints."""
+    user, _ = User.objects.get_or_create(email=email, defaults=fields)
+    if not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
 
 
+def _keyed(model, key, legacy, defaults):
+    """The row with public id demo_id(key); one seeded before the keys existed is found by
+    `legacy` (its old look-up) once and given the key."""
+    public_id = demo_id(key)
+    row = model.objects.filter(public_id=public_id).first()
+    if row is None:
+        row = model.objects.filter(**legacy).first()
+        if row is not None:
+            model.objects.filter(pk=row.pk).update(public_id=public_id)
+            row.public_id = public_id
+    if row is None:
+        row = model.objects.create(public_id=public_id, **legacy, **defaults)
+    return row
+
+
 def _centers():
     return {
-        key: Center.objects.get_or_create(name=data["name"], defaults=data)[0]
+        key: _keyed(
+            Center,
+            f"center-{key}",
+            {"name": data["name"]},
+            {field: value for field, value in data.items() if field != "name"},
+        )
         for key, data in CENTERS.items()
     }
 
@@ -188,12 +224,9 @@ def _guardian(center, email, name, tz, with_login, password):
 
 
 def _patient(center, guardian, child, today):
-    patient, _ = Patient.objects.get_or_create(
-        center=center,
-        first_name=child.first_name,
-        last_name=child.last_name,
-        defaults=dict(date_of_birth=today - timedelta(days=child.age_days), sex=child.sex),
-    )
+    legacy = dict(center=center, first_name=child.first_name, last_name=child.last_name)
+    defaults = dict(date_of_birth=today - timedelta(days=child.age_days), sex=child.sex)
+    patient = _keyed(Patient, child.key, legacy, defaults)
     Guardianship.objects.get_or_create(
         guardian=guardian,
         patient=patient,
@@ -234,17 +267,31 @@ def _recent_finding(patient, therapy, today, by):
         )
 
 
-def _walk_to_stage(journey, child, by, today):
-    """Move the journey up to the child's demo stage, ticking steps along the way."""
-    target = STAGE_ORDER.index(child.stage)
-    for stage in STAGE_ORDER[1 : target + 1]:
+def _stages(child):
+    return STAGE_ORDER[1 : STAGE_ORDER.index(child.stage) + 1]
+
+
+def _history(child, today):
+    """When the journey opened and each move happened: past instants, HISTORY_STEP apart,
+    the last one yesterday (for an infused child: the day after the infusion)."""
+    last = today - timedelta(days=1)
+    if child.infusion_in_days is not None and child.infusion_in_days < 0:
+        last = today + timedelta(days=child.infusion_in_days + 1)
+    end = timezone.make_aware(datetime.combine(last, time(10)))
+    moves = len(_stages(child))
+    return [end - HISTORY_STEP * (moves - i) for i in range(moves + 1)]
+
+
+def _walk_to_stage(journey, child, by, today, history):
+    """Move the journey up to the child's demo stage at its past instants, ticking steps."""
+    for stage, at in zip(_stages(child), history[1:], strict=True):
         journey.steps.filter(stage=journey.stage, done_on__isnull=True).update(
-            done_on=today - timedelta(days=2), done_by=by
+            done_on=timezone.localdate(at), done_by=by
         )
         if stage == Stage.INFUSION_SCHEDULED and child.infusion_in_days is not None:
             day0 = today + timedelta(days=child.infusion_in_days)
-            services.set_infusion_date(journey, day0, by=by, reason=DEMO_REASON)
-        services.move_stage(journey, stage, by=by, reason=DEMO_REASON)
+            services.set_infusion_date(journey, day0, by=by, reason=DEMO_REASON, now=at)
+        services.move_stage(journey, stage, by=by, reason=DEMO_REASON, now=at)
 
 
 def _date_open_steps(journey, today):
@@ -259,10 +306,13 @@ def _journey(patient, child, by, today):
     if patient.journeys.exists():
         return patient.journeys.first()
     therapy = Therapy.objects.get(slug=child.therapy)
-    journey = services.open_journey(patient, by=by, therapy=therapy, reason=DEMO_REASON)
+    history = _history(child, today)
+    journey = services.open_journey(
+        patient, by=by, therapy=therapy, reason=DEMO_REASON, now=history[0]
+    )
     _recent_finding(patient, therapy, today, by)
     services.run_eligibility(journey, by=by)
-    _walk_to_stage(journey, child, by, today)
+    _walk_to_stage(journey, child, by, today, history)
     _date_open_steps(journey, today)
     return journey
 
@@ -280,10 +330,19 @@ def seed_demo(password):
             patient = _patient(centers[key], guardian, child, today)
             _diagnosis(patient, child, today, coordinators[key])
             _journey(patient, child, coordinators[key], today)
+    return logins(centers)
+
+
+STAFF, FAMILY = "admin", "portal"
+
+
+def logins(centers):
+    """(email, where it logs in: STAFF or FAMILY, what it is for), for the printout."""
+    a, b = centers["a"].name, centers["b"].name
     return [
-        ("admin@example.org", "superuser, all centers"),
-        ("coordinator@example.org", f"coordinator, {centers['a'].name}"),
-        ("coordinator.b@example.org", f"coordinator, {centers['b'].name}"),
-        ("parent@example.org", "parent of Maya (center A)"),
-        ("parent2@example.org", "parent of Leo (center A)"),
+        ("admin@example.org", STAFF, "superuser: every center, the catalogues and accounts"),
+        ("coordinator@example.org", STAFF, f"coordinator at {a}: worklist, results, journeys"),
+        ("coordinator.b@example.org", STAFF, f"coordinator at {b} (sees only its families)"),
+        ("parent@example.org", FAMILY, "Maya's parent: monitoring after infusion, lab dates"),
+        ("parent2@example.org", FAMILY, "Leo's parent: pre-treatment checklist and steps"),
     ]

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import formats, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -74,17 +75,22 @@ def render(kind, context):
 
     Rendering three templates per email was dispatch's largest cost. The templates are rendered
     once per (kind, language, `what`, rung, which values are set) with a marker standing for
-    each per-recipient value, and the values (escaped, as the templates' autoescape does) are
-    put in place of the markers. The memo holds no recipient's data: markers and fixed
-    phrases only. The digest's counts go through template filters: rendered in full.
+    each per-recipient value, and the values are put in place of the markers: as they are in
+    the subject and the text, escaped (as the template's autoescape does) in the HTML. The
+    memo holds no recipient's data: markers and fixed phrases only. The digest's counts go
+    through template filters: rendered in full.
     """
     if kind == Kind.DAILY_DIGEST:
         return _render_templates(kind, context)
     values = {name: context[name] for name in FILLED}
     shape = tuple((name, MARK if value else value) for name, value in values.items())
     skeleton = _skeleton(kind, translation.get_language(), context["what"], context["rung"], shape)
-    fill = {name: escape(value) for name, value in values.items() if value}
-    subject, text, html = (_MARKER.sub(lambda m: fill[m[1]], part) for part in skeleton)
+    plain = {name: str(value) for name, value in values.items() if value}
+    escaped = {name: escape(value) for name, value in plain.items()}
+    subject, text, html = (
+        _MARKER.sub(lambda m, fill=fill: fill[m[1]], part)
+        for part, fill in zip(skeleton, (plain, plain, escaped), strict=True)
+    )
     return " ".join(subject.split()), text, html
 
 
@@ -108,10 +114,17 @@ def _skeleton(kind, language, what, rung, shape):
 
 def _render_templates(kind, context, collapse=True):
     folder = f"notifications/{kind}"
-    subject = render_to_string(f"{folder}/subject.txt", context)
-    text = render_to_string(f"{folder}/body.txt", context)
+    subject = _render_plain(f"{folder}/subject.txt", context)
+    text = _render_plain(f"{folder}/body.txt", context)
     html = render_to_string(f"{folder}/body.html", context)
     return " ".join(subject.split()) if collapse else subject, text, html
+
+
+def _render_plain(name, context):
+    """A plain-text template with autoescape off: a name like O'Brien & <b> stays as typed
+    (HTML escaping belongs to the HTML part only; a subject is not HTML either)."""
+    template = get_template(name).template
+    return template.render(Context(context, autoescape=False))
 
 
 def _context(reminder, minimal, digest):

@@ -5,7 +5,9 @@ and makes the outbox match the result in bulk.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from tracker.draws import group_draws
 
 from .clock import local_today, send_at
 from .models import Kind
@@ -18,6 +20,12 @@ DEFAULT_NUDGES = 2
 # after midnight is not cancelled under the dispatcher's feet.
 GRACE = dt.timedelta(days=1)
 RECENT = dt.timedelta(days=2)  # stage notes and critical alerts older than this are history
+# A stage email waits this long after the move: a coordinator entering several moves in a row
+# (back-filling the history) gives one email, about the last one.
+SETTLE = dt.timedelta(minutes=15)
+# A move first planned later than this after its recorded time was entered as history (or
+# found long after an outage): no email. A note planned in time stays wanted for RECENT.
+FRESH = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,13 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Lab:
+    """One open scheduled row (one test); rows of a journey due the same day are one draw."""
+
     id: int
     due_on: dt.date
     window_end: dt.date
     inpatient: bool = False
+    journey_id: int | None = None  # the draw's journey (tracker.draws.draw_key)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,33 @@ class PatientInputs:
 
 
 @dataclass(frozen=True)
+class DrawDue:
+    """What a family thinks of as one blood test: the open rows of one journey and day.
+
+    `lab_id` is the row the email points at: the one whose window closes last (the draw is
+    overdue only then), the lowest id among equals, so it stays put from sweep to sweep.
+    """
+
+    lab_id: int
+    journey_id: int
+    due_on: dt.date
+    window_end: dt.date
+
+    @property
+    def subject(self):
+        return f"draw{self.journey_id}.{self.due_on:%Y%m%d}"
+
+
+def draws(inputs):
+    """The child's open outpatient rows grouped into draws (tracker.draws), in due order."""
+    out = []
+    for draw in group_draws(lab for lab in inputs.labs if not lab.inpatient):
+        lab = max(draw.rows, key=lambda row: (row.window_end, -row.id))
+        out.append(DrawDue(lab.id, inputs.journey_id, draw.due_on, lab.window_end))
+    return sorted(out, key=lambda d: (d.due_on, d.lab_id))
+
+
+@dataclass(frozen=True)
 class Desired:
     key: str
     kind: str
@@ -102,6 +140,8 @@ class Desired:
     step_id: int | None = None
     result_id: int | None = None
     rung: int = 0
+    # False: keep (and re-time) the outbox row if one exists, but do not create it now.
+    create: bool = True
 
 
 def make_key(recipient, kind, subject, day):
@@ -112,12 +152,13 @@ def make_key(recipient, kind, subject, day):
 def plan_patient(inputs, now, nudges=DEFAULT_NUDGES):
     """Every reminder wanted now for one child, for all its guardians and coordinators."""
     out = []
+    due = draws(inputs)
     for guardian in inputs.guardians:
-        out += _lab_reminders(inputs, guardian, now)
+        out += _lab_reminders(inputs, due, guardian, now)
         out += _step_reminders(inputs, guardian, now)
         out += _stage_notes(inputs, guardian, now)
-    for lab in inputs.labs:
-        out += _overdue_ladder(inputs, lab, now, nudges)
+    for draw in due:
+        out += _overdue_ladder(inputs, draw, now, nudges)
     for coordinator in inputs.coordinators:
         out += _critical_alerts(inputs, coordinator, now)
     return out
@@ -166,19 +207,19 @@ def _base(inputs, recipient, kind, subject, day, at, **ids):
     )
 
 
-def _lab_reminders(inputs, guardian, now):
+def _lab_reminders(inputs, due, guardian, now):
+    """One reminder per draw, never one per test."""
     if not guardian.prefs.lab_reminders:
         return []
     out = []
-    for lab in inputs.labs:
-        if lab.inpatient or not _wanted(None, lab.due_on, guardian, now):
+    for draw in due:
+        if not _wanted(None, draw.due_on, guardian, now):
             continue
-        day = lab.due_on - dt.timedelta(days=guardian.prefs.lead_days)
+        day = draw.due_on - dt.timedelta(days=guardian.prefs.lead_days)
         at = _guardian_send_at(guardian, day, now)
-        subject = f"lab{lab.id}"
         out.append(
-            _base(inputs, guardian, Kind.LAB_REMINDER, subject, lab.due_on, at,
-                  scheduled_lab_id=lab.id)
+            _base(inputs, guardian, Kind.LAB_REMINDER, draw.subject, draw.due_on, at,
+                  scheduled_lab_id=draw.lab_id)
         )  # fmt: skip
     return out
 
@@ -200,36 +241,47 @@ def _step_reminders(inputs, guardian, now):
 
 
 def _stage_notes(inputs, guardian, now):
-    if not guardian.prefs.stage_notes:
+    """One email about the journey's latest move, SETTLE after it; none for history.
+
+    An earlier move of the same burst is no longer wanted, so its pending row is cancelled
+    when the next move is planned. A move planned more than FRESH after its recorded time was
+    entered as past history: its row is kept if it exists, never created.
+    """
+    if not guardian.prefs.stage_notes or not inputs.stage_notes:
         return []
-    out = []
-    for note in inputs.stage_notes:
-        if note.moved_at + RECENT < now:
-            continue
-        prefs = guardian.prefs
-        earliest = max(note.moved_at, prefs.snoozed_until or note.moved_at)
-        at = send_at(guardian.time_zone, earliest=earliest, quiet=prefs.quiet)
-        day = local_today(guardian.time_zone, note.moved_at)
-        out.append(_base(inputs, guardian, Kind.STAGE_CHANGED, f"stage{note.change_id}", day, at))
-    return out
+    note = max(inputs.stage_notes, key=lambda n: (n.moved_at, n.change_id))
+    if note.moved_at + RECENT < now:
+        return []
+    prefs = guardian.prefs
+    settled = note.moved_at + SETTLE
+    earliest = max(settled, prefs.snoozed_until or settled)
+    at = send_at(guardian.time_zone, earliest=earliest, quiet=prefs.quiet)
+    day = local_today(guardian.time_zone, note.moved_at)
+    subject = f"stage{note.change_id}"
+    desired = _base(inputs, guardian, Kind.STAGE_CHANGED, subject, day, at)
+    if note.moved_at + FRESH < now:
+        desired = replace(desired, create=False)
+    return [desired]
 
 
-def _overdue_ladder(inputs, lab, now, nudges):
-    """Nudge the primary guardian `nudges` times a day apart, then the others, then staff."""
-    if lab.inpatient or not inputs.guardians:
+def _overdue_ladder(inputs, draw, now, nudges):
+    """For an overdue draw: nudge the primary guardian `nudges` times a day apart, then the
+    other guardians, then staff."""
+    if not inputs.guardians:
         return []
     primary = _primary(inputs.guardians)
     out = []
     for rung in range(1, nudges + 1):
-        out += _ladder_rung(inputs, lab, [primary], Kind.OVERDUE_NUDGE, rung, now)
+        out += _ladder_rung(inputs, draw, [primary], Kind.OVERDUE_NUDGE, rung, now)
     others = [g for g in inputs.guardians if g != primary]
-    out += _ladder_rung(inputs, lab, others, Kind.OVERDUE_OTHER_GUARDIAN, nudges + 1, now)
-    out += _ladder_rung(inputs, lab, inputs.coordinators, Kind.OVERDUE_COORDINATOR, nudges + 2, now)
+    out += _ladder_rung(inputs, draw, others, Kind.OVERDUE_OTHER_GUARDIAN, nudges + 1, now)
+    staff = inputs.coordinators
+    out += _ladder_rung(inputs, draw, staff, Kind.OVERDUE_COORDINATOR, nudges + 2, now)
     return out
 
 
-def _ladder_rung(inputs, lab, recipients, kind, rung, now):
-    day = lab.window_end + dt.timedelta(days=rung)
+def _ladder_rung(inputs, draw, recipients, kind, rung, now):
+    day = draw.window_end + dt.timedelta(days=rung)
     out = []
     for recipient in recipients:
         if recipient.role == "g" and not recipient.prefs.overdue_nudges:
@@ -240,10 +292,10 @@ def _ladder_rung(inputs, lab, recipients, kind, rung, now):
             at = _guardian_send_at(recipient, day, now)
         else:
             at = send_at(recipient.time_zone, day, dt.time(COORDINATOR_HOUR))
-        subject = f"lab{lab.id}"
         out.append(
-            _base(inputs, recipient, kind, subject, day, at, scheduled_lab_id=lab.id, rung=rung)
-        )
+            _base(inputs, recipient, kind, draw.subject, day, at,
+                  scheduled_lab_id=draw.lab_id, rung=rung)
+        )  # fmt: skip
     return out
 
 

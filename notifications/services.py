@@ -10,6 +10,7 @@ import uuid
 
 from django.core import signing
 from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from journey.models import Guardianship
@@ -144,10 +145,17 @@ def replan_now(patient_ids, now=None):
         return None
 
 
-def upcoming_for(guardian, patient, limit=10):
-    """The emails we plan to send this guardian about this child, soonest first (one query)."""
+def upcoming_for(guardian, patient, limit=10, now=None):
+    """The emails we will send this guardian about this child, soonest first (one query).
+
+    Future sends only: a row whose time has come is going out now (or was held back and is
+    about something past), not "coming up".
+    """
+    now = now or timezone.now()
     return list(
-        Reminder.objects.filter(guardian=guardian, patient=patient, status=Status.PENDING)
+        Reminder.objects.filter(
+            guardian=guardian, patient=patient, status=Status.PENDING, send_at__gt=now
+        )
         .select_related("scheduled_lab__item")
         .order_by("send_at", "pk")[:limit]
     )
@@ -205,13 +213,18 @@ def failed_reminders_for_centers(center_ids):
 
 
 def escalated_labs_for_centers(center_ids):
-    """Open labs whose overdue ladder reached the coordinators (worklist "escalated")."""
-    return ScheduledLab.objects.open().filter(
-        journey__center_id__in=center_ids,
-        pk__in=Reminder.objects.filter(
-            kind=Kind.OVERDUE_COORDINATOR, status__in=[Status.SENT, Status.SENDING]
-        ).values("scheduled_lab_id"),
+    """Open labs whose draw's overdue ladder reached the coordinators (worklist "escalated").
+
+    The coordinator's email is one per draw and points at one of its rows: every open row of
+    that draw (same journey, same due day) is escalated, even once that one row is done.
+    """
+    escalated = Reminder.objects.filter(
+        kind=Kind.OVERDUE_COORDINATOR,
+        status__in=[Status.SENT, Status.SENDING],
+        journey_id=OuterRef("journey_id"),
+        scheduled_lab__due_on=OuterRef("due_on"),
     )
+    return ScheduledLab.objects.open().filter(Exists(escalated), journey__center_id__in=center_ids)
 
 
 def delivery_log(patient):

@@ -181,7 +181,7 @@ def reconcile_digests(now=None):
         return apply_plan(desired, Reminder.objects.filter(kind=Kind.DAILY_DIGEST), now)
 
 
-_EXISTING = ("pk", "key", "status", "send_at", "time_zone", "attempts")
+_EXISTING = ("pk", "key", "status", "send_at", "time_zone", "attempts", "scheduled_lab_id")
 
 
 def apply_plan(desired, scope, now):
@@ -206,12 +206,13 @@ def apply_plan(desired, scope, now):
         seen.add(row.key)
         if _refresh(row, want, now):
             changed.append(row)
-    new = [d for key, d in by_key.items() if key not in seen]
+    new = [d for key, d in by_key.items() if key not in seen and d.create]
     created = _insert_new(new, now)
     if changed:
         # Only rows still pending or cancelled: never overwrite a row a worker holds now.
         Reminder.objects.filter(status__in=[Status.PENDING, Status.CANCELLED]).bulk_update(
-            changed, ["send_at", "time_zone", "status", "attempts", "updated_at"]
+            changed,
+            ["send_at", "time_zone", "scheduled_lab", "status", "attempts", "updated_at"],
         )
     cancelled = 0
     if unwanted:
@@ -227,9 +228,15 @@ def _refresh(row, want, now):
         row.status, row.attempts = Status.PENDING, 0
     elif row.status != Status.PENDING or row.attempts:
         return False  # sent, in flight, failed, or backing off: leave it alone
-    elif row.time_zone == want.recipient.time_zone and _same_instant(row, want, now):
+    elif (
+        row.time_zone == want.recipient.time_zone
+        and row.scheduled_lab_id == want.scheduled_lab_id
+        and _same_instant(row, want, now)
+    ):
         return False
     row.send_at, row.time_zone, row.updated_at = want.send_at, want.recipient.time_zone, now
+    # A draw's reminder points at one of its open rows: another one once that row is done.
+    row.scheduled_lab_id = want.scheduled_lab_id
     return True
 
 
@@ -426,7 +433,7 @@ def _add_labs(plans, of_journeys, now):
         .values_list("pk", "journey_id", "due_on", "window_end", "item__inpatient")
     )
     for pk, journey_id, due_on, window_end, inpatient in rows:
-        plans[journey_id].labs.append(p.Lab(pk, due_on, window_end, inpatient))
+        plans[journey_id].labs.append(p.Lab(pk, due_on, window_end, inpatient, journey_id))
 
 
 def _add_steps(plans, of_journeys, stages, now):

@@ -37,11 +37,11 @@ def test_a_demo_familys_day_arrives_once_each_at_the_right_local_hour(db, smtp):
     assert len(ids) == len(set(ids)), "no duplicates"
     zones = {family.mother.email: "America/New_York", family.father.email: "Europe/London"}
     family_mail = [a for a in arrivals if a[0] in zones]
-    assert len(family_mail) == 6, arrivals  # 3 items x 2 guardians
+    assert len(family_mail) == 4, arrivals  # (one draw: lab + visit, one step) x 2 guardians
     for to, at, _subject in family_mail:
         local = at.astimezone(ZoneInfo(zones[to]))
         assert (local.date(), local.hour) == (dt.date(2025, 3, 8), 9), (to, local)
-    assert Reminder.objects.filter(status=Status.SENT, kind=Kind.LAB_REMINDER).count() == 4
+    assert Reminder.objects.filter(status=Status.SENT, kind=Kind.LAB_REMINDER).count() == 2
 
 
 def test_sent_mail_has_text_html_unsubscribe_and_stable_message_id(db, smtp):  # noqa: F811

@@ -39,7 +39,7 @@ def test_lab_reminder_the_day_before_at_nine_in_the_guardians_zone():
     )
     [reminder] = [d for d in plan if d.kind == Kind.LAB_REMINDER]
     assert local(reminder.send_at, NY) == dt.datetime(2025, 3, 9, 9)  # after the DST change
-    assert reminder.key == "g10:lab_reminder:lab5:2025-03-10"
+    assert reminder.key == "g10:lab_reminder:draw1.20250310:2025-03-10"  # one per draw
 
 
 @pytest.mark.parametrize("lead", [0, 1, 2, 3])

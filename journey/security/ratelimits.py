@@ -9,6 +9,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
+from .staff_pages import page_context
+
 # URL name (namespace:name) -> (limits entry, methods counted).
 GUARDED = {
     "login": ("login", ["POST"]),
@@ -61,7 +63,8 @@ def over_limit(request, limits_name, method):
 
 
 def too_many_requests(request, exception=None):
-    response = render(request, "security/too_many_requests.html", status=429)
+    context = page_context(request)
+    response = render(request, "security/too_many_requests.html", context, status=429)
     response["Retry-After"] = "600"
     return response
 

@@ -25,11 +25,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
+from django_otp.oath import hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import events
 from .sessions import OTP_REQUIRED
+from .staff_pages import page_context
 
 APP_DEVICE = "Authenticator app"
 BACKUP_DEVICE = "Backup codes"
@@ -59,8 +61,7 @@ def _home(user):
 
 
 def _render(request, template, context):
-    base = "two_factor/base_admin.html" if request.user.is_staff else "portal/base.html"
-    return render(request, template, {"base_template": base, **context})
+    return render(request, template, {**page_context(request), **context})
 
 
 def qr_data_uri(text):
@@ -151,9 +152,19 @@ def verify(request):
             _verified(request, device)
             return redirect(_next_url(request, _home(user)))
         events.announce(request, events.OTP_FAILED, user)
-        form.add_error("token", _("That code did not work. Try again, or use a backup code."))
+        form.add_error("token", _code_error(user, form.cleaned_data["token"]))
     context = {"form": form, "next": _next_url(request, "")}
     return _render(request, "two_factor/verify.html", context)
+
+
+def _code_error(user, token):
+    """Why a code was refused: one already used says so (django-otp takes each app code once),
+    so the person waits for the next one instead of doubting their phone."""
+    if token.isdigit():
+        for device in TOTPDevice.objects.filter(user=user, confirmed=True, last_t__gte=0):
+            if hotp(device.bin_key, device.last_t, digits=device.digits) == int(token):
+                return _("That code was already used. Wait for the next code in your app.")
+    return _("That code did not work. Try again, or use a backup code.")
 
 
 @never_cache

@@ -4,15 +4,17 @@ import secrets
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devdata.demo import seed_demo
+from devdata.demo import FAMILY, STAFF, seed_demo
 from devdata.demo_results import seed_results
-from journey.models import Membership, User
+from journey.models import Membership
 
 PASSWORD_FILE = settings.VAR_DIR / "demo-password.txt"
 
 
 def demo_password():
-    """DEMO_PASSWORD, else one generated once and kept in var/ so re-runs print the same."""
+    """DEMO_PASSWORD, else one generated once and kept in var/ so re-runs print the same.
+
+    Either way seed_demo resets every demo login to it: the printed password always works."""
     from_env = bool(os.environ.get("DEMO_PASSWORD"))
     if from_env:
         password = os.environ["DEMO_PASSWORD"]
@@ -39,18 +41,22 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates known logins; run it only with DEBUG on.")
-        password, from_env = demo_password()
-        logins = seed_demo(password)
+        password, _from_env = demo_password()
+        logins = seed_demo(password)  # every demo login reset to `password`
         seed_results(center_coordinator)
-        if from_env:  # DEMO_PASSWORD is the truth: re-apply it to every demo login
-            for user in User.objects.filter(email__in=[email for email, _ in logins]):
-                user.set_password(password)
-                user.save(update_fields=["password"])
-        self.stdout.write(self.style.SUCCESS("Demo data ready at http://127.0.0.1:8000/admin/"))
-        for email, role in logins:
-            self.stdout.write(f"  {email:<28} {role}")
-        self.stdout.write(f"  password: {password}")
-        self.stdout.write(
+        self._print(logins, password)
+
+    def _print(self, logins, password):
+        site = settings.SITE_URL
+        places = {STAFF: f"{site}/admin/", FAMILY: f"{site}/portal/"}
+        write = self.stdout.write
+        write(self.style.SUCCESS("Demo data ready."))
+        write(f"  Families' portal: {places[FAMILY]}")
+        write(f"  Care team admin:  {places[STAFF]}")
+        write(f"  Logins (password: {password}):")
+        for email, where, role in logins:
+            write(f"    {email:<27} {places[where]:<32} {role}")
+        write(
             "  Staff logins then ask for a 6-digit code: in another terminal run\n"
             "    .venv/bin/python manage.py demo_code\n"
             "  for the demo authenticators' current codes (local demo only)."
