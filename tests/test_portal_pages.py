@@ -60,7 +60,8 @@ def test_timeline_shows_done_current_next_with_dates(client_a, child_a, coordina
         r"Now</span>\s*<span class=\"timeline__name\">Tests before treatment", timeline
     )
     assert re.search(r"Next</span>\s*<span class=\"timeline__name\">Insurance approval", timeline)
-    assert "March 2, 2026" in timeline and "March 22, 2026" in timeline
+    # A done stage shows the day it ended; the current one since when (issue 13 item 7).
+    assert "on March 22, 2026" in timeline and "since March 22, 2026" in timeline
     assert 'aria-current="step"' in timeline
 
 

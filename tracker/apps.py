@@ -13,7 +13,7 @@ class TrackerConfig(AppConfig):
         from journey.portal.pages import portal_journeys_loaded
         from journey.signals import schedule_changed, therapy_changed
 
-        from .portal.summary import attach_next_visits
+        from .portal.summary import attach_next_draws
         from .services import on_therapy_saved
         from .services.plans import on_schedule_changed, on_therapy_changed
 
@@ -23,4 +23,4 @@ class TrackerConfig(AppConfig):
         therapy_changed.connect(on_therapy_changed, dispatch_uid="tracker.therapy_plan")
         # A label edit (loader or admin) opens label reviews, in the same transaction.
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
-        portal_journeys_loaded.connect(attach_next_visits, dispatch_uid="tracker.next_visit")
+        portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")

@@ -18,6 +18,7 @@ from journey.models import (
     Guardianship,
     Journey,
     Membership,
+    Responsible,
     StageChange,
 )
 
@@ -106,7 +107,14 @@ def _latest_journeys(children):
 
 
 def _step_view(step, today):
-    overdue = step.done_on is None and step.due_on is not None and step.due_on < today
+    # "Late" is for what the family must do; a step the clinic, the care team or the payer
+    # owns is theirs to chase and never shows "Late" to the family.
+    overdue = (
+        step.responsible == Responsible.FAMILY
+        and step.done_on is None
+        and step.due_on is not None
+        and step.due_on < today
+    )
     return StepView(
         title=words.step_title(step),
         who=words.WHO.get(step.responsible, step.responsible),
@@ -180,20 +188,26 @@ def child_page(child):
 def timeline(journey):
     """The seven stages with done / current / next / later, or how an ended journey ended.
 
-    Dates are when the stage was last entered (a journey may go back a stage and forward
-    again), from the append-only StageChange rows: one query.
+    The current stage shows when it was last entered ("since"); a done stage the day it was
+    last left ("on": a journey may go back a stage and forward again), from the append-only
+    StageChange rows: one query.
     """
-    entered = {}
+    entered, left = {}, {}
     changes = StageChange.objects.filter(journey=journey).order_by("moved_at", "pk")
     for change in changes.only("to_stage", "from_stage", "moved_at"):
         entered[change.to_stage] = change
+        left[change.from_stage] = change
     if journey.stage in EXIT_STAGES:
-        return _ended_timeline(journey, entered)
+        return _ended_timeline(journey, entered, left)
     now = STAGE_ORDER.index(journey.stage)
     entries = []
     for index, stage in enumerate(STAGE_ORDER):
         state = _state(index, now)
-        at = entered[stage].moved_at if stage in entered and index <= now else None
+        at = None
+        if state == "current" and stage in entered:
+            at = entered[stage].moved_at
+        elif state == "done" and stage in left:
+            at = left[stage].moved_at
         entries.append(_entry(stage, state, at))
     return entries
 
@@ -214,12 +228,12 @@ def _entry(stage, state, at):
     return entry
 
 
-def _ended_timeline(journey, entered):
+def _ended_timeline(journey, entered, left):
     exit_change = entered.get(journey.stage)
     last_open = exit_change.from_stage if exit_change else ""
     reached = STAGE_ORDER.index(last_open) + 1 if last_open in STAGE_ORDER else 0
     entries = [
-        _entry(stage, "done", entered[stage].moved_at if stage in entered else None)
+        _entry(stage, "done", left[stage].moved_at if stage in left else None)
         for stage in STAGE_ORDER[:reached]
     ]
     ended_at = exit_change.moved_at if exit_change else journey.closed_at

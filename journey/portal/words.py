@@ -157,9 +157,11 @@ def timeline_tag(state):
 
 
 def timeline_date(state, at):
-    """ "since Feb. 3, 2026", or "on ..." for how a journey ended."""
-    prefix = gettext("on") if state == "ended" else gettext("since")
-    return f"{prefix} {day(at)}"
+    """ "since Feb. 3, 2026" for the current stage; "on ..." for the day a stage was done
+    (left) or the journey ended."""
+    if state == "current":
+        return gettext("since %(date)s") % {"date": day(at)}
+    return gettext("on %(date)s") % {"date": day(at)}
 
 
 # ---------------------------------------------------------------- "call now" (one helper)
