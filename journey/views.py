@@ -61,15 +61,9 @@ def people(request, public_id):
 @guardian_required
 def card(request, public_id):
     patient = access.get_child_or_404(request.user, public_id)
-    journey = pages.latest_journey(patient)
-    therapy = journey.therapy if journey else None
-    context = {
-        "child": patient,
-        "page": "card",
-        "journey": journey,
-        "therapy": therapy,
-        "urgent": words.urgent_lines(therapy, get_language()),
-    }
+    context = {"child": patient, "page": "card", **pages.card_page(patient)}
+    context["urgent"] = words.urgent_lines(context["therapy"], get_language())
+    context["born"] = words.day(patient.date_of_birth)
     return render(request, "portal/card.html", context)
 
 

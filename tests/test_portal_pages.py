@@ -135,7 +135,7 @@ def test_emergency_card(client_a, child_a, coordinator_a):
     day0 = timezone.localdate() + dt.timedelta(days=10)
     services.set_infusion_date(journey, day0, by=coordinator_a, reason="set")
     html = page(client_a, "portal:card", child_a)
-    assert "Mia" in html and "Rivera" not in html.split('class="wallet"')[1]
+    assert "Mia Rivera" in html.split('class="wallet"')[1]  # full name for the ER (issue 13)
     assert "Zolgensma" in html and date_format(day0) in html
     assert therapy.urgent_symptoms[0]["en"] in html
     assert "+1 555 0199" in html

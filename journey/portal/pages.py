@@ -14,6 +14,7 @@ from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
     ChecklistStep,
+    Diagnosis,
     EligibilityCheck,
     Guardianship,
     Journey,
@@ -28,6 +29,9 @@ from . import words
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
 # a constant number of queries. Arguments: journeys=[Journey], today=date.
 portal_journeys_loaded = Signal()
+# Sent by the emergency card, once, so that tracker can attach the current steroid and the
+# latest key results (`journey.portal_extras["card"]`). Arguments: journey=Journey, today=date.
+portal_card_loaded = Signal()
 
 
 # The journey columns the portal pages read (the therapy is joined for its name only).
@@ -256,12 +260,33 @@ def people_for(child):
     return list(guardianships), list(team)
 
 
+def _latest_diagnosis(patient):
+    """The condition name of the patient's latest confirmed diagnosis (a subquery)."""
+    found = Diagnosis.objects.filter(patient=patient).order_by("-confirmed_on", "-pk")
+    return Subquery(found.values("condition__name")[:1])
+
+
 def latest_journey(child):
-    """The child's latest journey with its therapy, or None (one query)."""
+    """The child's latest journey with its therapy and the child's diagnosis, or None (one
+    query)."""
     return (
         Journey.objects.filter(patient=child)
         .select_related("therapy")
-        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD)
+        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD, "therapy__steroid_regimen")
+        .annotate(diagnosis=_latest_diagnosis(OuterRef("patient")))
         .order_by("-opened_at", "-pk")
         .first()
     )
+
+
+def card_page(child):
+    """What the emergency card shows: the journey (with `portal_extras["card"]` from tracker)
+    and the diagnosis. Two queries, plus what the card's listeners read."""
+    journey = latest_journey(child)
+    if journey is None:
+        diagnosis = Diagnosis.objects.filter(patient=child).order_by("-confirmed_on", "-pk")
+        name = diagnosis.values_list("condition__name", flat=True).first()
+        return {"journey": None, "therapy": None, "diagnosis": name or ""}
+    journey.portal_extras = {}
+    portal_card_loaded.send(sender=Journey, journey=journey, today=timezone.localdate())
+    return {"journey": journey, "therapy": journey.therapy, "diagnosis": journey.diagnosis or ""}

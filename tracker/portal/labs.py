@@ -6,10 +6,9 @@ before). Each result is turned into one presenter row with every text already fo
 strings built in Python (tracker.charts), so the page costs little beyond its queries.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.utils import timezone
@@ -20,33 +19,14 @@ from tracker.models import ItemKind, Status
 
 from . import queries
 from . import wording as w
+from .card import steroid_period
 from .labs_markup import RowMarkup, join_html
 from .pages import OPEN_STATUSES, _common, _group_by_day, _heading
 
 UPCOMING_SHOWN = 12
 
-_STEROID_START = re.compile(r"\b(?:(\d+) days|the day) before\b", re.I)
-_STEROID_DAYS = re.compile(r"\bfor (?:at least )?(\d+) days\b", re.I)
-
-
-def _steroid_period(journey, checkpoint_dates):
-    """(first day, last day or None) of the steroid course, or None when it is not known.
-
-    The catalogue keeps the regimen as text only ("from the day before the infusion, for 30
-    days"), so the start ("the day before", "3 days before") and length ("for 30 days") are
-    read from it; the plan's steroid checkpoint (the taper decision), when there is one, ends
-    the period. Without a readable start nothing is drawn rather than a guess.
-    """
-    therapy = journey.therapy
-    regimen = therapy.steroid_regimen if therapy else ""
-    found = _STEROID_START.search(regimen or "")
-    if not (found and journey.infusion_date):
-        return None
-    start = journey.infusion_date - timedelta(days=int(found.group(1) or 1))
-    if checkpoint_dates:
-        return (start, min(checkpoint_dates))
-    length = _STEROID_DAYS.search(regimen)
-    return (start, start + timedelta(days=int(length.group(1)) - 1) if length else None)
+# The steroid course (read from the regimen text) is shared with the emergency card.
+_steroid_period = steroid_period
 
 
 @dataclass
