@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -62,7 +63,8 @@ def people(request, public_id):
 def card(request, public_id):
     patient = access.get_child_or_404(request.user, public_id)
     context = {"child": patient, "page": "card", **pages.card_page(patient)}
-    context["urgent"] = words.urgent_lines(context["therapy"], get_language())
+    shown = words.signs_due(context["journey"], timezone.localdate())
+    context["urgent"] = words.urgent_lines(context["therapy"], get_language()) if shown else []
     context["born"] = words.day(patient.date_of_birth)
     return render(request, "portal/card.html", context)
 

@@ -14,6 +14,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.portal.words import family_text
 from tracker.models import ItemKind, LabResult, ScheduledLab
 
 from . import wording as w
@@ -77,7 +78,7 @@ def _steroid_lines(journey, checkpoints, today, days):
         "suppression). If seriously ill, injured or having surgery, consider a stress dose of "
         "steroid. Do not stop it suddenly."
     )
-    return f"{_first_sentence(regimen)} ({when})", risk
+    return f"{_first_sentence(family_text(regimen))} ({when})", risk
 
 
 def _latest_results(journey):

@@ -152,8 +152,21 @@ def _open_family_rows(items, today):
 OVERDUE_SHOWN = 3
 
 
+def _family_words(context, journey, today):
+    """What the plan says around the dates, in family words only (issue 13 item 10): the
+    stages still to come before the infusion, the warning signs once it is near, and the
+    catalogue's steroid and family notes without any staff or catalogue note."""
+    therapy = context["therapy"]
+    if not words.signs_due(journey, today):
+        context["urgent_symptoms"] = []
+    context["before"] = words.before_infusion(journey)
+    context["steroid_text"] = words.family_text(therapy.steroid_regimen) if therapy else ""
+    context["family_notes"] = words.family_text(therapy.family_notes) if therapy else ""
+
+
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
+    _family_words(context, journey, today)
     plan = queries.plan_of(journey)
     context.update(plan=plan, lines=[], overdue=[], next_group=None)
     if plan is None:
