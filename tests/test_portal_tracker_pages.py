@@ -132,7 +132,10 @@ def test_labs_show_each_result_against_its_range_with_words(client, family):
 def test_labs_list_upcoming_with_status_in_words(client, family):
     guardian, child, _journey = family
     text = _text(_get(client, guardian, "portal_tracker:labs", child))
-    assert "! Overdue" in text and "○ Coming up" in text
+    # Draws past their window are the care team's (issue 13 items 7 and 9): one calm line;
+    # the dates to come are folded under "Upcoming (N)".
+    assert "Not done in time:" in text and "! Overdue" not in text
+    assert "Upcoming (" in text and "○ Coming up" in text
     assert "Monday, Feb. 16, 2026" in text
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker import charts, flags
-from tracker.models import ItemKind, Status
+from tracker.models import Flag, ItemKind, Status
 
 from . import queries
 from . import wording as w
@@ -234,9 +234,26 @@ def _charts(results, result_rows, journey, rows):
     ]
 
 
+def _latest_first(result_rows, results):
+    """The latest result of each test, flagged ones (outside the range) first."""
+    latest = {}
+    for result, row in zip(results, result_rows, strict=True):
+        latest[result.test_id] = (result, row)
+    pairs = sorted(latest.values(), key=lambda p: (p[0].test.position, p[0].test.code))
+    flagged = [row for result, row in pairs if result.flag not in (Flag.NORMAL, None)]
+    return flagged + [row for result, row in pairs if result.flag in (Flag.NORMAL, None)]
+
+
+def _missed_words(groups):
+    """Draws whose window closed undone: the care team's to resolve, in one line."""
+    days = ", ".join(g.when for g in groups)
+    return _("Not done in time: %(days)s. Your care team will contact you.") % {"days": days}
+
+
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
-    context.update(upcoming=[], later_count=0, past=[], charts=[])
+    context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
+    context.update(latest_html="", missed="")
     if journey is None:
         return context
     days = w.DayWords()
@@ -249,9 +266,16 @@ def labs_context(patient, journey, today):
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
     groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days)
+    missed = [g for g in groups if g.status == Status.OVERDUE]
+    groups = [g for g in groups if g.status != Status.OVERDUE]
     done = [r for r in family if r.status not in OPEN_STATUSES]
     context.update(
+        latest_html=join_html(
+            markup.item(r, with_day=True) for r in _latest_first(result_rows, results)
+        ),
+        missed=_missed_words(missed) if missed else "",
         upcoming=groups[:UPCOMING_SHOWN],
+        upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),
         past=_past(done, result_rows, tests, days),
         charts=_charts(results, result_rows, journey, rows),

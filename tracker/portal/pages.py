@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from journey.portal import words
 from tracker import flags
+from tracker.draws import group_draws
 from tracker.models import ItemKind, Status
 from tracker.schedule import OPEN_STATUSES
 
@@ -116,23 +117,21 @@ def _plan_line(item, tests):
     )
 
 
+def _status(row):
+    return row.status if isinstance(row.status, str) else row.status()
+
+
 def _group_by_day(rows, tests, days):
-    groups = {}
-    for row in rows:
-        status = row.status if isinstance(row.status, str) else row.status()
-        group = groups.get(row.due_on)
-        if group is None:
-            group = groups[row.due_on] = DateGroup(
-                row.due_on, row.window_start, row.window_end, status
-            )
-        group.window_start = min(group.window_start, row.window_start)
-        group.window_end = max(group.window_end, row.window_end)
-        if STATUS_WEIGHT[status] < STATUS_WEIGHT[group.status]:
-            group.status = status
-        group.headings.append(_heading(row.item, tests))
-    for group in groups.values():
+    """One DateGroup per draw (tracker.draws: journey and due day), its tests named once."""
+    groups = []
+    for draw in group_draws(rows):
+        statuses = [_status(row) for row in draw.rows]
+        status = min(statuses, key=STATUS_WEIGHT.__getitem__)
+        group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
+        group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
         group.set_words(days)
-    return list(groups.values())
+        groups.append(group)
+    return groups
 
 
 def _open_family_rows(items, today):
