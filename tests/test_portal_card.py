@@ -84,6 +84,14 @@ def test_the_card_lists_the_latest_key_results_with_their_dates(client, family):
     assert "PLT" in card and "240" in card
 
 
+def test_the_card_puts_results_outside_the_range_first(client, family):
+    guardian, child, journey = family
+    fp.record(journey, 16, [("ALT", "30", "U/L"), ("PLT", "40", "10^9/L")])
+    card = _card(client, guardian, child)
+    results = card[card.index("Latest results") :]
+    assert results.index("PLT 40") < results.index("ALT 30")
+
+
 def test_the_card_costs_the_same_queries_with_many_results(client, family, center_a):
     guardian, child, journey = family
     url = reverse("portal:card", args=[child.public_id])

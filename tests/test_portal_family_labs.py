@@ -59,13 +59,14 @@ def test_upcoming_draws_are_folded_with_their_count(client, family):
     guardian, child, journey = family
     html = _labs(client, guardian, child)
     upcoming = html[html.index('<details class="upcoming">') :]
-    summary = re.search(r"<summary>\s*Upcoming \((\d+)\)\s*</summary>", upcoming)
+    summary = re.search(r"<summary>\s*Upcoming \((\d+)\)", upcoming)
     assert summary
     days = ScheduledLab.objects.open().filter(
         journey=journey, window_end__gte=dt.date(2026, 1, 25), item__inpatient=False
     )
     days = days.exclude(item__kind="checkpoint").values("due_on").distinct().count()
     assert int(summary.group(1)) == days
+    assert "next: Monday, Jan. 26, 2026" in _text(upcoming)
 
 
 def test_a_draw_is_never_listed_twice_with_the_same_tests(client, family):

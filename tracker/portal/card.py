@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.portal.words import family_text
-from tracker.models import ItemKind, LabResult, ScheduledLab
+from tracker.models import Flag, ItemKind, LabResult, ScheduledLab
 
 from . import wording as w
 
@@ -78,14 +78,14 @@ def _steroid_lines(journey, checkpoints, today, days):
         "suppression). If seriously ill, injured or having surgery, consider a stress dose of "
         "steroid. Do not stop it suddenly."
     )
-    return f"{_first_sentence(family_text(regimen))} ({when})", risk
+    return f"{_first_sentence(family_text(regimen)).rstrip('.')} ({when})", risk
 
 
 def _latest_results(journey):
-    """The latest current result of each test (one query)."""
+    """The latest current result of each test, those outside the range first (one query)."""
     current = LabResult.objects.current()
     latest = current.filter(journey=journey, test=OuterRef("test")).order_by("-collected_at", "-pk")
-    return list(
+    rows = list(
         current.filter(journey=journey, pk=Subquery(latest.values("pk")[:1]))
         .select_related("test")
         .only(
@@ -94,6 +94,7 @@ def _latest_results(journey):
         )
         .order_by("test__position", "test__code")
     )
+    return sorted(rows, key=lambda r: r.flag in (Flag.NORMAL, None))
 
 
 def _result_line(result, days, number):

@@ -269,6 +269,8 @@ def labs_context(patient, journey, today):
     missed = [g for g in groups if g.status == Status.OVERDUE]
     groups = [g for g in groups if g.status != Status.OVERDUE]
     done = [r for r in family if r.status not in OPEN_STATUSES]
+    if groups:
+        groups[0].next_text = _("next: %(when)s") % {"when": groups[0].when}
     context.update(
         latest_html=join_html(
             markup.item(r, with_day=True) for r in _latest_first(result_rows, results)

@@ -81,6 +81,7 @@ class DateGroup:
     headings: list = field(default_factory=list)
     when: str = ""  # "Tuesday, Feb. 3, 2026"
     window: str = ""  # when it may be done, in words ("" for a single day)
+    next_text: str = ""  # "next: Monday, Feb. 3, 2026" on the labs page's folded list
 
     @property
     def status_text(self):
