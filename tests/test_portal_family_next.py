@@ -120,3 +120,16 @@ def test_a_done_stage_shows_the_day_it_ended(client_a, child_a, coordinator_a):
     assert "since" not in diagnosis and "on March 22, 2026" in diagnosis
     now = timeline[timeline.index("Tests before treatment") :][:80]
     assert "since March 22, 2026" in now
+
+
+def test_each_child_on_the_home_page_gets_its_own_next_draw(client, family):
+    guardian, child, _journey = family
+    other, _ = fp.child_of(guardian, first_name="Leo", day0=dt.date(2026, 1, 8))
+    home, _page = _pages(client, guardian, child, dt.date(2026, 1, 25))
+    maya, leo = home[home.index("Maya") :], home[home.index("Leo") :]
+    if home.index("Leo") < home.index("Maya"):
+        leo = leo[: leo.index("Maya")]
+    else:
+        maya = maya[: maya.index("Leo")]
+    assert "Next blood test: Monday, Jan. 26, 2026" in maya
+    assert "Next blood test: Thursday, Jan. 29, 2026" in leo

@@ -13,7 +13,7 @@ query. A draw is tracker.draws' (one journey, one due day): its tests are listed
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Max, Min, Q
 from django.utils.translation import gettext as _
 
 from tracker.draws import group_draws
@@ -50,15 +50,21 @@ def _family_rows():
 
 
 def _rows(journeys, today):
-    """Each journey's next draw (first due day with a window still open) and its latest
-    closed-undone draw, in one query (the open rows' (journey, due_on) index)."""
-    mine = _family_rows().filter(journey=OuterRef("journey_id"))
-    next_day = mine.filter(window_end__gte=today).order_by("due_on").values("due_on")[:1]
-    missed_day = mine.filter(window_end__lt=today).order_by("-due_on").values("due_on")[:1]
+    """The rows of each journey's next draw (the first due day whose window is still open)
+    and of its latest draw whose window closed undone, in one query.
+
+    The two sets of days are uncorrelated subqueries (one MIN and one MAX per journey, on the
+    open rows' (journey, due_on) index); with several journeys a row may come along on another
+    journey's day, which attach_next_draws' first / last pick leaves aside.
+    """
+    shown = _family_rows().filter(journey__in=journeys)
+    per_journey = shown.order_by().values("journey_id")
+    next_days = per_journey.filter(window_end__gte=today).annotate(day=Min("due_on"))
+    missed_days = per_journey.filter(window_end__lt=today).annotate(day=Max("due_on"))
     return (
-        _family_rows()
-        .filter(journey__in=journeys)
-        .filter(Q(due_on=Subquery(next_day)) | Q(due_on=Subquery(missed_day)))
+        shown.filter(
+            Q(due_on__in=next_days.values("day")) | Q(due_on__in=missed_days.values("day"))
+        )
         .select_related("item")
         .only(*SHOWN)
         .order_by("journey_id", "due_on", "item__position", "pk")
