@@ -105,3 +105,15 @@ def test_one_date_format_per_language_charts_included(client, family, language, 
         svg = " ".join(re.findall(r"<svg\b.*?</svg>", html, re.S))
     assert svg
     assert not re.search(other_format, re.sub(r"<[^>]+>", " ", svg)), language
+
+
+def test_a_late_draw_inside_its_window_says_by_when_on_labs_and_plan(client, family):
+    guardian, child, _journey = family
+    when = dt.datetime(2026, 1, 28, 15, tzinfo=dt.UTC)  # the Jan. 26 draw, window to Jan. 28
+    client.force_login(guardian.user)
+    for name in ("portal_tracker:labs", "portal_tracker:plan"):
+        with time_machine.travel(when, tick=False):
+            html = client.get(reverse(name, args=[child.public_id])).content.decode()
+        text = _text(html)
+        assert "This was due on Jan. 26, 2026. There is still time: please have it done by" in text
+        assert "Any day from Jan. 24, 2026 to Jan. 28, 2026" not in text

@@ -265,7 +265,7 @@ def labs_context(patient, journey, today):
     for row in result_rows:
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
-    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days)
+    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days, today)
     missed = [g for g in groups if g.status == Status.OVERDUE]
     groups = [g for g in groups if g.status != Status.OVERDUE]
     done = [r for r in family if r.status not in OPEN_STATUSES]

@@ -87,10 +87,15 @@ class DateGroup:
     def status_text(self):
         return w.status_text(self.status)
 
-    def set_words(self, days):
+    def set_words(self, days, today=None):
         """Format the day and the window once, in Python, for the template to print."""
         self.when = days.full(self.due_on)
-        if self.status == Status.OVERDUE:
+        if self.status == Status.DUE and today and self.due_on < today:
+            # Late but inside its window: say so, and by when (issue 13 item 7).
+            self.window = _(
+                "This was due on %(due)s. There is still time: please have it done by %(end)s."
+            ) % {"due": days.long(self.due_on), "end": days.long(self.window_end)}
+        elif self.status == Status.OVERDUE:
             self.window = _("It was due by %(end)s.") % {"end": days.long(self.window_end)}
         elif self.window_start != self.window_end:
             self.window = _("Any day from %(start)s to %(end)s is fine.") % {
@@ -122,7 +127,7 @@ def _status(row):
     return row.status if isinstance(row.status, str) else row.status()
 
 
-def _group_by_day(rows, tests, days):
+def _group_by_day(rows, tests, days, today=None):
     """One DateGroup per draw (tracker.draws: journey and due day), its tests named once."""
     groups = []
     for draw in group_draws(rows):
@@ -130,7 +135,7 @@ def _group_by_day(rows, tests, days):
         status = min(statuses, key=STATUS_WEIGHT.__getitem__)
         group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
         group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
-        group.set_words(days)
+        group.set_words(days, today)
         groups.append(group)
     return groups
 
@@ -174,7 +179,7 @@ def plan_context(patient, journey, today):
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
     lines = [_plan_line(item, tests) for item in items]
-    groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords())
+    groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords(), today)
     context.update(
         lines=lines,
         lab_lines=[x for x in lines if x.kind == ItemKind.LAB],
