@@ -21,7 +21,7 @@ from . import queries
 from . import wording as w
 from .card import steroid_period
 from .labs_markup import RowMarkup, join_html
-from .pages import OPEN_STATUSES, _common, _group_by_day, _heading
+from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words
 
 UPCOMING_SHOWN = 12
 
@@ -244,12 +244,6 @@ def _latest_first(result_rows, results):
     return flagged + [row for result, row in pairs if result.flag in (Flag.NORMAL, None)]
 
 
-def _missed_words(groups):
-    """Draws whose window closed undone: the care team's to resolve, in one line."""
-    days = ", ".join(g.when for g in groups)
-    return _("Not done in time: %(days)s. Your care team will contact you.") % {"days": days}
-
-
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
     context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
@@ -275,7 +269,7 @@ def labs_context(patient, journey, today):
         latest_html=join_html(
             markup.item(r, with_day=True) for r in _latest_first(result_rows, results)
         ),
-        missed=_missed_words(missed) if missed else "",
+        missed=missed_words(missed) if missed else "",
         upcoming=groups[:UPCOMING_SHOWN],
         upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),

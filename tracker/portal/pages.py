@@ -154,7 +154,11 @@ def _open_family_rows(items, today):
     return sorted(rows, key=lambda r: (r.due_on, r.item.position))
 
 
-OVERDUE_SHOWN = 3
+def missed_words(groups):
+    """Draws whose window closed undone: the care team's to resolve, in one calm line (the
+    plan and labs pages; the next draw is never hidden behind them)."""
+    days = ", ".join(g.when for g in groups)
+    return _("Not done in time: %(days)s. Your care team will contact you.") % {"days": days}
 
 
 def _family_words(context, journey, today):
@@ -173,20 +177,20 @@ def plan_context(patient, journey, today):
     context = _common(patient, journey)
     _family_words(context, journey, today)
     plan = queries.plan_of(journey)
-    context.update(plan=plan, lines=[], overdue=[], next_group=None)
+    context.update(plan=plan, lines=[], missed="", next_group=None)
     if plan is None:
         return context
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
     lines = [_plan_line(item, tests) for item in items]
     groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords(), today)
+    missed = [g for g in groups if g.status == Status.OVERDUE]
     context.update(
         lines=lines,
         lab_lines=[x for x in lines if x.kind == ItemKind.LAB],
         visit_lines=[x for x in lines if x.kind == ItemKind.VISIT],
         check_lines=[x for x in lines if x.kind == ItemKind.CHECKPOINT],
-        overdue=[g for g in groups if g.status == Status.OVERDUE][:OVERDUE_SHOWN],
-        overdue_more=max(sum(g.status == Status.OVERDUE for g in groups) - OVERDUE_SHOWN, 0),
+        missed=missed_words(missed) if missed else "",
         next_group=next((g for g in groups if g.status != Status.OVERDUE), None),
         last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
     )
