@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -61,15 +62,10 @@ def people(request, public_id):
 @guardian_required
 def card(request, public_id):
     patient = access.get_child_or_404(request.user, public_id)
-    journey = pages.latest_journey(patient)
-    therapy = journey.therapy if journey else None
-    context = {
-        "child": patient,
-        "page": "card",
-        "journey": journey,
-        "therapy": therapy,
-        "urgent": words.urgent_lines(therapy, get_language()),
-    }
+    context = {"child": patient, "page": "card", **pages.card_page(patient)}
+    shown = words.signs_due(context["journey"], timezone.localdate())
+    context["urgent"] = words.urgent_lines(context["therapy"], get_language()) if shown else []
+    context["born"] = words.day(patient.date_of_birth)
     return render(request, "portal/card.html", context)
 
 

@@ -271,8 +271,14 @@ def test_every_urgent_symptom_line_in_the_catalogue_has_spanish():
     assert not missing, "\n".join(missing)
 
 
-def test_the_emergency_card_lists_the_signs_in_spanish(spanish_family):
+def test_the_emergency_card_lists_the_signs_in_spanish(spanish_family, coordinator_a):
     client, child = spanish_family
+    # The signs are shown once the infusion is near (issue 13 item 10).
+    from journey.services import set_infusion_date
+
+    journey = child.journeys.get()
+    day0 = timezone.localdate() + dt.timedelta(days=7)
+    set_infusion_date(journey, day0, by=coordinator_a, reason="booked")
     card = _get(client, "portal:card", child.public_id)
     assert "Piel amarilla, o la parte blanca de los ojos amarilla (ictericia)" in card
     assert "Yellow skin" not in card

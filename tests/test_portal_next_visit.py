@@ -34,13 +34,16 @@ def test_child_page_shows_the_next_blood_test_with_its_window(client, center_a, 
     assert "Any day from" in page
 
 
-def test_a_late_draw_says_so_in_words(client, center_a, coordinator_a):
+def test_a_draw_past_its_window_is_left_to_the_care_team(client, center_a, coordinator_a):
     guardian, child = planned_child(center_a, coordinator_a, infused_days_ago=20)
     client.force_login(guardian.user)
     page = client.get(reverse("portal:child", args=[child.public_id])).content.decode()
-    assert "Please call your care team to book it" in page
+    # Day 20: the day-14 draw closed undone; day 21 is tomorrow (issue 13 item 7).
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert "was not done in time. Your care team will contact you" in page
+    assert formats.date_format(tomorrow, "DATE_FORMAT") in page
     home = client.get(reverse("portal:home")).content.decode()
-    assert "Next blood test" in home and "Late" in home
+    assert "Next blood test" in home and "Late" not in home
 
 
 def test_no_plan_no_next_visit(client, center_a, coordinator_a):

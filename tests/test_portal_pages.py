@@ -60,7 +60,8 @@ def test_timeline_shows_done_current_next_with_dates(client_a, child_a, coordina
         r"Now</span>\s*<span class=\"timeline__name\">Tests before treatment", timeline
     )
     assert re.search(r"Next</span>\s*<span class=\"timeline__name\">Insurance approval", timeline)
-    assert "March 2, 2026" in timeline and "March 22, 2026" in timeline
+    # A done stage shows the day it ended; the current one since when (issue 13 item 7).
+    assert "on March 22, 2026" in timeline and "since March 22, 2026" in timeline
     assert 'aria-current="step"' in timeline
 
 
@@ -134,7 +135,7 @@ def test_emergency_card(client_a, child_a, coordinator_a):
     day0 = timezone.localdate() + dt.timedelta(days=10)
     services.set_infusion_date(journey, day0, by=coordinator_a, reason="set")
     html = page(client_a, "portal:card", child_a)
-    assert "Mia" in html and "Rivera" not in html.split('class="wallet"')[1]
+    assert "Mia Rivera" in html.split('class="wallet"')[1]  # full name for the ER (issue 13)
     assert "Zolgensma" in html and date_format(day0) in html
     assert therapy.urgent_symptoms[0]["en"] in html
     assert "+1 555 0199" in html

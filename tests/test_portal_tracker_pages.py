@@ -71,11 +71,14 @@ def test_plan_shows_the_next_date_with_its_window(client, family):
     assert "Any day from Feb. 13, 2026 to Feb. 19, 2026 is fine." in text
 
 
-def test_plan_shows_overdue_first_with_what_to_do(client, family):
+def test_plan_puts_the_next_draw_first_and_leaves_missed_ones_to_the_care_team(client, family):
     guardian, child, _journey = family
     text = _text(_get(client, guardian, "portal_tracker:plan", child))
-    assert "Overdue" in text and "Please call the care team to book it." in text
-    assert "It was due by Jan. 4, 2026." in text  # the baseline draw, not "any day is fine"
+    # Issue 13 item 7: draws past their window (the baseline, days 7 to 28) no longer come
+    # first with "call to book it"; the next draw (day 42, Feb. 16) leads.
+    assert "Please call the care team to book it." not in text
+    assert text.index("Monday, Feb. 16, 2026") < text.index("Not done in time:")
+    assert "Sunday, Jan. 4, 2026" in text  # the baseline draw, named in the missed line
 
 
 def test_plan_has_steroid_notes_family_notes_and_call_now(client, family):
@@ -132,7 +135,10 @@ def test_labs_show_each_result_against_its_range_with_words(client, family):
 def test_labs_list_upcoming_with_status_in_words(client, family):
     guardian, child, _journey = family
     text = _text(_get(client, guardian, "portal_tracker:labs", child))
-    assert "! Overdue" in text and "○ Coming up" in text
+    # Draws past their window are the care team's (issue 13 items 7 and 9): one calm line;
+    # the dates to come are folded under "Upcoming (N)".
+    assert "Not done in time:" in text and "! Overdue" not in text
+    assert "Upcoming (" in text and "○ Coming up" in text
     assert "Monday, Feb. 16, 2026" in text
 
 

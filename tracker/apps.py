@@ -10,10 +10,11 @@ class TrackerConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from journey.models import Therapy
-        from journey.portal.pages import portal_journeys_loaded
+        from journey.portal.pages import portal_card_loaded, portal_journeys_loaded
         from journey.signals import schedule_changed, therapy_changed
 
-        from .portal.summary import attach_next_visits
+        from .portal.card import attach_card_facts
+        from .portal.summary import attach_next_draws
         from .services import on_therapy_saved
         from .services.plans import on_schedule_changed, on_therapy_changed
 
@@ -23,4 +24,5 @@ class TrackerConfig(AppConfig):
         therapy_changed.connect(on_therapy_changed, dispatch_uid="tracker.therapy_plan")
         # A label edit (loader or admin) opens label reviews, in the same transaction.
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
-        portal_journeys_loaded.connect(attach_next_visits, dispatch_uid="tracker.next_visit")
+        portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")
+        portal_card_loaded.connect(attach_card_facts, dispatch_uid="tracker.card_facts")

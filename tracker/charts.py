@@ -12,6 +12,7 @@ escapes as django's `escape` does. Numbers are Python floats or ints: nothing to
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -103,6 +104,15 @@ class _Scale:
         return [self.start + timedelta(days=every * i) for i in range(span // every + 1)]
 
 
+_YEAR_AT_END = re.compile(r",?\s*(?:\\d\\e\s*)?[Yy]\s*$")
+
+
+def day_month_format():
+    """The language's DATE_FORMAT without its year ("N j" for "Jan. 12", "j \\d\\e F" for
+    "12 de enero"): chart ticks then read like every other date on the page (issue 13)."""
+    return _YEAR_AT_END.sub("", formats.get_format("DATE_FORMAT")) or "MONTH_DAY_FORMAT"
+
+
 def _tick_number(value):
     places = 0 if float(value).is_integer() else 1 if (value * 10).is_integer() else 2
     return formats.number_format(value, decimal_pos=places, use_l10n=True)
@@ -121,7 +131,7 @@ def _axes(scale):
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="{INK}"/>')
     for d in scale.x_ticks():
         x = scale.x(d)
-        label = escape(formats.date_format(d, "MONTH_DAY_FORMAT"))
+        label = escape(formats.date_format(d, day_month_format()))
         parts.append(
             f'<line x1="{x}" x2="{x}" y1="{base}" y2="{base + 4}" stroke="{MUTED}"/>'
             f'<text x="{x}" y="{base + 17}" text-anchor="middle" font-size="11" '

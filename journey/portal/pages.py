@@ -14,10 +14,12 @@ from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
     ChecklistStep,
+    Diagnosis,
     EligibilityCheck,
     Guardianship,
     Journey,
     Membership,
+    Responsible,
     StageChange,
 )
 
@@ -27,6 +29,9 @@ from . import words
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
 # a constant number of queries. Arguments: journeys=[Journey], today=date.
 portal_journeys_loaded = Signal()
+# Sent by the emergency card, once, so that tracker can attach the current steroid and the
+# latest key results (`journey.portal_extras["card"]`). Arguments: journey=Journey, today=date.
+portal_card_loaded = Signal()
 
 
 # The journey columns the portal pages read (the therapy is joined for its name only).
@@ -106,7 +111,14 @@ def _latest_journeys(children):
 
 
 def _step_view(step, today):
-    overdue = step.done_on is None and step.due_on is not None and step.due_on < today
+    # "Late" is for what the family must do; a step the clinic, the care team or the payer
+    # owns is theirs to chase and never shows "Late" to the family.
+    overdue = (
+        step.responsible == Responsible.FAMILY
+        and step.done_on is None
+        and step.due_on is not None
+        and step.due_on < today
+    )
     return StepView(
         title=words.step_title(step),
         who=words.WHO.get(step.responsible, step.responsible),
@@ -180,20 +192,26 @@ def child_page(child):
 def timeline(journey):
     """The seven stages with done / current / next / later, or how an ended journey ended.
 
-    Dates are when the stage was last entered (a journey may go back a stage and forward
-    again), from the append-only StageChange rows: one query.
+    The current stage shows when it was last entered ("since"); a done stage the day it was
+    last left ("on": a journey may go back a stage and forward again), from the append-only
+    StageChange rows: one query.
     """
-    entered = {}
+    entered, left = {}, {}
     changes = StageChange.objects.filter(journey=journey).order_by("moved_at", "pk")
     for change in changes.only("to_stage", "from_stage", "moved_at"):
         entered[change.to_stage] = change
+        left[change.from_stage] = change
     if journey.stage in EXIT_STAGES:
-        return _ended_timeline(journey, entered)
+        return _ended_timeline(journey, entered, left)
     now = STAGE_ORDER.index(journey.stage)
     entries = []
     for index, stage in enumerate(STAGE_ORDER):
         state = _state(index, now)
-        at = entered[stage].moved_at if stage in entered and index <= now else None
+        at = None
+        if state == "current" and stage in entered:
+            at = entered[stage].moved_at
+        elif state == "done" and stage in left:
+            at = left[stage].moved_at
         entries.append(_entry(stage, state, at))
     return entries
 
@@ -214,12 +232,12 @@ def _entry(stage, state, at):
     return entry
 
 
-def _ended_timeline(journey, entered):
+def _ended_timeline(journey, entered, left):
     exit_change = entered.get(journey.stage)
     last_open = exit_change.from_stage if exit_change else ""
     reached = STAGE_ORDER.index(last_open) + 1 if last_open in STAGE_ORDER else 0
     entries = [
-        _entry(stage, "done", entered[stage].moved_at if stage in entered else None)
+        _entry(stage, "done", left[stage].moved_at if stage in left else None)
         for stage in STAGE_ORDER[:reached]
     ]
     ended_at = exit_change.moved_at if exit_change else journey.closed_at
@@ -242,12 +260,33 @@ def people_for(child):
     return list(guardianships), list(team)
 
 
+def _latest_diagnosis(patient):
+    """The condition name of the patient's latest confirmed diagnosis (a subquery)."""
+    found = Diagnosis.objects.filter(patient=patient).order_by("-confirmed_on", "-pk")
+    return Subquery(found.values("condition__name")[:1])
+
+
 def latest_journey(child):
-    """The child's latest journey with its therapy, or None (one query)."""
+    """The child's latest journey with its therapy and the child's diagnosis, or None (one
+    query)."""
     return (
         Journey.objects.filter(patient=child)
         .select_related("therapy")
-        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD)
+        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD, "therapy__steroid_regimen")
+        .annotate(diagnosis=_latest_diagnosis(OuterRef("patient")))
         .order_by("-opened_at", "-pk")
         .first()
     )
+
+
+def card_page(child):
+    """What the emergency card shows: the journey (with `portal_extras["card"]` from tracker)
+    and the diagnosis. Two queries, plus what the card's listeners read."""
+    journey = latest_journey(child)
+    if journey is None:
+        diagnosis = Diagnosis.objects.filter(patient=child).order_by("-confirmed_on", "-pk")
+        name = diagnosis.values_list("condition__name", flat=True).first()
+        return {"journey": None, "therapy": None, "diagnosis": name or ""}
+    journey.portal_extras = {}
+    portal_card_loaded.send(sender=Journey, journey=journey, today=timezone.localdate())
+    return {"journey": journey, "therapy": journey.therapy, "diagnosis": journey.diagnosis or ""}

@@ -5,13 +5,13 @@ About a 6th-grade reading level, with the medical term in brackets where it help
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from journey.models import Responsible, Stage, Verdict
+from journey.models import STAGE_ORDER, Responsible, Stage, Verdict
 
 STAGE_NAMES = {
     Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),
@@ -157,9 +157,11 @@ def timeline_tag(state):
 
 
 def timeline_date(state, at):
-    """ "since Feb. 3, 2026", or "on ..." for how a journey ended."""
-    prefix = gettext("on") if state == "ended" else gettext("since")
-    return f"{prefix} {day(at)}"
+    """ "since Feb. 3, 2026" for the current stage; "on ..." for the day a stage was done
+    (left) or the journey ended."""
+    if state == "current":
+        return gettext("since %(date)s") % {"date": day(at)}
+    return gettext("on %(date)s") % {"date": day(at)}
 
 
 # ---------------------------------------------------------------- "call now" (one helper)
@@ -190,3 +192,51 @@ def urgent_lines(therapy, language=None):
     """
     entries = getattr(therapy, "urgent_symptoms", None) or []
     return [line for line in (urgent_line(e, language) for e in entries) if line]
+
+
+# The therapy's "call now" signs are about the days after the infusion (and the steroid,
+# which starts up to a week before it): shown from this many days before the infusion day.
+SIGNS_FROM = timedelta(days=14)
+
+
+def signs_due(journey, today):
+    """Whether the post-infusion warning signs belong on the family's pages yet."""
+    if journey is None:
+        return False
+    if journey.stage in STAGE_ORDER[STAGE_ORDER.index(Stage.INFUSION) :]:
+        return True
+    return journey.infusion_date is not None and today >= journey.infusion_date - SIGNS_FROM
+
+
+def before_infusion(journey):
+    """The stages from the current one to the treatment day, as (name, meaning, is_now), for
+    a family whose child has not had the infusion yet; [] once it is near or done."""
+    if journey is None or journey.stage not in STAGE_ORDER:
+        return []
+    now = STAGE_ORDER.index(journey.stage)
+    last = STAGE_ORDER.index(Stage.INFUSION)
+    return [
+        (stage_name(stage), STAGE_MEANINGS.get(stage, ""), index == now)
+        for index, stage in enumerate(STAGE_ORDER[: last + 1])
+        if index >= now
+    ]
+
+
+# Staff and catalogue notes ("verify", sources, label talk, limits in x ULN) that a catalogue
+# text may carry: never shown to a family (issue 13 item 10).
+STAFF_NOTE = re.compile(
+    r"\bverif|\bunverified\b|\bsources?\b|\blabel\b|\bULN\b|\btemplate\b|hepatolog"
+    r"|Waypoint default|https?://",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def family_text(text):
+    """Catalogue text for families: the sentences that carry no staff or catalogue note
+    (paragraphs kept)."""
+    paragraphs = [
+        " ".join(s for s in _SENTENCE_END.split(p.strip()) if s and not STAFF_NOTE.search(s))
+        for p in (text or "").split("\n")
+    ]
+    return "\n".join(p for p in paragraphs if p)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from journey.portal import emails, invitations
+from tests import factories as f
 from tests.browser.conftest import PASSWORD, PHONE, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,9 +93,13 @@ def test_guardian_accepts_invitation_and_walks_the_portal(personas, new_page):
     nav = page.get_by_role("navigation", name="Pages about Maya")
     nav.get_by_role("link", name="Lab tests").click()
 
-    # Labs: the next draw, the flagged result in words, the chart and its table.
+    # Labs: the latest results first, the dates to come folded under "Upcoming (N)", the
+    # chart and its table.
     expect(page.get_by_role("heading", level=1)).to_have_text("Maya's lab tests")
-    upcoming = page.locator("section[aria-labelledby=upcoming-title]")
+    expect(page.locator("#latest-title + p + .result-list")).to_contain_text("ALT")
+    upcoming = page.locator("details.upcoming")
+    expect(upcoming.locator(".date-group").first).to_be_hidden()
+    upcoming.locator("summary").click()
     expect(upcoming.locator(".date-group").first).to_be_visible()
     expect(upcoming.locator(".date-group").first).to_contain_text(
         re.compile(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), ")
@@ -197,3 +202,33 @@ def assert_focus_visible(page):
     )
     visible = (style["outline"] != "none" and style["width"] >= 2) or style["shadow"] != "none"
     assert visible, f"no visible focus indicator: {style}"
+
+
+PHONE_320 = {"width": 320, "height": 640}
+
+
+@pytest.mark.parametrize("viewport", [PHONE, PHONE_320], ids=["390px", "320px"])
+def test_family_pages_are_never_wider_than_a_phone(personas, new_page, viewport):
+    """Home, journey, labs (tables and charts), plan and the emergency card fit a 320 px
+    screen: nothing scrolls sideways (issue 13 item 9)."""
+    base, family = personas["url"], personas["a"]
+    user = f.UserFactory(email="ana.phone@example.org", password=PASSWORD)
+    family.guardian.user = user
+    family.guardian.save(update_fields=["user"])
+    page = new_page(viewport)
+    login(page, base, "ana.phone@example.org")
+    child = family.child.public_id
+    urls = [reverse("portal:home"), reverse("portal:child", args=[child])]
+    urls += [reverse("portal_tracker:labs", args=[child]), reverse("portal:card", args=[child])]
+    urls += [reverse("portal_tracker:plan", args=[child])]
+    for url in urls:
+        page.goto(base + url)
+        for details in page.locator("details").all():
+            details.evaluate("d => d.open = true")
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('main *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                .map(e => e.tagName + '.' + e.className).slice(0, 5)"""
+        )
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"] and wide == [], (url, width, wide)

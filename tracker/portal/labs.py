@@ -6,47 +6,27 @@ before). Each result is turned into one presenter row with every text already fo
 strings built in Python (tracker.charts), so the page costs little beyond its queries.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker import charts, flags
-from tracker.models import ItemKind, Status
+from tracker.models import Flag, ItemKind, Status
 
 from . import queries
 from . import wording as w
+from .card import steroid_period
 from .labs_markup import RowMarkup, join_html
-from .pages import OPEN_STATUSES, _common, _group_by_day, _heading
+from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words
 
 UPCOMING_SHOWN = 12
 
-_STEROID_START = re.compile(r"\b(?:(\d+) days|the day) before\b", re.I)
-_STEROID_DAYS = re.compile(r"\bfor (?:at least )?(\d+) days\b", re.I)
-
-
-def _steroid_period(journey, checkpoint_dates):
-    """(first day, last day or None) of the steroid course, or None when it is not known.
-
-    The catalogue keeps the regimen as text only ("from the day before the infusion, for 30
-    days"), so the start ("the day before", "3 days before") and length ("for 30 days") are
-    read from it; the plan's steroid checkpoint (the taper decision), when there is one, ends
-    the period. Without a readable start nothing is drawn rather than a guess.
-    """
-    therapy = journey.therapy
-    regimen = therapy.steroid_regimen if therapy else ""
-    found = _STEROID_START.search(regimen or "")
-    if not (found and journey.infusion_date):
-        return None
-    start = journey.infusion_date - timedelta(days=int(found.group(1) or 1))
-    if checkpoint_dates:
-        return (start, min(checkpoint_dates))
-    length = _STEROID_DAYS.search(regimen)
-    return (start, start + timedelta(days=int(length.group(1)) - 1) if length else None)
+# The steroid course (read from the regimen text) is shared with the emergency card.
+_steroid_period = steroid_period
 
 
 @dataclass
@@ -254,9 +234,20 @@ def _charts(results, result_rows, journey, rows):
     ]
 
 
+def _latest_first(result_rows, results):
+    """The latest result of each test, flagged ones (outside the range) first."""
+    latest = {}
+    for result, row in zip(results, result_rows, strict=True):
+        latest[result.test_id] = (result, row)
+    pairs = sorted(latest.values(), key=lambda p: (p[0].test.position, p[0].test.code))
+    flagged = [row for result, row in pairs if result.flag not in (Flag.NORMAL, None)]
+    return flagged + [row for result, row in pairs if result.flag in (Flag.NORMAL, None)]
+
+
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
-    context.update(upcoming=[], later_count=0, past=[], charts=[])
+    context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
+    context.update(latest_html="", missed="")
     if journey is None:
         return context
     days = w.DayWords()
@@ -268,10 +259,19 @@ def labs_context(patient, journey, today):
     for row in result_rows:
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
-    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days)
+    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days, today)
+    missed = [g for g in groups if g.status == Status.OVERDUE]
+    groups = [g for g in groups if g.status != Status.OVERDUE]
     done = [r for r in family if r.status not in OPEN_STATUSES]
+    if groups:
+        groups[0].next_text = _("next: %(when)s") % {"when": groups[0].when}
     context.update(
+        latest_html=join_html(
+            markup.item(r, with_day=True) for r in _latest_first(result_rows, results)
+        ),
+        missed=missed_words(missed) if missed else "",
         upcoming=groups[:UPCOMING_SHOWN],
+        upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),
         past=_past(done, result_rows, tests, days),
         charts=_charts(results, result_rows, journey, rows),

@@ -27,10 +27,12 @@ class RowMarkup:
             f"{escape(flag.words)}</span>"
         )
 
-    def item(self, row):
-        """One result in the day's list: name, value, range, flag in words and tags."""
+    def item(self, row, with_day=False):
+        """One result in the day's list: name, value, range, flag in words and tags (and its
+        day, for the latest results)."""
+        day = f'<span class="result__day">{escape(row.day_text)}</span><br>\n' if with_day else ""
         parts = [
-            f"<li><strong>{escape(row.test_name)}</strong>: {escape(row.value)} "
+            f"<li>{day}<strong>{escape(row.test_name)}</strong>: {escape(row.value)} "
             f'<span class="result__range">— {escape(row.range)}</span><br>\n{self.flag(row)}'
         ]
         if row.x_uln:

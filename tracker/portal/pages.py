@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from journey.portal import words
 from tracker import flags
+from tracker.draws import group_draws
 from tracker.models import ItemKind, Status
 from tracker.schedule import OPEN_STATUSES
 
@@ -80,15 +81,21 @@ class DateGroup:
     headings: list = field(default_factory=list)
     when: str = ""  # "Tuesday, Feb. 3, 2026"
     window: str = ""  # when it may be done, in words ("" for a single day)
+    next_text: str = ""  # "next: Monday, Feb. 3, 2026" on the labs page's folded list
 
     @property
     def status_text(self):
         return w.status_text(self.status)
 
-    def set_words(self, days):
+    def set_words(self, days, today=None):
         """Format the day and the window once, in Python, for the template to print."""
         self.when = days.full(self.due_on)
-        if self.status == Status.OVERDUE:
+        if self.status == Status.DUE and today and self.due_on < today:
+            # Late but inside its window: say so, and by when (issue 13 item 7).
+            self.window = _(
+                "This was due on %(due)s. There is still time: please have it done by %(end)s."
+            ) % {"due": days.long(self.due_on), "end": days.long(self.window_end)}
+        elif self.status == Status.OVERDUE:
             self.window = _("It was due by %(end)s.") % {"end": days.long(self.window_end)}
         elif self.window_start != self.window_end:
             self.window = _("Any day from %(start)s to %(end)s is fine.") % {
@@ -116,23 +123,21 @@ def _plan_line(item, tests):
     )
 
 
-def _group_by_day(rows, tests, days):
-    groups = {}
-    for row in rows:
-        status = row.status if isinstance(row.status, str) else row.status()
-        group = groups.get(row.due_on)
-        if group is None:
-            group = groups[row.due_on] = DateGroup(
-                row.due_on, row.window_start, row.window_end, status
-            )
-        group.window_start = min(group.window_start, row.window_start)
-        group.window_end = max(group.window_end, row.window_end)
-        if STATUS_WEIGHT[status] < STATUS_WEIGHT[group.status]:
-            group.status = status
-        group.headings.append(_heading(row.item, tests))
-    for group in groups.values():
-        group.set_words(days)
-    return list(groups.values())
+def _status(row):
+    return row.status if isinstance(row.status, str) else row.status()
+
+
+def _group_by_day(rows, tests, days, today=None):
+    """One DateGroup per draw (tracker.draws: journey and due day), its tests named once."""
+    groups = []
+    for draw in group_draws(rows):
+        statuses = [_status(row) for row in draw.rows]
+        status = min(statuses, key=STATUS_WEIGHT.__getitem__)
+        group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
+        group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
+        group.set_words(days, today)
+        groups.append(group)
+    return groups
 
 
 def _open_family_rows(items, today):
@@ -149,26 +154,43 @@ def _open_family_rows(items, today):
     return sorted(rows, key=lambda r: (r.due_on, r.item.position))
 
 
-OVERDUE_SHOWN = 3
+def missed_words(groups):
+    """Draws whose window closed undone: the care team's to resolve, in one calm line (the
+    plan and labs pages; the next draw is never hidden behind them)."""
+    days = ", ".join(g.when for g in groups)
+    return _("Not done in time: %(days)s. Your care team will contact you.") % {"days": days}
+
+
+def _family_words(context, journey, today):
+    """What the plan says around the dates, in family words only (issue 13 item 10): the
+    stages still to come before the infusion, the warning signs once it is near, and the
+    catalogue's steroid and family notes without any staff or catalogue note."""
+    therapy = context["therapy"]
+    if not words.signs_due(journey, today):
+        context["urgent_symptoms"] = []
+    context["before"] = words.before_infusion(journey)
+    context["steroid_text"] = words.family_text(therapy.steroid_regimen) if therapy else ""
+    context["family_notes"] = words.family_text(therapy.family_notes) if therapy else ""
 
 
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
+    _family_words(context, journey, today)
     plan = queries.plan_of(journey)
-    context.update(plan=plan, lines=[], overdue=[], next_group=None)
+    context.update(plan=plan, lines=[], missed="", next_group=None)
     if plan is None:
         return context
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
     lines = [_plan_line(item, tests) for item in items]
-    groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords())
+    groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords(), today)
+    missed = [g for g in groups if g.status == Status.OVERDUE]
     context.update(
         lines=lines,
         lab_lines=[x for x in lines if x.kind == ItemKind.LAB],
         visit_lines=[x for x in lines if x.kind == ItemKind.VISIT],
         check_lines=[x for x in lines if x.kind == ItemKind.CHECKPOINT],
-        overdue=[g for g in groups if g.status == Status.OVERDUE][:OVERDUE_SHOWN],
-        overdue_more=max(sum(g.status == Status.OVERDUE for g in groups) - OVERDUE_SHOWN, 0),
+        missed=missed_words(missed) if missed else "",
         next_group=next((g for g in groups if g.status != Status.OVERDUE), None),
         last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
     )

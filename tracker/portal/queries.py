@@ -66,7 +66,7 @@ PLAN_ITEM_COLUMNS = (
     *("position", "continue_until_normal", "extended_at", "extension_ended_at"),
 )
 PLAN_DATE_COLUMNS = (
-    *("item_id", "sequence", "due_on", "window_start", "window_end"),
+    *("item_id", "journey_id", "sequence", "due_on", "window_start", "window_end"),
     *("done_at", "missed_at", "cancelled_at"),
 )
 TEST_COLUMNS = ("code", "family_name", "unit", "decimal_places", "position")

@@ -12,6 +12,7 @@ from django.utils import formats, numberformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from journey.portal import words
 from tracker.flags import BASELINE_RULES
 from tracker.models import Flag, Status
 
@@ -56,9 +57,8 @@ def _kind_words(kind):
     return _gap_words(kind)
 
 
-def day(value):
-    """A date in the active language's long format ("Feb. 3, 2026")."""
-    return formats.date_format(value, "DATE_FORMAT")
+# One date format per language for every family page: journey's (issue 13 item 9).
+day = words.day
 
 
 def runs(dates):
