@@ -283,3 +283,14 @@ def test_typed_text_survives_a_service_error(client, coordinator_a, journey):
     otp_login(client, coordinator_a)
     response = _post(client, journey, collected_on="2025-01-01", ALT_value="41 ", AST_value="3x")
     assert 'value="41 "' in response.text and 'value="3x"' in response.text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_dates_are_written_and_read_as_iso_in_every_language(language):
+    """Django's locales wrote 12/05/2026 (en) and 05/12/2026 (es), and the admin's "Today"
+    filled in that first input format; both languages now write year-month-day."""
+    from django.utils import formats, translation
+
+    with translation.override(language):
+        assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%Y-%m-%d"
+        assert formats.date_format(dt.date(2026, 12, 5), "SHORT_DATE_FORMAT") == "2026-12-05"
