@@ -59,6 +59,16 @@ def test_the_results_list_offers_correct_and_entered_in_error(client, coordinato
     html = client.get(reverse("admin:tracker_labresult_changelist")).text
     assert _action_url(low_platelets, "correct") in html
     assert _action_url(low_platelets, "error") in html
+    assert "2026-02-24 04:00 (America/New_York)" in html  # collected 09:00 UTC, center's time
+
+
+@pytest.mark.parametrize("action", ["correct", "error"])
+def test_the_action_pages_bound_every_input(client, coordinator_a, low_platelets, action):
+    otp_login(client, coordinator_a)
+    html = client.get(_action_url(low_platelets, action)).text
+    inputs = re.findall(r"<(?:input|textarea)\b[^>]*>", html)
+    typed = [i for i in inputs if "textarea" in i or 'type="text"' in i]
+    assert typed and all("maxlength=" in i for i in typed)
 
 
 def test_correcting_from_the_admin_keeps_the_old_value_in_history(

@@ -1,7 +1,10 @@
 """Scheduled labs and lab results in the admin: read-only lists within the user's centers."""
 
+import zoneinfo
+
 from django.contrib import admin
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +42,7 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
 
     center_path = "journey__center"
     list_display = [
-        "collected_at",
+        "collected",
         "patient",
         "test",
         "value",
@@ -49,7 +52,7 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
         "standing",
         "result_actions",
     ]
-    list_select_related = ["journey__patient", "test"]
+    list_select_related = ["journey__patient", "journey__center", "test"]
     list_filter = ["flag", "test"]
     search_fields = ["journey__patient__last_name", "journey__patient__first_name"]
 
@@ -69,6 +72,12 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
     @admin.display(description=_("patient"))
     def patient(self, result):
         return result.journey.patient
+
+    @admin.display(description=_("collected (center's time)"), ordering="collected_at")
+    def collected(self, result):
+        zone = zoneinfo.ZoneInfo(result.journey.center.time_zone)
+        local = timezone.localtime(result.collected_at, zone)
+        return f"{local:%Y-%m-%d %H:%M} ({zone.key})"
 
     @admin.display(description=_("counts"))
     def standing(self, result):
