@@ -191,3 +191,24 @@ def test_the_family_sees_the_corrected_value_marked_corrected_on_its_day(client,
     text = re.sub(r"\s+", " ", text)
     assert "320 U/L" not in text and "999 U/L" not in text
     assert "32 U/L" in text and "corrected by the care team on Jan. 20, 2026" in text
+
+
+def test_the_results_list_costs_the_same_queries_for_one_or_many_results(
+    client, coordinator_a, journey, low_platelets
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    otp_login(client, coordinator_a)
+    url = reverse("admin:tracker_labresult_changelist")
+    client.get(url)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    one = count()
+    for day in (15, 16, 17, 18, 19):
+        services.record_results(journey, _collected(day), [("ALT", "20", "U/L")], by=None)
+    assert count() == one

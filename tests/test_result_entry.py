@@ -294,3 +294,29 @@ def test_dates_are_written_and_read_as_iso_in_every_language(language):
     with translation.override(language):
         assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%Y-%m-%d"
         assert formats.date_format(dt.date(2026, 12, 5), "SHORT_DATE_FORMAT") == "2026-12-05"
+
+
+def test_the_form_costs_a_fixed_number_of_queries(client, coordinator_a, journey):
+    """Last values, ranges and baselines for every test come from a few queries, however many
+    results the child has."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tracker import services
+
+    otp_login(client, coordinator_a)
+    url = _url(journey, (DAY0 + dt.timedelta(days=14)).isoformat())
+    client.get(url)  # warm the session and content types
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for day in (1, 2, 3, 4, 5, 6):
+        when = timezone.make_aware(dt.datetime(2026, 2, 10 + day, 9), dt.UTC)
+        rows = [("ALT", "20", "U/L"), ("AST", "30", "U/L"), ("PLT", "200", "10^9/L")]
+        services.record_results(journey, when, rows, by=None)
+    print(f"result form: {few} queries")
+    assert count() == few <= 15
