@@ -212,3 +212,17 @@ def test_the_results_list_costs_the_same_queries_for_one_or_many_results(
     for day in (15, 16, 17, 18, 19):
         services.record_results(journey, _collected(day), [("ALT", "20", "U/L")], by=None)
     assert count() == one
+
+
+def test_a_correction_that_looks_like_a_unit_slip_asks_to_confirm(
+    client, coordinator_a, low_platelets
+):
+    otp_login(client, coordinator_a)
+    url = _action_url(low_platelets, "correct")
+    data = {"value": "250", "unit": "/uL", "reason": "Recount"}
+    asked = client.post(url, data)
+    assert asked.status_code == 200 and "10^9/L" in " ".join(asked.context["warnings"])
+    assert LabResult.objects.current().get(journey=low_platelets.journey_id).value == 30
+    confirm = asked.context["form"]["confirm"].value()
+    assert client.post(url, {**data, "confirm": confirm}).status_code == 302
+    assert LabResult.objects.current().get(journey=low_platelets.journey_id).value_entered == "250"

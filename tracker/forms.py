@@ -176,6 +176,7 @@ class CorrectResultForm(forms.Form):
         max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    confirm = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, result, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,6 +193,10 @@ class CorrectResultForm(forms.Form):
                 for key, messages in exc.message_dict.items():
                     self.add_error("unit" if key == "unit" else "value", messages)
         return cleaned
+
+    def ask_to_confirm(self, token):
+        self.data = self.data.copy()
+        self.data["confirm"] = token
 
 
 class EnteredInErrorForm(forms.Form):

@@ -155,7 +155,15 @@ def result_action_view(model_admin, request, pk, action):
     else:
         form = EnteredInErrorForm(request.POST or None)
         title = _("Mark a result entered in error")
-    if request.method == "POST" and form.is_valid() and _act(request, result, form, action):
+    warnings = {}
+    if request.method == "POST" and form.is_valid():
+        warnings = _correction_warnings(result, form) if action == "correct" else {}
+    if (
+        request.method == "POST"
+        and not warnings
+        and form.is_valid()
+        and _act(request, result, form, action)
+    ):
         url = reverse(
             f"{model_admin.admin_site.name}:tracker_enter_results", args=[result.journey_id]
         )
@@ -169,8 +177,20 @@ def result_action_view(model_admin, request, pk, action):
         "zone": zone.key,
         "form": form,
         "action": action,
+        "warnings": [line for lines in warnings.values() for line in lines],
     }
     return _render(request, "admin/tracker/result_action.html", context, zone)
+
+
+def _correction_warnings(result, form):
+    """A corrected value that looks like a unit slip or is critical asks to confirm too."""
+    rows = [(result.test.code, form.cleaned_data["value"], form.cleaned_data["unit"])]
+    warnings = services.entry_warnings(result.journey, result.collected_at, rows)
+    token = services.confirm_token(result.collected_at, rows, warnings)
+    if warnings and form.cleaned_data.get("confirm") != token:
+        form.ask_to_confirm(token)
+        return warnings
+    return {}
 
 
 def _act(request, result, form, action):
