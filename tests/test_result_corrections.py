@@ -7,12 +7,13 @@ THEN  the old value stays in history, the family sees what counts now, and nothi
 
 import datetime as dt
 import re
+import uuid
 import zoneinfo
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -135,10 +136,7 @@ def test_a_second_current_result_for_the_same_test_and_time_is_refused_by_the_da
     journey, low_platelets
 ):
     copy = LabResult.objects.get(pk=low_platelets.pk)
-    copy.pk = copy.public_id = None
-    import uuid
-
-    copy.public_id = uuid.uuid4()
+    copy.pk, copy.public_id = None, uuid.uuid4()
     with pytest.raises(IntegrityError), transaction.atomic():
         copy.save()
 
@@ -226,3 +224,43 @@ def test_a_correction_that_looks_like_a_unit_slip_asks_to_confirm(
     confirm = asked.context["form"]["confirm"].value()
     assert client.post(url, {**data, "confirm": confirm}).status_code == 302
     assert LabResult.objects.current().get(journey=low_platelets.journey_id).value_entered == "250"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite allows no DDL in a test's transaction"
+)
+def test_migration_0007_marks_rows_the_new_rules_refuse_entered_in_error(journey, low_platelets):
+    """Rows saved before the constraints (a year 0001 typo, the same test and time twice) are
+    kept but marked entered in error, so the constraints can be added and pages stop failing."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tracker.migrations.0007_result_entry_trust")
+    names = {"labresult_one_current_per_time", "labresult_collected_after_1900"}
+    with connection.cursor() as cursor:  # no deferred checks pending before the DDL
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with connection.schema_editor() as editor:
+        for constraint in LabResult._meta.constraints:
+            if constraint.name in names:
+                editor.remove_constraint(LabResult, constraint)
+    twice = LabResult.objects.get(pk=low_platelets.pk)
+    twice.pk, twice.public_id, twice.value_entered = None, uuid.uuid4(), "31"
+    twice.entered_at = low_platelets.entered_at + dt.timedelta(minutes=1)
+    twice.save()
+    typo = LabResult.objects.get(pk=low_platelets.pk)
+    typo.pk, typo.public_id = None, uuid.uuid4()
+    typo.collected_at = dt.datetime(1, 1, 1, 12, tzinfo=dt.UTC)
+    typo.save()
+    migration.withdraw_rows_the_new_rules_refuse(apps, None)
+    current = set(LabResult.objects.current().filter(journey=journey).values_list("pk", flat=True))
+    assert current == {twice.pk}
+    assert "before 1900" in LabResult.objects.get(pk=typo.pk).entered_in_error_reason
+
+
+def test_a_current_result_before_1900_is_refused_by_the_database(low_platelets):
+    typo = LabResult.objects.get(pk=low_platelets.pk)
+    typo.pk, typo.public_id = None, uuid.uuid4()
+    typo.collected_at = dt.datetime(1, 1, 1, 12, tzinfo=dt.UTC)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        typo.save()

@@ -110,8 +110,10 @@ class LabResult(models.Model):
                 condition=CURRENT_Q,
                 name="labresult_one_current_per_time",
             ),
+            # Rows from before this rule were marked entered in error by migration 0007.
             models.CheckConstraint(
-                condition=Q(collected_at__gte=EARLIEST_COLLECTION),
+                condition=Q(collected_at__gte=EARLIEST_COLLECTION)
+                | Q(entered_in_error_at__isnull=False),
                 name="labresult_collected_after_1900",
             ),
             models.CheckConstraint(
