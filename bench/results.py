@@ -68,7 +68,7 @@ def _value(rng, normal, test):
     return f"{min(float(normal) * factor, float(test.plausible_max) * 0.9):.2f}"
 
 
-def _bare_insert(results):
+def _bare_insert(results, collected_at):
     from django.db import transaction
 
     from tracker.models import LabResult
@@ -81,6 +81,8 @@ def _bare_insert(results):
                 for f in LabResult._meta.concrete_fields
                 if f.name not in skip
             }
+            # One current result per test and time (a second is a correction): another time.
+            fields["collected_at"] = collected_at
             LabResult.objects.create(**fields)
 
 
@@ -120,9 +122,11 @@ def run(args):
             break
         calls += 1
         started = time.perf_counter()
-        results = record_results(journey, when, rows, by=by)
+        # Each collection at its own minute: the same test at the same time is a correction.
+        at = when - timedelta(minutes=2 * calls)
+        results = record_results(journey, at, rows, by=by)
         middle = time.perf_counter()
-        _bare_insert(results)
+        _bare_insert(results, at - timedelta(minutes=1))
         bare_s += time.perf_counter() - middle
         service_s += middle - started
         made += len(results)

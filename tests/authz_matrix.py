@@ -225,6 +225,8 @@ MATRIX = {
     "admin:journey_journey_eligibility": SCOPED_OBJECT,
     "admin:journey_journey_eligibility_result": SCOPED_OBJECT,
     "admin:tracker_enter_results": SCOPED_OBJECT,
+    "admin:tracker_labresult_correct": SCOPED_OBJECT,
+    "admin:tracker_labresult_error": SCOPED_OBJECT,
     "admin:tracker_plan_print": SCOPED_OBJECT,
     "admin:tracker_label_review": SCOPED_OBJECT,
     "admin:notifications_delivery_log": SCOPED_OBJECT,

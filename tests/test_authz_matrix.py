@@ -163,6 +163,10 @@ def _results(w):
     return tm.LabResult.objects.filter(journey=w.journey_a).count()
 
 
+def _counting(w):
+    return tm.LabResult.objects.current().filter(pk=w.result_a.pk).exists()
+
+
 def _checks(w):
     return jm.EligibilityCheck.objects.filter(journey=w.journey_a).count()
 
@@ -211,6 +215,14 @@ POSTS = [
     ("enter_results", _obj("admin:tracker_enter_results", "journey_a"),
      lambda w: {"collected_at_0": "2026-01-20", "collected_at_1": "10:00", "ALT": "30"}, _results,
      {"coordinator_b": "404", "guardian_a": "adm-login"}),
+    ("result_correct", _obj("admin:tracker_labresult_correct", "result_a"),
+     lambda w: {"value": "31", "unit": "U/L", "reason": "typo"}, _counting,
+     {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
+    ("result_error", _obj("admin:tracker_labresult_error", "result_a"),
+     lambda w: {"reason": "wrong child"}, _counting,
+     {"coordinator_b": "404", "guardian_b": "adm-login", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
     ("portal_access_revoke", _obj("admin:journey_guardian_portal_access", "guardian_a"),
      lambda w: {"do": "revoke_access"}, _guardian_access,
      {"coordinator_b": "404", "guardian_b": "adm-login", "staff_no_otp": "otp",
@@ -234,6 +246,7 @@ CHANGES = {("calendar_revoke", "guardian_a"), ("calendar_new", "guardian_a"),
            ("reminder_settings", "guardian_a"), ("snooze", "guardian_a"),
            ("worklist_review", "coordinator_a"), ("move_stage", "coordinator_a"),
            ("infusion_date", "coordinator_a"), ("run_eligibility", "coordinator_a"),
+           ("result_correct", "coordinator_a"), ("result_error", "coordinator_a"),
            ("portal_access_revoke", "coordinator_a"),
            ("guardian_bulk_revoke", "coordinator_a")}  # fmt: skip
 

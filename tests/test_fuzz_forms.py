@@ -10,10 +10,11 @@ THEN  no response is a server error (status < 500) and no view raises.
 
 Targets: the add view and the change view of an existing object of every ModelAdmin in
 admin.site._registry (as the superuser, OTP-verified when the admin asks for it), the admin's
-custom forms (result entry, move stage, infusion date, eligibility, portal access, worklist
-actions), and the portal/account forms (login, password reset and its confirm page, invitation
-accept, password change, reminder settings and snooze). Each request runs in a savepoint that is
-rolled back, so examples do not depend on each other. derandomize=True: CI sees the same cases.
+custom forms (result entry, a result's correction and entered in error, move stage, infusion
+date, eligibility, portal access, worklist actions), and the portal/account forms (login,
+password reset and its confirm page, invitation accept, password change, reminder settings and
+snooze). Each request runs in a savepoint that is rolled back, so examples do not depend on each
+other. derandomize=True: CI sees the same cases.
 """
 
 import traceback
@@ -211,6 +212,17 @@ def _custom(name, world):
         ),
         "worklist_csv_get": (reverse("admin:tracker_worklist_csv"), "coordinator", (), "get"),
     }
+    if name.startswith("result_"):  # a current result of the child: correct it, or withdraw it
+        from tracker.models import LabResult
+
+        result = LabResult.objects.current().filter(journey=journey).order_by("pk").first()
+        action = name.removeprefix("result_")
+        return (
+            reverse(f"admin:tracker_labresult_{action}", args=[result.pk]),
+            "coordinator",
+            (),
+            None,
+        )
     return table[name]
 
 
@@ -237,6 +249,8 @@ CUSTOM = [
     "portal_access",
     "worklist_actions",
     "worklist_csv_get",
+    "result_correct",
+    "result_error",
 ]
 
 

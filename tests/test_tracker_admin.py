@@ -258,7 +258,7 @@ def _entry_post(client, j, **values):
     [
         ({"PLT_value": "lots"}, "PLT_value", "Enter a number"),
         ({"PLT_value": "-3"}, "PLT_value", "cannot be negative"),
-        ({"PLT_value": "1e9"}, "PLT_value", "not a possible PLT result"),
+        ({"PLT_value": "1000000000"}, "PLT_value", "not a possible PLT result"),
         ({"PLT_value": "200", "PLT_unit": "mg/dL"}, "PLT_unit", "Select a valid choice"),
         ({"PLT_value": "200", "collected_on": "2026-03-09"}, "collected_on", "future"),
     ],

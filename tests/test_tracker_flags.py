@@ -69,7 +69,8 @@ BAD_INPUT = [
     ("PLT", "abc", "10^9/L", "value", "Enter a number"),
     ("PLT", "", "10^9/L", "value", "Enter a value"),
     ("PLT", "-5", "10^9/L", "value", "cannot be negative"),
-    ("PLT", "1e9", "10^9/L", "value", "not a possible PLT result"),
+    ("PLT", "1000000000", "10^9/L", "value", "not a possible PLT result"),
+    ("PLT", "1e9", "10^9/L", "value", "Enter a number with the digits 0-9"),  # no exponents
     ("PLT", "150,000", "/uL", "value", "without commas"),
     ("PLT", "NaN", "10^9/L", "value", "Enter a number"),
     ("PLT", "250", "mg/dL", "unit", "10^9/L, 10^3/uL, /uL"),

@@ -45,6 +45,12 @@ class LabTest(models.Model):
         null=True,
         blank=True,
     )
+    limits_source = models.CharField(
+        _("source of the possible limits"),
+        max_length=300,
+        blank=True,
+        help_text=_("Where the highest possible value of each unit comes from."),
+    )
     shows_x_uln = models.BooleanField(_("show the multiple of the upper limit"), default=False)
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -67,6 +73,15 @@ class LabUnit(models.Model):
     unit = models.CharField(_("unit"), max_length=20)
     multiply = models.DecimalField(_("multiply by"), max_digits=12, decimal_places=4, default=1)
     divide = models.DecimalField(_("divide by"), max_digits=12, decimal_places=4, default=1)
+    # Checked against the number as typed, before any conversion (no arithmetic on 1e24).
+    highest = models.DecimalField(
+        _("highest possible value"),
+        max_digits=18,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("In this unit; anything above is refused as a typing error."),
+    )
 
     class Meta:
         ordering = ["test", "pk"]
@@ -355,116 +370,6 @@ class ScheduledLab(models.Model):
         return schedule.closed_status(self) is None
 
 
-class Flag(models.TextChoices):
-    NORMAL = "normal", _("Normal")
-    LOW = "low", _("Low")
-    HIGH = "high", _("High")
-    CRITICAL_LOW = "critical_low", _("Critical low")
-    CRITICAL_HIGH = "critical_high", _("Critical high")
-    NO_RANGE = "no_range", _("No reference range")
-
-
-ABNORMAL_FLAGS = [Flag.LOW, Flag.HIGH, Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH]
-CRITICAL_FLAGS = [Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH]
-
-
-class LabResultQuerySet(models.QuerySet):
-    def current(self):
-        """Results not superseded by a correction."""
-        return self.filter(superseded_at__isnull=True)
-
-    def awaiting_review(self):
-        return self.current().filter(flag__in=ABNORMAL_FLAGS, reviewed_at__isnull=True)
-
-
-def _decimal(label, **extra):
-    return models.DecimalField(label, max_digits=14, decimal_places=4, **extra)
-
-
-class LabResult(models.Model):
-    """One result, append-only: a correction is a new row that supersedes this one."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    journey = models.ForeignKey(
-        "journey.Journey", on_delete=models.CASCADE, related_name="lab_results"
-    )
-    test = models.ForeignKey(LabTest, on_delete=models.PROTECT, related_name="results")
-    scheduled_lab = models.ForeignKey(
-        ScheduledLab, on_delete=models.SET_NULL, null=True, blank=True, related_name="results"
-    )
-    value_entered = models.CharField(_("value as entered"), max_length=40)
-    unit_entered = models.CharField(_("unit as entered"), max_length=20)
-    value = _decimal(_("value (canonical unit)"))
-    unit = models.CharField(_("canonical unit"), max_length=20)
-    collected_at = models.DateTimeField(_("collected at"))
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    entered_at = models.DateTimeField(_("entered at"))
-    flag = models.CharField(_("flag"), max_length=16, choices=Flag.choices)
-    x_uln = models.DecimalField(
-        _("x upper limit"), max_digits=8, decimal_places=2, null=True, blank=True
-    )
-    at_2x_uln = models.BooleanField(_("ALT/AST at or above 2x upper limit"), default=False)
-    at_1_5x_baseline = models.BooleanField(_("ALT/AST at or above 1.5x baseline"), default=False)
-    baseline_value = _decimal(_("child's baseline"), null=True, blank=True)
-    # The range used, copied so that later edits of the catalogue never rewrite history.
-    range_low = _decimal(_("range low"), null=True, blank=True)
-    range_high = _decimal(_("range high"), null=True, blank=True)
-    range_critical_low = _decimal(_("critical below"), null=True, blank=True)
-    range_critical_high = _decimal(_("critical above"), null=True, blank=True)
-    range_unit = models.CharField(_("range unit"), max_length=20, blank=True)
-    range_source = models.CharField(_("range source"), max_length=300, blank=True)
-    supersedes = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
-    )
-    superseded_at = models.DateTimeField(_("corrected at"), null=True, blank=True)
-    correction_reason = models.TextField(_("why corrected"), blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    review_note = models.TextField(_("review note"), blank=True)
-
-    objects = LabResultQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-collected_at", "test__position"]
-        verbose_name = _("lab result")
-        verbose_name_plural = _("lab results")
-        indexes = [
-            # Worklist "abnormal results awaiting review": current, flagged, not reviewed.
-            models.Index(
-                fields=["collected_at"],
-                condition=Q(
-                    reviewed_at__isnull=True,
-                    superseded_at__isnull=True,
-                    flag__in=["low", "high", "critical_low", "critical_high"],
-                ),
-                name="labresult_awaiting_review",
-            ),
-            # Baseline look-up and a journey's result history by test.
-            models.Index(fields=["journey", "test", "collected_at"], name="labresult_history"),
-            # Worklist "awaiting review" for one center: its open journeys one by one.
-            models.Index(
-                fields=["journey", "collected_at"],
-                condition=Q(
-                    reviewed_at__isnull=True,
-                    superseded_at__isnull=True,
-                    flag__in=["low", "high", "critical_low", "critical_high"],
-                ),
-                name="labresult_review_journey",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.test.code} {self.value} {self.unit} ({self.get_flag_display()})"
-
-    @property
-    def is_abnormal(self):
-        return self.flag in ABNORMAL_FLAGS
-
-
 class Worklist(ScheduledLab):
     """Proxy so the admin can list "Worklist" in the menu; its changelist is the worklist."""
 
@@ -476,4 +381,12 @@ class Worklist(ScheduledLab):
 
 # Portal-only models live in their own module; imported here so Django registers them.
 from .models_portal import CalendarFeed  # noqa: E402, F401
+from .models_results import (  # noqa: E402, F401
+    ABNORMAL_FLAGS,
+    CRITICAL_FLAGS,
+    CURRENT_Q,
+    EARLIEST_COLLECTION,
+    Flag,
+    LabResult,
+)
 from .models_review import PlanReview, ReviewStatus  # noqa: E402, F401

@@ -4,22 +4,20 @@ Thin: every page fetches within the user's centers (404 otherwise), parses a for
 tracker.services and renders. The label review page hangs off the plan's URLs too.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from journey import access
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
 from journey.portal.words import urgent_lines
 
-from .. import services
-from ..forms import EnterResultsForm
-from ..models import LabTest, MonitoringPlan, PlanVersion, ScheduledLab
-from . import label_review
+from ..models import MonitoringPlan, PlanVersion, ScheduledLab
+from . import entry, label_review
 from .common import user_today
 
 EMERGENCY_LINE = _(
@@ -117,43 +115,4 @@ class MonitoringPlanAdmin(CenterScopedAdmin):
         return TemplateResponse(request, "tracker/plan_print.html", context)
 
     def enter_results_view(self, request, journey_id):
-        journey = self._journey(request, journey_id)
-        if not request.user.has_perm("tracker.add_labresult"):
-            raise PermissionDenied
-        plan = MonitoringPlan.objects.filter(journey=journey).first()
-        tests = _plan_tests(plan)
-        form = EnterResultsForm(request.POST or None, tests=tests, zone=journey.center.time_zone)
-        if request.method == "POST" and form.is_valid():
-            try:
-                results = services.record_results(
-                    journey, form.cleaned_data["collected_at"], form.rows(), by=request.user
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, _("%(n)d results saved.") % {"n": len(results)})
-                return redirect(_after_entry_url(journey, plan, self.admin_site.name))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Enter results: %(patient)s") % {"patient": journey.patient},
-            "journey": journey,
-            "plan": plan,
-            "form": form,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/tracker/enter_results.html", context)
-
-
-def _plan_tests(plan):
-    tests = LabTest.objects.prefetch_related("units")
-    if plan is None:
-        return tests
-    codes = {code for item in plan.items.all() for code in item.tests}
-    return tests.filter(code__in=codes) if codes else tests
-
-
-def _after_entry_url(journey, plan, site_name):
-    if plan is not None:
-        return reverse(f"{site_name}:tracker_monitoringplan_change", args=[plan.pk])
-    return reverse(f"{site_name}:tracker_enter_results", args=[journey.pk])
+        return entry.enter_results_view(self, request, self._journey(request, journey_id))

@@ -19,6 +19,7 @@ TEST_FIELDS = (
     "shows_x_uln",
     "position",
     "note",
+    "limits_source",
 )
 RANGE_FIELDS = (
     "age_to_months",
@@ -36,7 +37,7 @@ def _dec(value):
 
 
 def _test_defaults(row, doc):
-    defaults = {k: row[k] for k in TEST_FIELDS}
+    defaults = {k: row.get(k, "") for k in TEST_FIELDS}
     for key in ("plausible_max", "critical_high_x_uln"):
         defaults[key] = _dec(defaults[key])
     defaults["source"] = row.get("source", doc["source"])
@@ -71,7 +72,11 @@ def load_labs(path=CATALOGUE, update=True):
             getattr(LabUnit.objects, method)(
                 test=test,
                 unit=unit["unit"],
-                defaults={"multiply": _dec(unit["multiply"]), "divide": _dec(unit["divide"])},
+                defaults={
+                    "multiply": _dec(unit["multiply"]),
+                    "divide": _dec(unit["divide"]),
+                    "highest": _dec(unit.get("highest")),
+                },
             )
             counts["units"] += 1
         for band in row["ranges"]:

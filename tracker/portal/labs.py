@@ -40,7 +40,7 @@ class ResultRow:
     range: str
     flag: w.FlagText
     x_uln: str = ""
-    corrected: bool = False
+    corrected: str = ""  # the day the care team corrected it, in words ("" when not)
     before_treatment: bool = False
     item_html: str = ""  # the row as a list item of its day (labs_markup)
     table_html: str = ""  # the row in its chart's table (labs_markup)
@@ -93,6 +93,11 @@ class _Rows:
             self._ranges[key] = w.normal_range(*key)
         return self._ranges[key]
 
+    def corrected_on(self, result):
+        if result.supersedes_id is None:
+            return ""
+        return self.days.long(result.entered_at.astimezone(self.zone).date())
+
     def row(self, result):
         test = result.test
         local_day = result.collected_at.astimezone(self.zone).date()
@@ -105,7 +110,7 @@ class _Rows:
             flag=w.flag_text(result.flag),
             # The multiple is shown only above the range: "0.3 times the top" only worries.
             x_uln=w.x_uln_words(result.x_uln) if (result.x_uln or 0) > 1 else "",
-            corrected=result.supersedes_id is not None,
+            corrected=self.corrected_on(result),
             before_treatment=bool(self.day0) and local_day < self.day0,
         )
 

@@ -18,7 +18,7 @@ class RowMarkup:
 
     def __init__(self):
         self.before = escape(_("before treatment"))
-        self.corrected = escape(_("corrected by the care team"))
+        self.corrected = _("corrected by the care team on %(day)s")
 
     def flag(self, row):
         flag = row.flag
@@ -40,7 +40,8 @@ class RowMarkup:
         if row.before_treatment:
             parts.append(f'\n<span class="tag">{self.before}</span>')
         if row.corrected:
-            parts.append(f'\n<span class="tag">{self.corrected}</span>')
+            corrected = escape(self.corrected % {"day": row.corrected})
+            parts.append(f'\n<span class="tag">{corrected}</span>')
         if row.flag.help:
             parts.append(f'\n<br><span class="result__help">{escape(row.flag.help)}</span>')
         parts.append("\n</li>")

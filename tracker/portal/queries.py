@@ -97,7 +97,7 @@ DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
 ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
 RESULT_COLUMNS = (
     *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
-    *("baseline_value", "supersedes_id"),
+    *("baseline_value", "supersedes_id", "entered_at"),
 )
 
 
@@ -115,7 +115,8 @@ def journey_dates(journey, today):
 
 
 def current_results(journey, tests):
-    """Every current (not corrected) result of the journey, oldest first (one query).
+    """Every current result of the journey, oldest first (one query). A result entered in
+    error is left out: it was never the child's, and a withdrawn number only worries.
 
     `tests` is lab_tests(): each result gets its LabTest from there, not from a join."""
     by_pk = {test.pk: test for test in tests.values()}

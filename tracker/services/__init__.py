@@ -10,11 +10,16 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   close_extension(item, *, by, reason, now=None)
   parse_value(test, raw, unit) -> (entered Decimal, canonical Decimal)
   record_results(journey, collected_at, rows, *, by, now=None) -> list[LabResult]
+  record_results(..., corrections={code: reason}) corrects a result of the same time instead
   correct_result(result, raw, unit, *, by, reason, now=None) -> LabResult
+  mark_entered_in_error(result, *, by, reason, now=None) -> LabResult (no longer counts)
+  draw_tests / entry_help / entry_warnings / confirm_token: what the result form shows and asks
   review_result(result, *, by, note, now=None)
   overdue_labs / labs_due_soon / results_awaiting_review / open_extensions(user, ...) -> querysets
 """
 
+from .corrections import mark_entered_in_error
+from .entry import confirm_token, draw_tests, entry_help, entry_warnings
 from .label_review import apply_review, keep_plan, on_therapy_saved, open_reviews
 from .plans import (
     close_extension,
@@ -25,7 +30,16 @@ from .plans import (
     reschedule_lab,
     schedule_items,
 )
-from .results import correct_result, parse_value, record_results, review_result
+from .results import (
+    FUTURE_MARGIN,
+    check_collected_at,
+    correct_result,
+    duplicate_message,
+    parse_value,
+    record_results,
+    review_result,
+    same_time_results,
+)
 from .worklist import (
     WorklistSection,
     extra_sections,
@@ -37,15 +51,23 @@ from .worklist import (
 )
 
 __all__ = [
+    "FUTURE_MARGIN",
     "WorklistSection",
     "apply_review",
+    "check_collected_at",
     "close_extension",
     "complete_visit",
+    "confirm_token",
     "correct_result",
+    "draw_tests",
+    "duplicate_message",
+    "entry_help",
+    "entry_warnings",
     "extra_sections",
     "generate_plan",
     "keep_plan",
     "labs_due_soon",
+    "mark_entered_in_error",
     "mark_missed",
     "on_schedule_changed",
     "on_therapy_saved",
@@ -58,5 +80,6 @@ __all__ = [
     "reschedule_lab",
     "results_awaiting_review",
     "review_result",
+    "same_time_results",
     "schedule_items",
 ]

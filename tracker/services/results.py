@@ -3,7 +3,7 @@
 import re
 import zoneinfo
 from datetime import UTC, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,6 +17,7 @@ from journey.models import Journey
 from .. import flags, schedule, signals
 from ..models import (
     CRITICAL_FLAGS,
+    EARLIEST_COLLECTION,
     ItemKind,
     LabResult,
     LabTest,
@@ -26,24 +27,32 @@ from ..models import (
 )
 from .plans import _end_extension, _new_version, _send_plan_changed
 
-THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
+THOUSANDS = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+$")
+# ASCII digits and one decimal point or comma: no "_", exponent, sign or other scripts' digits.
+PLAIN_NUMBER = re.compile(r"^(?:[0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)$")
 
 
-def parse_value(test, raw, unit):
-    """Check one typed result; return (value as entered, canonical value) or raise by field."""
-    text = str(raw if raw is not None else "").strip()
+def _number(text):
+    """The typed text as a Decimal, or a ValidationError on "value" saying what to type."""
     if not text:
         raise ValidationError({"value": _("Enter a value.")})
     if THOUSANDS.match(text):
         raise ValidationError({"value": _("Write the number without commas, for example 150000.")})
-    try:
-        number = Decimal(text.replace(",", "."))
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise ValidationError({"value": _("Enter a number, for example 42 or 1.5.")})
-    if number < 0:
+    if text.startswith("-") and PLAIN_NUMBER.match(text[1:]):
         raise ValidationError({"value": _("A result cannot be negative.")})
+    if not PLAIN_NUMBER.match(text):
+        message = _("Enter a number with the digits 0-9 and one decimal point, for example 1.5.")
+        raise ValidationError({"value": message})
+    return Decimal(text.replace(",", "."))
+
+
+def parse_value(test, raw, unit):
+    """Check one typed result; return (value as entered, canonical value) or raise by field.
+
+    The typed number is held against the unit's highest possible value (catalogue data)
+    before any arithmetic, so no size of number can overflow the conversion."""
+    text = str(raw if raw is not None else "").strip()
+    number = _number(text)
     units = {u.unit: u for u in test.units.all()}
     if unit not in units:
         message = _("Choose one of the units for %(test)s: %(units)s.") % {
@@ -51,17 +60,18 @@ def parse_value(test, raw, unit):
             "units": ", ".join(units),
         }
         raise ValidationError({"unit": message})
+    highest = units[unit].highest
+    impossible = _(
+        "%(value)s %(unit)s is not a possible %(test)s result: check the value and the unit."
+    ) % {"value": text, "unit": unit, "test": test.code}
+    if highest is not None and number > highest:
+        raise ValidationError({"value": impossible})
     canonical = flags.to_canonical(number, units[unit].multiply, units[unit].divide)
     if canonical > test.plausible_max:
-        raise ValidationError(
-            {
-                "value": _(
-                    "%(value)s %(unit)s is not a possible %(test)s result: check the value "
-                    "and the unit."
-                )
-                % {"value": text, "unit": unit, "test": test.code}
-            }
-        )
+        raise ValidationError({"value": impossible})
+    if number and not canonical:
+        message = _("%(value)s %(unit)s is too small to record: check the value and the unit.")
+        raise ValidationError({"value": message % {"value": text, "unit": unit}})
     return number, canonical
 
 
@@ -116,7 +126,7 @@ class _ResultContext:
             lab
             for lab in self.open_labs
             if code in lab.item.tests
-            and not any(r.test.code == code and r.superseded_at is None for r in lab.results.all())
+            and not any(r.test.code == code and r.is_current for r in lab.results.all())
         ]
         candidates.sort(key=lambda lab: abs((lab.due_on - self.day).days))
         return candidates[0] if candidates else None
@@ -145,27 +155,64 @@ def _parse_rows(tests, rows):
     return parsed
 
 
-def _check_collected_at(collected_at, now):
+FUTURE_MARGIN = timedelta(minutes=5)  # clocks differ; a draw minutes "ahead" is still real
+
+
+def check_collected_at(collected_at, born, now, zone=UTC):
+    """A collection time that can be real: not before the child's birth (nor 1900), not in the
+    future beyond a few minutes. A ValidationError on "collected_at" otherwise."""
     if timezone.is_naive(collected_at):
         raise ValueError("collected_at must be an aware datetime")
-    if collected_at > now + timedelta(minutes=5):
+    if collected_at > now + FUTURE_MARGIN:
         raise ValidationError({"collected_at": _("The collection time cannot be in the future.")})
+    if collected_at < EARLIEST_COLLECTION or (born and collected_at.astimezone(zone).date() < born):
+        raise ValidationError(
+            {"collected_at": _("The collection date is before the child was born.")}
+        )
 
 
-def record_results(journey, collected_at, rows, *, by, now=None):
+def same_time_results(journey, collected_at, codes):
+    """The current results of these tests already recorded for this exact collection time."""
+    rows = LabResult.objects.current().filter(
+        journey=journey, collected_at=collected_at, test__code__in=codes
+    )
+    return {r.test.code: r for r in rows.select_related("test")}
+
+
+def duplicate_message(result):
+    return _(
+        "%(test)s already has %(value)s %(unit)s for this collection time. If this is a "
+        'correction, tick "This corrects it" and say why; otherwise check the date and time.'
+    ) % {"test": result.test.code, "value": result.value_entered, "unit": result.unit_entered}
+
+
+def record_results(journey, collected_at, rows, *, by, corrections=None, now=None):
     """Record one collection's results: convert, flag, link to the matching draw, complete it.
 
     rows: [(test code, value as typed, unit as typed)]. Raises ValidationError keyed by test
-    code when any row is bad (nothing is saved then). Returns the new LabResult rows.
+    code when any row is bad (nothing is saved then). A test that already has a result for
+    this collection time is refused unless `corrections` maps its code to a reason: then the
+    new value corrects the old one (correct_result). Returns the new LabResult rows.
     """
+    corrections = corrections or {}
     now = now or timezone.now()
-    _check_collected_at(collected_at, now)
     journey = Journey.objects.select_related("center", "patient").get(pk=journey.pk)
+    zone = zoneinfo.ZoneInfo(journey.center.time_zone)
+    check_collected_at(collected_at, journey.patient.date_of_birth, now, zone)
     with transaction.atomic():
         Journey.objects.select_for_update().filter(pk=journey.pk).first()
         ctx = _ResultContext(journey, collected_at)
-        results = []
-        for test, raw, unit, canonical in _parse_rows(ctx.tests, rows):
+        parsed = _parse_rows(ctx.tests, rows)
+        before = same_time_results(journey, collected_at, [p[0].code for p in parsed])
+        refused = {c: duplicate_message(r) for c, r in before.items() if c not in corrections}
+        if refused:
+            raise ValidationError(refused)
+        results, corrected = [], []
+        for test, raw, unit, canonical in parsed:
+            if test.code in before:
+                old, reason = before[test.code], corrections[test.code]
+                corrected.append(correct_result(old, raw, unit, by=by, reason=reason, now=now))
+                continue
             lab = ctx.match_lab(test.code)
             results.append(
                 LabResult.objects.create(
@@ -180,8 +227,9 @@ def record_results(journey, collected_at, rows, *, by, now=None):
                     **_result_fields(ctx, test, canonical),
                 )
             )
-        _after_results(journey, results, by, now)
-    return results
+        if results:
+            _after_results(journey, results, by, now)
+    return results + corrected
 
 
 def _after_results(journey, results, by, now):
@@ -239,11 +287,15 @@ def _complete_draws(lab_ids, by):
     """A draw is done once every test of its item has a current result."""
     labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item")
     for lab in labs.prefetch_related("results__test"):
-        current = [r for r in lab.results.all() if r.superseded_at is None]
-        if set(lab.item.tests) <= {r.test.code for r in current}:
-            lab.done_at = max(r.collected_at for r in current)
-            lab.done_by = by
-            lab.save(update_fields=["done_at", "done_by"])
+        current = [r for r in lab.results.all() if r.is_current]
+        complete = set(lab.item.tests) <= {r.test.code for r in current}
+        if complete:
+            lab.done_at, lab.done_by = max(r.collected_at for r in current), by
+        elif lab.done_at is not None:  # a result of it was entered in error: open again
+            lab.done_at, lab.done_by = None, None
+        else:
+            continue
+        lab.save(update_fields=["done_at", "done_by"])
 
 
 def correct_result(result, raw, unit, *, by, reason, now=None):
@@ -254,6 +306,8 @@ def correct_result(result, raw, unit, *, by, reason, now=None):
         old = LabResult.objects.select_for_update().select_related("test").get(pk=result.pk)
         if old.superseded_at:
             raise ValidationError(_("This result was already corrected: correct the newer one."))
+        if old.entered_in_error_at:
+            raise ValidationError(_("This result was marked entered in error."))
         journey = Journey.objects.select_related("center", "patient").get(pk=old.journey_id)
         ctx = _ResultContext(journey, old.collected_at)
         test = ctx.tests[old.test.code]

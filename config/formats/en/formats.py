@@ -1,0 +1,1 @@
+from config.formats.shared import *  # noqa: F403
