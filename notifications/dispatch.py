@@ -73,8 +73,8 @@ def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, budget=240, kinds=None):
 
     `kinds`: only these kinds of reminder (None: all). The tasks split guardians' reminders
     (queue "dispatch") from coordinator alerts (queue "alerts"), so a burst of one never
-    waits behind the other. Before each batch: the breaker (relay down: stop), dead workers'
-    rows back to the queue, then the claim. One SMTP connection serves every batch of the run.
+    waits behind the other. Before each batch: dead workers' rows back to the queue, the
+    breaker (relay down: stop), then the claim. One SMTP connection serves every batch of the run.
     """
     totals = Totals()
     deadline = time.monotonic() + budget
@@ -82,9 +82,9 @@ def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, budget=240, kinds=None):
     try:
         for _ in range(max_batches):
             now = timezone.now()
+            recover_expired_leases(now)
             if time.monotonic() > deadline or not breaker.may_send(now, lambda: _open(connection)):
                 break
-            recover_expired_leases(now)
             token = claim_batch(batch_size, timezone.now(), kinds)
             if token is None or not send_batch(token, totals, connection):
                 break

@@ -163,7 +163,11 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     cancel_reason = models.CharField(
-        _("why cancelled"), max_length=20, choices=CancelReason.choices, blank=True
+        _("why cancelled"),
+        max_length=20,
+        choices=CancelReason.choices,
+        blank=True,
+        db_default="",  # raw inserts (the sweep's unnest) leave it out
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

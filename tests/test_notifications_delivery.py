@@ -217,3 +217,23 @@ def test_an_error_is_logged_once_and_a_banner_shows_past_the_alert_time(
     assert "The mail relay has not answered since" in client.get(worklist).content.decode()
     breaker.recovered(timezone.now())
     assert "The mail relay is working." in client.get(worklist).content.decode()
+
+
+def test_a_batch_whose_lease_cannot_be_renewed_stops_at_half_and_releases_the_rest(
+    smtp,  # noqa: F811
+    settings,
+    monkeypatch,
+):
+    """GIVEN a 0.6 s lease that the keeper cannot renew (database unreachable from its thread)
+    and a relay taking 0.2 s a message WHEN a batch of 6 sends THEN it starts no send after
+    half the lease: the rest goes back to the queue untouched, nothing is left in `sending`."""
+    settings.NOTIFICATIONS_LEASE_SECONDS = 0.6
+    monkeypatch.setattr(lease.Keeper, "_renew", lambda self: None)
+    due_reminders(6)
+    smtp.sink.delay = 0.2
+    totals = dispatch.dispatch_due(max_batches=1)
+    assert 1 <= totals.sent <= 2 and totals.sent + totals.released == 6
+    assert Counter(Reminder.objects.values_list("status", "attempts")) == {
+        (Status.SENT, 1): totals.sent,
+        (Status.PENDING, 0): totals.released,
+    }
