@@ -260,6 +260,9 @@ CELERY_BEAT_SCHEDULE = {
 # TLS ends at the proxy, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = not DEBUG
+# Uptime monitors and Prometheus may ask the app server directly on the private network:
+# neither answer holds patient data (docs/deploy.md "Monitoring delivery").
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
