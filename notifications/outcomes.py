@@ -16,7 +16,7 @@ import random
 import socket
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from .models import DeliveryAttempt, Outcome, Reminder
 from .models import Status as S
@@ -62,12 +62,41 @@ def finish(token, row, attempt, outcome, now, error="", code=None):
     outcome = _apply(row, outcome, now, error)
     attempt.outcome, attempt.completed_at = outcome, now
     attempt.error, attempt.smtp_code = error[:2000], code
-    with transaction.atomic():
-        _write(token, row, now)
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            outcome=outcome, completed_at=now, error=attempt.error, smtp_code=code
-        )
+    if connection.vendor == "postgresql":
+        written = _finish_in_one_statement(token, row, attempt, now)
+    else:
+        with transaction.atomic():
+            written = _write(token, row, now)
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                outcome=outcome, completed_at=now, error=attempt.error, smtp_code=code
+            )
+    if not written:
+        log.warning("lease lost on reminder %s: outcome %s not recorded", row.pk, row.status)
     return outcome
+
+
+# finish() on PostgreSQL: the outbox row (compare-and-set on the token) and its attempt in ONE
+# statement, atomic by itself: one round trip per send instead of two and a transaction.
+_FINISH_SQL = """
+WITH r AS (
+    UPDATE {reminder} SET status = %s, send_at = %s, sent_at = %s, message_id = %s,
+        attempts = %s, last_error = %s, lease_until = NULL, lease_token = NULL, updated_at = %s
+    WHERE id = %s AND lease_token = %s AND status = 'sending' RETURNING id
+)
+UPDATE {attempt} SET outcome = %s, completed_at = %s, error = %s, smtp_code = %s
+WHERE id = %s RETURNING (SELECT count(*) FROM r)
+"""
+
+
+def _finish_in_one_statement(token, row, attempt, now):
+    sql = _FINISH_SQL.format(
+        reminder=Reminder._meta.db_table, attempt=DeliveryAttempt._meta.db_table
+    )
+    values = [str(row.status), *(getattr(row, name) for name in _ROW_FIELDS[1:]), now]
+    values += [row.pk, token, str(attempt.outcome), now, attempt.error, attempt.smtp_code]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, attempt.pk])
+        return cursor.fetchone()[0]
 
 
 def settle(token, row, outcome, now, error="", cancel_reason=""):
@@ -80,8 +109,8 @@ def settle(token, row, outcome, now, error="", cancel_reason=""):
         outcome=outcome, error=error[:2000], worker=WORKER,
     )  # fmt: skip
     with transaction.atomic():
-        _write(token, row, now, extra=("cancel_reason",))
-        DeliveryAttempt.objects.bulk_create([attempt])
+        if _write(token, row, now, extra=("cancel_reason",)):
+            DeliveryAttempt.objects.bulk_create([attempt])
     return outcome
 
 

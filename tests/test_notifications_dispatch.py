@@ -160,11 +160,12 @@ def _dispatch_queries(n, batch):
 def test_queries_per_message_are_constant(db, smtp):  # noqa: F811
     """GIVEN 2 batches of 5 rows, then 2 of 60 WHEN dispatched THEN the same queries per batch
     (breaker, lease recovery, claim, fetch, two look-ups) and per message: the attempt before
-    the send, then the outbox row and the attempt after it (+ a savepoint inside the test's
-    transaction)."""
+    the send, then the outbox row and the attempt after it."""
     small, large = _dispatch_queries(10, 5), _dispatch_queries(120, 60)
     per_message = (large - small) / 110
-    assert per_message == 5
+    # PostgreSQL: the attempt, then one statement for the row and the attempt. SQLite: two
+    # UPDATEs in a transaction (a savepoint inside the test's).
+    assert per_message == (2 if connection.vendor == "postgresql" else 5)
     assert small == 2 * 9 + 10 * per_message  # per batch: 9 with the claim's savepoint
     assert len(smtp.sink.messages) == 130
 
