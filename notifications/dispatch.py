@@ -206,10 +206,13 @@ def _send_one(token, row, connection, message, data):
 
 
 def _unreachable(token, row, attempt, connection, error, code):
-    """No message-level answer: this row waits untouched (its attempt says why), the breaker
-    trips. A timeout after the data was sent may hide an acceptance: the re-send carries the
-    same Message-ID."""
-    outcomes.finish(token, row, attempt, Outcome.DEFERRED, timezone.now(), error, code)
+    """No message-level answer: no attempt spent (the attempt row says why), the breaker trips.
+    A timeout after the data was sent may hide an acceptance: the re-send carries the same
+    Message-ID. This row waits one breaker pause behind the others, so that a message that
+    always breaks the connection cannot hold the head of the queue."""
+    now = timezone.now()
+    row.send_at = max(row.send_at, now + breaker.wait_after(1))
+    outcomes.finish(token, row, attempt, Outcome.DEFERRED, now, error, code)
     _close(connection)
     connection.connection = None
     raise Unreachable(error)

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
-from . import breaker
 from .models import Relay, RelayState, Reminder
 from .models import Status as S
 
@@ -46,7 +45,7 @@ def snapshot(now=None):
     pending = Reminder.objects.filter(status=S.PENDING)
     due = pending.filter(send_at__lte=now)
     oldest = due.aggregate(oldest=Min("send_at"))["oldest"]
-    relay = breaker.relay()
+    relay = Relay.objects.filter(pk=1).first() or Relay()  # read only: no row yet is "up"
     down = relay.state == RelayState.DOWN
     result = Snapshot(
         checked_at=now.isoformat(),
