@@ -237,3 +237,24 @@ def test_a_batch_whose_lease_cannot_be_renewed_stops_at_half_and_releases_the_re
         (Status.SENT, 1): totals.sent,
         (Status.PENDING, 0): totals.released,
     }
+
+
+def test_a_lab_reminder_cancelled_because_its_day_passed_stays_cancelled(smtp):  # noqa: F811
+    """GIVEN a lab reminder planned for yesterday's lab (still wanted for the plan's day of
+    grace) WHEN dispatch cancels it ("day passed") and the sweep runs again THEN the sweep
+    does not revive it: no mail, one "skipped" attempt, however many sweeps."""
+    from notifications import services
+
+    with time_machine.travel(dt.datetime(2025, 6, 11, 15, tzinfo=dt.UTC), tick=False):
+        family = Family(father_tz=None)
+        family.lab(dt.date(2025, 6, 10))
+        services.reconcile([family.patient.pk], now=timezone.now())
+        row = Reminder.objects.get(kind=Kind.LAB_REMINDER)
+        assert row.status == Status.PENDING and row.send_at <= timezone.now()
+        for _ in range(3):
+            dispatch.dispatch_due(kinds=[Kind.LAB_REMINDER])
+            services.reconcile([family.patient.pk], now=timezone.now())
+    row.refresh_from_db()
+    assert (row.status, row.cancel_reason) == (Status.CANCELLED, CancelReason.DAY_PASSED)
+    assert smtp.sink.messages == []
+    assert DeliveryAttempt.objects.filter(reminder=row, outcome=Outcome.SKIPPED).count() == 1
