@@ -149,45 +149,56 @@ def _held_rows(token):
 
 
 def _send_all(token, rows, connection, context, keeper, totals):
+    """Settle the rows not to send, build the others' emails, then send those back to back
+    (building between sends made each send slower than the building itself costs)."""
+    ready = []
+    for row in rows:
+        outcome, email = _settle_or_build(token, row, connection, context)
+        if outcome:
+            totals.count(outcome)
+        else:
+            ready.append((row, email))
     _check_reused(connection)
-    for index, row in enumerate(rows):
+    for index, (row, email) in enumerate(ready):
+        rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it
-            totals.released += outcomes.release(token, rows[index:], timezone.now())
-            log.warning("lease not renewed: %s rows of the batch released", len(rows) - index)
+            totals.released += outcomes.release(token, rest, timezone.now())
+            log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
         try:
-            outcome = _settle_one(token, row, connection, context)
+            totals.count(_send_one(token, row, connection, *email))
         except Unreachable as exc:
             breaker.trip(timezone.now(), str(exc))
-            totals.released += outcomes.release(token, rows[index + 1 :], timezone.now())
+            totals.released += outcomes.release(token, rest, timezone.now())
             totals.deferred += 1
             return False
-        totals.count(outcome)
     return True
 
 
-def _settle_one(token, row, connection, context):
-    """Cancel, defer or send one row; returns the outcome recorded."""
+def _settle_or_build(token, row, connection, context):
+    """(outcome recorded, None) for a row not to send now (cancelled, in quiet hours, no
+    address); (None, (message, wire bytes)) for a row to send."""
     now = timezone.now()
     reason = why_not_due(row, now)
     if reason:
-        return outcomes.settle(token, row, Outcome.SKIPPED, now, cancel_reason=reason)
+        return outcomes.settle(token, row, Outcome.SKIPPED, now, cancel_reason=reason), None
     later = context.quiet_until(row, now) if row.guardian_id else None
     if later is not None:
         row.send_at = later
-        return outcomes.settle(token, row, Outcome.DEFERRED, now, error="quiet hours")
+        return outcomes.settle(token, row, Outcome.DEFERRED, now, error="quiet hours"), None
     message, data = _prepare(row, connection, context)
     if not message.recipients():
-        return outcomes.settle(token, row, Outcome.FAILED, now, error="no email address")
-    error = _open(connection)
-    if error is not None:
-        outcomes.release(token, [row], now)
-        raise Unreachable(error)
-    return _send_one(token, row, connection, message, data)
+        return outcomes.settle(token, row, Outcome.FAILED, now, error="no email address"), None
+    return None, (message, data)
 
 
 def _send_one(token, row, connection, message, data):
-    """Hand one email to the relay between its attempt's two writes."""
+    """Hand one email to the relay between its attempt's two writes; Unreachable if the
+    relay cannot be reached (this row goes back untouched, or deferred if it was tried)."""
+    error = _open(connection)
+    if error is not None:
+        outcomes.release(token, [row], timezone.now())
+        raise Unreachable(error)
     row.message_id = message.extra_headers["Message-ID"]
     attempt = outcomes.begin(row, row.message_id, timezone.now())
     try:
