@@ -132,8 +132,12 @@ def send_batch(token, totals, connection=None):
     own = connection is None
     connection = get_connection(timeout=_smtp_timeout()) if own else connection
     try:
+        recorder = outcomes.Recorder(token)
         with lease.Keeper(token) as keeper:
-            return _send_all(token, rows, connection, context, keeper, totals)
+            try:
+                return _send_all(recorder, rows, connection, context, keeper, totals)
+            finally:
+                recorder.flush()
     finally:
         if own:
             _close(connection)
@@ -148,10 +152,10 @@ def _held_rows(token):
     return rows.annotate(unknown_attempt=Subquery(latest)).order_by("send_at", "pk")
 
 
-def _send_all(token, rows, connection, context, keeper, totals):
+def _send_all(recorder, rows, connection, context, keeper, totals):
     """Settle the rows not to send, build the others' emails, then send those back to back
     (building between sends made each send slower than the building itself costs)."""
-    ready = []
+    token, ready = recorder.token, []
     for row in rows:
         outcome, email = _settle_or_build(token, row, connection, context)
         if outcome:
@@ -166,8 +170,9 @@ def _send_all(token, rows, connection, context, keeper, totals):
             log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
         try:
-            totals.count(_send_one(token, row, connection, *email))
+            totals.count(_send_one(recorder, row, connection, *email))
         except Unreachable as exc:
+            recorder.flush()
             breaker.trip(timezone.now(), str(exc))
             totals.released += outcomes.release(token, rest, timezone.now())
             totals.deferred += 1
@@ -192,15 +197,16 @@ def _settle_or_build(token, row, connection, context):
     return None, (message, data)
 
 
-def _send_one(token, row, connection, message, data):
+def _send_one(recorder, row, connection, message, data):
     """Hand one email to the relay between its attempt's two writes; Unreachable if the
     relay cannot be reached (this row goes back untouched, or deferred if it was tried)."""
     error = _open(connection)
     if error is not None:
-        outcomes.release(token, [row], timezone.now())
+        recorder.flush()
+        outcomes.release(recorder.token, [row], timezone.now())
         raise Unreachable(error)
     row.message_id = message.extra_headers["Message-ID"]
-    attempt = outcomes.begin(row, row.message_id, timezone.now())
+    attempt = recorder.begin(row, row.message_id, timezone.now())
     try:
         _deliver(connection, message, data)
     except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
@@ -208,22 +214,23 @@ def _send_one(token, row, connection, message, data):
         code, permanent = classify(exc)
         error = f"{type(exc).__name__}: {exc}"
         if code in CONNECTION_CODES:
-            _unreachable(token, row, attempt, connection, error, code)
+            _unreachable(recorder, row, attempt, connection, error, code)
         outcome = Outcome.FAILED if permanent else Outcome.RETRY
-        return outcomes.finish(token, row, attempt, outcome, timezone.now(), error, code)
+        return recorder.finish(row, attempt, outcome, timezone.now(), error, code)
     except OSError as exc:  # disconnected, refused, timed out: no answer at all
-        _unreachable(token, row, attempt, connection, f"{type(exc).__name__}: {exc}", None)
-    return outcomes.finish(token, row, attempt, Outcome.SENT, timezone.now())
+        _unreachable(recorder, row, attempt, connection, f"{type(exc).__name__}: {exc}", None)
+    return recorder.finish(row, attempt, Outcome.SENT, timezone.now())
 
 
-def _unreachable(token, row, attempt, connection, error, code):
+def _unreachable(recorder, row, attempt, connection, error, code):
     """No message-level answer: no attempt spent (the attempt row says why), the breaker trips.
     A timeout after the data was sent may hide an acceptance: the re-send carries the same
     Message-ID. This row waits one breaker pause behind the others, so that a message that
     always breaks the connection cannot hold the head of the queue."""
     now = timezone.now()
     row.send_at = max(row.send_at, now + breaker.wait_after(1))
-    outcomes.finish(token, row, attempt, Outcome.DEFERRED, now, error, code)
+    recorder.finish(row, attempt, Outcome.DEFERRED, now, error, code)
+    recorder.flush()
     _close(connection)
     connection.connection = None
     raise Unreachable(error)

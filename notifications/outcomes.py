@@ -40,63 +40,114 @@ def backoff(attempts):
     return dt.timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-def begin(row, message_id, now):
-    """The attempt row, written before the message goes to the relay (outcome unknown)."""
-    attempt = DeliveryAttempt(
-        reminder=row,
-        attempted_at=now,
-        to_email=row.recipient_email,
-        outcome=Outcome.UNKNOWN,
-        message_id=message_id,
-        worker=WORKER,
-        resend_of_id=getattr(row, "unknown_attempt", None),
-    )
-    # bulk_create: no model signals, as every attempt row (the audit trail reads them itself).
-    DeliveryAttempt.objects.bulk_create([attempt])
-    return attempt
+class Recorder:
+    """One batch's sends, recorded as they happen: `begin` before a message goes to the relay,
+    `finish` after, `flush` when the batch ends (also on an error).
+
+    On PostgreSQL the completion of one send travels with the start of the next in ONE
+    statement (and the last completion alone at flush): one round trip per message. The
+    order of the writes is the same as one at a time: send n's outcome is written before send
+    n+1 is handed to the relay.
+    """
+
+    def __init__(self, token):
+        self.token = token
+        self.pending = None  # (row, attempt): answered, not yet written
+        self.pipelined = connection.vendor == "postgresql"
+
+    def begin(self, row, message_id, now):
+        """The attempt row, written before the message goes to the relay (outcome unknown)."""
+        attempt = DeliveryAttempt(
+            reminder=row, attempted_at=now, to_email=row.recipient_email,
+            outcome=Outcome.UNKNOWN, message_id=message_id, worker=WORKER,
+            resend_of_id=getattr(row, "unknown_attempt", None),
+        )  # fmt: skip
+        if self.pipelined and self.pending:
+            attempt.pk = self._finish_and_begin(attempt)
+            return attempt
+        self.flush()
+        # bulk_create: no model signals, as every attempt row (the audit reads them itself).
+        DeliveryAttempt.objects.bulk_create([attempt])
+        return attempt
+
+    def finish(self, row, attempt, outcome, now, error="", code=None):
+        """The relay's answer for the outbox row and its attempt. Returns the outcome to
+        record (a retry past the last attempt fails)."""
+        outcome = _apply(row, outcome, now, error)
+        attempt.outcome, attempt.completed_at = outcome, now
+        attempt.error, attempt.smtp_code = error[:2000], code
+        self.flush()
+        self.pending = (row, attempt)
+        if not self.pipelined:
+            self.flush()
+        return outcome
+
+    def flush(self):
+        """Write the answered send not written yet, if any."""
+        if self.pending is None:
+            return
+        row, attempt = self.pending
+        self.pending = None
+        if self.pipelined:
+            written = self._run(_FINISH_SQL.format(**_TABLES), self._finish_values(row, attempt))
+        else:
+            with transaction.atomic():
+                written = _write(self.token, row, attempt.completed_at)
+                DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                    outcome=attempt.outcome, completed_at=attempt.completed_at,
+                    error=attempt.error, smtp_code=attempt.smtp_code,
+                )  # fmt: skip
+        _check_written(written, row)
+
+    def _finish_values(self, row, attempt):
+        values = [str(row.status), *(getattr(row, name) for name in _ROW_FIELDS[1:])]
+        values += [attempt.completed_at, row.pk, self.token, str(attempt.outcome)]
+        return [*values, attempt.completed_at, attempt.error, attempt.smtp_code, attempt.pk]
+
+    def _finish_and_begin(self, attempt):
+        pending, self.pending = self.pending, None
+        values = self._finish_values(*pending)
+        values += [attempt.reminder_id, attempt.attempted_at, attempt.to_email]
+        values += [str(attempt.outcome), attempt.message_id, attempt.worker, attempt.resend_of_id]
+        sql = _FINISH_AND_BEGIN_SQL.format(**_TABLES)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            pk, written = cursor.fetchone()
+        _check_written(written, pending[0])
+        return pk
+
+    def _run(self, sql, values):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            return cursor.fetchone()[0]
 
 
-def finish(token, row, attempt, outcome, now, error="", code=None):
-    """The relay's answer: the outbox row and its attempt, together. Returns the outcome
-    actually recorded (a retry past the last attempt fails)."""
-    outcome = _apply(row, outcome, now, error)
-    attempt.outcome, attempt.completed_at = outcome, now
-    attempt.error, attempt.smtp_code = error[:2000], code
-    if connection.vendor == "postgresql":
-        written = _finish_in_one_statement(token, row, attempt, now)
-    else:
-        with transaction.atomic():
-            written = _write(token, row, now)
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                outcome=outcome, completed_at=now, error=attempt.error, smtp_code=code
-            )
+def _check_written(written, row):
     if not written:
         log.warning("lease lost on reminder %s: outcome %s not recorded", row.pk, row.status)
-    return outcome
 
 
-# finish() on PostgreSQL: the outbox row (compare-and-set on the token) and its attempt in ONE
-# statement, atomic by itself: one round trip per send instead of two and a transaction.
-_FINISH_SQL = """
-WITH r AS (
+_TABLES = {"reminder": Reminder._meta.db_table, "attempt": DeliveryAttempt._meta.db_table}
+# The outbox row (a compare-and-set on the lease token) and its attempt: one statement, atomic
+# by itself. r counts the outbox rows written (0: the lease was lost).
+_FINISH = """
+r AS (
     UPDATE {reminder} SET status = %s, send_at = %s, sent_at = %s, message_id = %s,
         attempts = %s, last_error = %s, lease_until = NULL, lease_token = NULL, updated_at = %s
     WHERE id = %s AND lease_token = %s AND status = 'sending' RETURNING id
+)"""
+_FINISH_SQL = (
+    "WITH" + _FINISH + "\nUPDATE {attempt} SET outcome = %s, completed_at = %s, error = %s,"
+    " smtp_code = %s WHERE id = %s RETURNING (SELECT count(*) FROM r)"
 )
-UPDATE {attempt} SET outcome = %s, completed_at = %s, error = %s, smtp_code = %s
-WHERE id = %s RETURNING (SELECT count(*) FROM r)
-"""
-
-
-def _finish_in_one_statement(token, row, attempt, now):
-    sql = _FINISH_SQL.format(
-        reminder=Reminder._meta.db_table, attempt=DeliveryAttempt._meta.db_table
-    )
-    values = [str(row.status), *(getattr(row, name) for name in _ROW_FIELDS[1:]), now]
-    values += [row.pk, token, str(attempt.outcome), now, attempt.error, attempt.smtp_code]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, attempt.pk])
-        return cursor.fetchone()[0]
+# ... and, in the same statement, the next send's attempt row (outcome unknown).
+_FINISH_AND_BEGIN_SQL = (
+    "WITH" + _FINISH + ", a AS (UPDATE {attempt} SET outcome = %s, completed_at = %s,"
+    " error = %s, smtp_code = %s WHERE id = %s)\n"
+    "INSERT INTO {attempt} (reminder_id, attempted_at, to_email, outcome, message_id, worker,"
+    " resend_of_id, error) VALUES (%s, %s, %s, %s, %s, %s, %s, '')"
+    " RETURNING id, (SELECT count(*) FROM r)"
+)
 
 
 def settle(token, row, outcome, now, error="", cancel_reason=""):

@@ -162,18 +162,18 @@ def test_a_crash_after_the_relay_accepted_reads_unknown_and_the_resend_points_to
     WHEN its lease runs out and another worker sends THEN the first attempt reads "outcome
     unknown", the re-send (same Message-ID) points to it, and the delivery log shows both."""
     family = due_reminders(3, center=center_a)
-    finish = outcomes.finish
+    finish = outcomes.Recorder.finish
 
-    def die_on_second(token, row, attempt, outcome, now, *args):
+    def die_on_second(self, row, attempt, outcome, now, *args):
         if len(smtp.sink.messages) == 2:
             raise Killed
-        return finish(token, row, attempt, outcome, now, *args)
+        return finish(self, row, attempt, outcome, now, *args)
 
-    monkeypatch.setattr(outcomes, "finish", die_on_second)
+    monkeypatch.setattr(outcomes.Recorder, "finish", die_on_second)
     with time_machine.travel(timezone.now(), tick=False) as clock:
         with pytest.raises(Killed):
             dispatch.dispatch_due()
-        monkeypatch.setattr(outcomes, "finish", finish)
+        monkeypatch.setattr(outcomes.Recorder, "finish", finish)
         clock.shift(dt.timedelta(seconds=lease.seconds() + 1))
         totals = dispatch.dispatch_due()
     assert totals.sent == 2, "the one in flight and the one not tried"
