@@ -1,7 +1,7 @@
 """What dispatch writes, one message at a time, as it happens.
 
 Every send leaves an attempt row written BEFORE the message is handed to the relay (outcome
-"unknown") and completed AFTER, together with the outbox row, in one transaction. A worker
+"unknown") and completed AFTER, atomically with the outbox row (Recorder). A worker
 that dies in between leaves "unknown": the relay may have accepted the message. The re-send's
 attempt points to it (`resend_of`), so the delivery log shows both.
 
@@ -90,14 +90,14 @@ class Recorder:
         self.pending = None
         if self.pipelined:
             written = self._run(_FINISH_SQL.format(**_TABLES), self._finish_values(row, attempt))
+            _check_written(written, row)
         else:
             with transaction.atomic():
-                written = _write(self.token, row, attempt.completed_at)
+                _write(self.token, row, attempt.completed_at)
                 DeliveryAttempt.objects.filter(pk=attempt.pk).update(
                     outcome=attempt.outcome, completed_at=attempt.completed_at,
                     error=attempt.error, smtp_code=attempt.smtp_code,
                 )  # fmt: skip
-        _check_written(written, row)
 
     def _finish_values(self, row, attempt):
         values = [str(row.status), *(getattr(row, name) for name in _ROW_FIELDS[1:])]
