@@ -41,6 +41,10 @@ def test_a_421_pauses_everyone_and_spends_no_attempt(smtp):  # noqa: F811
         assert set(Reminder.objects.values_list("status", "attempts")) == {(Status.PENDING, 0)}
         [attempt] = DeliveryAttempt.objects.all()
         assert (attempt.outcome, attempt.smtp_code) == (Outcome.DEFERRED, 421)
+        tried = attempt.reminder
+        tried.refresh_from_db()
+        others = Reminder.objects.exclude(pk=tried.pk).values_list("send_at", flat=True)
+        assert tried.send_at > max(others), "the message tried waits behind the others"
         relay = breaker.relay()
         assert relay.state == RelayState.DOWN and relay.down_since == timezone.now()
         clock.shift(dt.timedelta(seconds=5))
