@@ -241,15 +241,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Every 20 s: with the 20 s lease, a dead worker's rows go out again within 40 s.
     "reminders-dispatch": {
         "task": "notifications.tasks.dispatch_due",
-        "schedule": 60.0,
-        "options": {"expires": 50},
+        "schedule": 20.0,
+        "options": {"expires": 15},
     },
     "reminders-alerts": {
         "task": "notifications.tasks.dispatch_alerts",
-        "schedule": 60.0,
-        "options": {"expires": 50},
+        "schedule": 20.0,
+        "options": {"expires": 15},
     },
     # Plans that drifted from their journey (docs/monitoring.md "Plans never drift"): hourly,
     # on the planning queue so a long repair never delays an alert.
@@ -264,6 +265,9 @@ CELERY_BEAT_SCHEDULE = {
 # TLS ends at the proxy, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = not DEBUG
+# Uptime monitors and Prometheus may ask the app server directly on the private network:
+# neither answer holds patient data (docs/deploy.md "Monitoring delivery").
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -351,3 +355,25 @@ WAYPOINT_RATE_LIMITS = {
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
 # A portal invitation link works for this many days; a new one replaces it.
 WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)
+
+# Reminder delivery (docs/reminders.md "When the relay is slow or down", docs/deploy.md).
+# A batch's lease: a live worker renews it every third of this while it sends; a dead
+# worker's rows go back to the queue this long after its last renewal.
+NOTIFICATIONS_LEASE_SECONDS = env.float("DISPATCH_LEASE_SECONDS", default=20.0)
+NOTIFICATIONS_SMTP_TIMEOUT = env.float("DISPATCH_SMTP_TIMEOUT_SECONDS", default=10.0)
+# A message-level 4xx waits this long (doubling per attempt, capped at an hour) before a retry.
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("DISPATCH_RETRY_BASE_SECONDS", default=60.0)
+# Relay unreachable (refused, connect timeout, 421): everyone pauses; one probe after this
+# wait, doubling per failed probe up to the cap.
+NOTIFICATIONS_BREAKER_BASE_SECONDS = env.float("RELAY_BREAKER_BASE_SECONDS", default=30.0)
+NOTIFICATIONS_BREAKER_MAX_SECONDS = env.float("RELAY_BREAKER_MAX_SECONDS", default=300.0)
+# A relay down longer than this is logged at ERROR and shown on the coordinators' worklist.
+NOTIFICATIONS_RELAY_ALERT_SECONDS = env.float("RELAY_ALERT_AFTER_SECONDS", default=600.0)
+# GET /health/ answers 503 past any of these (oldest overdue reminder, failures in 24 h,
+# relay down).
+HEALTH_MAX_OVERDUE_SECONDS = env.float("HEALTH_MAX_OVERDUE_SECONDS", default=900.0)
+HEALTH_MAX_FAILED_24H = env.int("HEALTH_MAX_FAILED_24H", default=50)
+HEALTH_MAX_RELAY_DOWN_SECONDS = env.float("HEALTH_MAX_RELAY_DOWN_SECONDS", default=600.0)
+# GET /metrics (Prometheus): a bearer token, or a client address in these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from journey.urls import account_urlpatterns
+from notifications.monitoring import health_view, metrics_view
 
 admin.site.site_header = "Waypoint care team"
 admin.site.site_title = "Waypoint"
@@ -25,5 +26,7 @@ urlpatterns = [
     path("portal/", include("journey.urls")),
     *_tracker_pages(),
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
+    path("health/", health_view, name="health"),  # no login, no patient data
+    path("metrics", metrics_view, name="metrics"),  # token or network (notifications.monitoring)
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
 ]

@@ -16,7 +16,8 @@ from .models import CenterNotificationSettings, DeliveryAttempt, Preference, Rem
 
 class AttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = ["attempted_at", "to_email", "outcome", "smtp_code", "error", "message_id", "worker"]
+    fields = ["attempted_at", "completed_at", "to_email", "outcome", "smtp_code", "error",
+              "message_id", "worker", "resend_of"]  # fmt: skip
     readonly_fields = fields
 
 

@@ -14,3 +14,4 @@ class NotificationsConfig(AppConfig):
         signals.connect()
         register_worklist_section(worklist.failed_reminders)
         register_worklist_section(worklist.escalated_labs)
+        register_worklist_section(worklist.relay_down)

@@ -44,6 +44,13 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class CancelReason(models.TextChoices):
+    """Why dispatch cancelled a row at send time instead of sending it."""
+
+    DONE = "done", _("The lab or step was done or missed")
+    DAY_PASSED = "day_passed", _("Its day passed before it could be sent")
+
+
 class CenterNotificationSettings(models.Model):
     """A center's reminder policy; lives here because notifications may not edit journey."""
 
@@ -155,6 +162,13 @@ class Reminder(models.Model):
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    cancel_reason = models.CharField(
+        _("why cancelled"),
+        max_length=20,
+        choices=CancelReason.choices,
+        blank=True,
+        db_default="",  # raw inserts (the sweep's unnest) leave it out
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -220,10 +234,14 @@ class Reminder(models.Model):
 
 
 class Outcome(models.TextChoices):
+    # Written before the message is handed to the relay and completed after: a row still
+    # "unknown" belongs to a worker that died in between (the relay may have accepted it).
+    UNKNOWN = "unknown", _("Handed to the relay: outcome unknown")
     SENT = "sent", _("Sent")
     RETRY = "retry", _("Transient error: will retry")
     FAILED = "failed", _("Permanent error: gave up")
     SKIPPED = "skipped", _("No longer due: not sent")
+    DEFERRED = "deferred", _("Not sent now: no attempt spent")
 
 
 class DeliveryAttempt(models.Model):
@@ -231,12 +249,22 @@ class DeliveryAttempt(models.Model):
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="attempt_log")
     attempted_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
     to_email = models.EmailField(_("to"))
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     error = models.TextField(blank=True)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     worker = models.CharField(max_length=100, blank=True)
+    resend_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("re-send of"),
+        help_text=_("The attempt whose outcome a crash left unknown."),
+    )
 
     class Meta:
         ordering = ["reminder", "attempted_at", "pk"]
@@ -246,3 +274,41 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.attempted_at:%Y-%m-%d %H:%M} {self.get_outcome_display()}"
+
+
+class RelayState(models.TextChoices):
+    UP = "up", _("Up")
+    DOWN = "down", _("Down: sending paused")
+
+
+class Relay(models.Model):
+    """The mail relay as every worker sees it: one row, the circuit breaker (breaker.py).
+
+    Down: nobody claims rows until `retry_at`; then one worker at a time (`probe_until`, a
+    lease on the probe) tries to connect. In the database, as every due time is: a Redis wipe
+    or a worker restart forgets nothing.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    state = models.CharField(max_length=10, choices=RelayState.choices, default=RelayState.UP)
+    down_since = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    probe_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    alerted = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mail relay")
+        verbose_name_plural = _("mail relay")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="relay_single_row"),
+            models.CheckConstraint(
+                condition=Q(state="up") | Q(down_since__isnull=False, retry_at__isnull=False),
+                name="relay_down_has_times",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_state_display()

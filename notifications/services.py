@@ -10,7 +10,7 @@ import uuid
 
 from django.core import signing
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from journey.models import Guardianship
@@ -20,6 +20,7 @@ from .emails import PREFERENCES_SALT
 from .models import (
     MAX_SNOOZE_DAYS,
     CenterNotificationSettings,
+    DeliveryAttempt,
     Kind,
     Preference,
     Reminder,
@@ -227,11 +228,16 @@ def escalated_labs_for_centers(center_ids):
     return ScheduledLab.objects.open().filter(Exists(escalated), journey__center_id__in=center_ids)
 
 
+_ATTEMPTS = DeliveryAttempt.objects.select_related("resend_of")  # a re-send shows what it repeats
+
+
 def delivery_log(patient):
     """One child's reminders, past and upcoming, with their attempts (admin and portal)."""
     return (
         Reminder.objects.filter(patient=patient)
         .select_related("guardian", "user")
-        .prefetch_related("attempt_log")
+        .prefetch_related(
+            Prefetch("attempt_log", DeliveryAttempt.objects.select_related("resend_of"))
+        )
         .order_by("-send_at")
     )

@@ -29,7 +29,7 @@ from journey.models import (
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
-from .models import Kind, Preference, Reminder, Status
+from .models import CancelReason, Kind, Preference, Reminder, Status
 
 # `now` (here and in all of notifications) is an aware datetime, never a callable: required by
 # the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
@@ -181,7 +181,16 @@ def reconcile_digests(now=None):
         return apply_plan(desired, Reminder.objects.filter(kind=Kind.DAILY_DIGEST), now)
 
 
-_EXISTING = ("pk", "key", "status", "send_at", "time_zone", "attempts", "scheduled_lab_id")
+_EXISTING = (
+    "pk",
+    "key",
+    "status",
+    "send_at",
+    "time_zone",
+    "attempts",
+    "scheduled_lab_id",
+    "cancel_reason",
+)
 
 
 def apply_plan(desired, scope, now):
@@ -212,7 +221,8 @@ def apply_plan(desired, scope, now):
         # Only rows still pending or cancelled: never overwrite a row a worker holds now.
         Reminder.objects.filter(status__in=[Status.PENDING, Status.CANCELLED]).bulk_update(
             changed,
-            ["send_at", "time_zone", "scheduled_lab", "status", "attempts", "updated_at"],
+            ["send_at", "time_zone", "scheduled_lab", "status", "attempts", "cancel_reason"]
+            + ["updated_at"],
         )
     cancelled = 0
     if unwanted:
@@ -224,8 +234,10 @@ def apply_plan(desired, scope, now):
 
 def _refresh(row, want, now):
     """Bring an existing row in line with what is wanted; True if it changed."""
+    if row.status == Status.CANCELLED and row.cancel_reason == CancelReason.DAY_PASSED:
+        return False  # dispatch found its day gone (the plan's grace day is for retries)
     if row.status == Status.CANCELLED:
-        row.status, row.attempts = Status.PENDING, 0
+        row.status, row.attempts, row.cancel_reason = Status.PENDING, 0, ""
     elif row.status != Status.PENDING or row.attempts:
         return False  # sent, in flight, failed, or backing off: leave it alone
     elif (

@@ -9,7 +9,7 @@ from journey.access import center_ids_for
 from journey.models import Center
 from tracker.services import WorklistSection
 
-from . import services
+from . import health, services
 
 
 def _center_ids(user):
@@ -35,4 +35,15 @@ def escalated_labs(user):
         _("Overdue labs the family has not answered (escalated)"),
         "admin/notifications/_worklist_escalated.html",
         labs.select_related("item", "journey__patient").order_by("due_on", "pk"),
+    )
+
+
+def relay_down(user):
+    """A banner while the mail relay has been down past RELAY_ALERT_AFTER_SECONDS (one row,
+    the relay's; no row: nothing to show). The same for every center: one relay serves all."""
+    return WorklistSection(
+        "relay-down",
+        _("Email delivery paused: the mail relay is down"),
+        "admin/notifications/_worklist_relay.html",
+        health.relay_down_too_long(),
     )

@@ -189,6 +189,10 @@ MATRIX = {
     "portal_notifications:unsnooze": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page
     "portal_notifications:unsubscribe": row("200", "302", "200", "200", "200", "200", "200"),
+    # operators: counts only, no patient data; /metrics from loopback (the test client's
+    # address) or with the token (tests/test_notifications_health.py)
+    "health": everyone("200"),
+    "metrics": everyone("200"),
     # --- accounts ----------------------------------------------------------------------------
     "login": row("200", "302", "302", "302", "302", "302", "302"),
     "logout": everyone("405"),  # POST only

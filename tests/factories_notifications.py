@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import socket
+import threading
 from decimal import Decimal
 from email import message_from_bytes
 
@@ -148,8 +149,13 @@ class Sink:
         self.messages = []
         self.refuse = {}
         self.delay = 0  # seconds per message: lets a test kill a worker mid-batch
+        self.rcpt_delay = 0  # seconds before answering RCPT: a slow relay
+        self.hold_after = None  # accept this many messages, then hold the last one's reply
+        self.held = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         reply = self.refuse.get(address) or self.refuse.get("*")
         if reply:
             return reply
@@ -160,6 +166,9 @@ class Sink:
         if self.delay:
             await asyncio.sleep(self.delay)
         self.messages.append(message_from_bytes(envelope.content))
+        if self.hold_after == len(self.messages):  # accepted; the sender dies before the reply
+            self.held.set()
+            await asyncio.sleep(60)
         return "250 Message accepted for delivery"
 
     def ids(self):

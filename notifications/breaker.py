@@ -1,0 +1,115 @@
+"""The mail relay's circuit breaker, shared by every worker through one database row.
+
+A connection-level failure (refused, connect timeout, disconnect, 421) says nothing about the
+message: it trips the breaker, the batch goes back to the queue untouched and nobody claims
+rows until `retry_at`. Then one worker at a time wins the probe (a conditional UPDATE on
+`probe_until`) and opens a connection: up closes the breaker, down doubles the wait (with
+jitter, capped). No message spends an attempt on an outage.
+"""
+
+import datetime as dt
+import logging
+import random
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from .models import Relay, RelayState
+
+log = logging.getLogger(__name__)
+
+PROBE_LEASE = dt.timedelta(seconds=60)  # a probe whose worker died is taken again after this
+
+
+def relay():
+    """The relay's row (created on first use)."""
+    row, _created = Relay.objects.get_or_create(pk=1)
+    return row
+
+
+def wait_after(failures):
+    """How long everyone pauses after `failures` failed probes: doubling, capped, jittered."""
+    base = settings.NOTIFICATIONS_BREAKER_BASE_SECONDS
+    cap = settings.NOTIFICATIONS_BREAKER_MAX_SECONDS
+    seconds = min(cap, base * 2 ** max(failures - 1, 0))
+    return dt.timedelta(seconds=seconds * random.uniform(0.75, 1.0))
+
+
+def may_send(now, probe):
+    """True when this worker may claim rows now.
+
+    Up: yes. Down before `retry_at`: no. Down after it: the worker that wins the probe calls
+    `probe()` (None when the relay answers, else the error) and sends only if it answered.
+    """
+    row = relay()
+    if row.state == RelayState.UP:
+        return True
+    _alert_once(row, now)
+    if now < row.retry_at or not _take_probe(now):
+        return False
+    error = probe()
+    if error is None:
+        recovered(now)
+        return True
+    _probe_failed(now, error)
+    return False
+
+
+def trip(now, error):
+    """A connection-level failure: the relay is down for everyone (no change if already)."""
+    with transaction.atomic():
+        row = Relay.objects.select_for_update().get(pk=relay().pk)
+        row.last_error = error[:500]
+        if row.state == RelayState.UP:
+            row.state, row.down_since, row.failures = RelayState.DOWN, now, 1
+            row.retry_at, row.alerted, row.changed_at = now + wait_after(1), False, now
+            log.warning("mail relay down, sending paused: %s", error)
+        row.save()
+
+
+def recovered(now):
+    """The relay answered: everyone sends again."""
+    row = relay()
+    if row.state == RelayState.DOWN:
+        log.warning("mail relay back after %s", now - row.down_since)
+    Relay.objects.filter(pk=row.pk).update(
+        state=RelayState.UP, down_since=None, retry_at=None, probe_until=None, failures=0,
+        alerted=False, changed_at=now,
+    )  # fmt: skip
+
+
+def _take_probe(now):
+    """One probe at a time: True for the worker whose conditional UPDATE wins."""
+    free = Q(probe_until__isnull=True) | Q(probe_until__lt=now)
+    won = Relay.objects.filter(free, pk=1, state=RelayState.DOWN, retry_at__lte=now)
+    return won.update(probe_until=now + PROBE_LEASE) == 1
+
+
+def _probe_failed(now, error):
+    with transaction.atomic():
+        row = Relay.objects.select_for_update().get(pk=1)
+        row.failures += 1
+        row.retry_at, row.probe_until = now + wait_after(row.failures), None
+        row.last_error = error[:500]
+        row.save()
+    log.info("mail relay probe failed (%s in a row): %s", row.failures, error)
+
+
+def down_too_long(row, now):
+    """Down for longer than RELAY_ALERT_AFTER_SECONDS."""
+    if row.state != RelayState.DOWN:
+        return False
+    limit = dt.timedelta(seconds=settings.NOTIFICATIONS_RELAY_ALERT_SECONDS)
+    return now - row.down_since > limit
+
+
+def _alert_once(row, now):
+    """Log at ERROR once per outage, when it has lasted past the alert threshold."""
+    if row.alerted or not down_too_long(row, now):
+        return
+    if Relay.objects.filter(pk=row.pk, alerted=False).update(alerted=True):
+        log.error(
+            "mail relay down for %s (since %s): reminders are waiting; last error: %s",
+            now - row.down_since, row.down_since.isoformat(), row.last_error,
+        )  # fmt: skip
