@@ -5,10 +5,12 @@ Thin: tracker.services.worklist builds the lists within the user's centers; the 
 fetch their object within the user's centers (404 otherwise) and call tracker.services.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -100,6 +102,7 @@ class WorklistAdmin(ScheduledLabAdmin):
             messages.error(request, _("Write a note before saving."))
             return redirect(request.get_full_path())
         data, user = form.cleaned_data, request.user
+        data["targets"] = request.POST.getlist("target")  # a draw's form names each of its labs
         try:
             _WORKLIST_ACTIONS[data["action"]](user, data)
         except ValidationError as exc:
@@ -170,9 +173,23 @@ def _review(user, data):
 
 
 def _missed(user, data):
+    """Close every lab of a draw as missed, together: one outside the user's centers is a
+    404 and nothing is saved."""
     queryset = access.scope_to_centers(ScheduledLab.objects.all(), user, "journey__center")
-    lab = get_object_or_404(queryset, public_id=data["target"])
-    services.mark_missed(lab, by=user, reason=data["note"])
+    targets = _uuids(data["targets"])
+    if not targets:
+        raise ValidationError(_("This row is no longer on the worklist; reload it."))
+    with transaction.atomic():
+        for target in targets:
+            lab = get_object_or_404(queryset, public_id=target)
+            services.mark_missed(lab, by=user, reason=data["note"])
+
+
+def _uuids(values):
+    try:
+        return [uuid.UUID(value) for value in values[:50]]
+    except ValueError as exc:
+        raise ValidationError(_("This row is no longer on the worklist; reload it.")) from exc
 
 
 def _close_extension(user, data):

@@ -5,6 +5,7 @@ dicts) and turns one row into its `<tr>`: every value escaped by format_html, da
 formatted here once. Sections other apps register keep their own templates.
 """
 
+import zoneinfo
 from dataclasses import dataclass
 
 from django.middleware.csrf import get_token
@@ -19,7 +20,9 @@ from ..holds import hold_text
 from ..models import Flag
 
 PATIENT = ("journey__patient_id", "journey__patient__first_name", "journey__patient__last_name")
-LAB = (*PATIENT, "public_id", "item__title", "sequence", "due_on", "window_start", "window_end")
+# A draw row also holds journey_id, due_on, opens_on, closes_on, tests, labs and in_hospital
+# (tracker.services.worklist_pages.DRAW_VALUES).
+DRAW = PATIENT
 _MARKER = "999999999"
 
 
@@ -56,6 +59,7 @@ class Links:
     def __init__(self, request, site_name):
         self.patient = _split(reverse(f"{site_name}:journey_patient_change", args=[_MARKER]))
         self.review = _split(reverse(f"{site_name}:tracker_label_review", args=[_MARKER]))
+        self.entry = _split(reverse(f"{site_name}:tracker_enter_results", args=[_MARKER]))
         self.csrf = format_html(
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
         )
@@ -65,17 +69,32 @@ class Links:
         name = f"{row[path + '__first_name']} {row[path + '__last_name']}"
         return format_html('<a href="{}{}{}">{}</a>', before, row[path + "_id"], after, name)
 
-    def form(self, action, target_name, target, label, placeholder):
-        """A row's POST form: the action, its target, a required note and the button."""
+    def entry_link(self, row):
+        """Result entry for this draw: the journey's page with the draw's day filled in."""
+        before, after = self.entry
+        due = row["due_on"].isoformat()
         return format_html(
-            '<form method="post">{}<input type="hidden" name="action" value="{}">'
-            '<input type="hidden" name="{}" value="{}">'
-            '<input type="text" name="note" required placeholder="{}" aria-label="{}">'
-            '<input type="submit" value="{}"></form>',
+            '<a href="{}{}{}?due={}">{}</a>',
+            before,
+            row["journey_id"],
+            after,
+            due,
+            _("Enter results"),
+        )
+
+    def form(self, action, target_name, target, label, placeholder):
+        """A row's POST form: the action, its target(s), a required note and the button."""
+        targets = target if isinstance(target, list) else [target]
+        hidden = format_html_join(
+            "", '<input type="hidden" name="{}" value="{}">', ((target_name, t) for t in targets)
+        )
+        return format_html(
+            '<form method="post">{}<input type="hidden" name="action" value="{}">{}'
+            '<input type="text" name="note" required maxlength="1000" placeholder="{}" '
+            'aria-label="{}"><input type="submit" value="{}"></form>',
             self.csrf,
             action,
-            target_name,
-            target,
+            hidden,
             placeholder,
             placeholder,
             label,
@@ -87,26 +106,36 @@ def _split(url):
     return before, after
 
 
-def _day(value):
-    return timezone.localtime(value).strftime("%Y-%m-%d") if value else ""
+def _local(value, zone, pattern="%Y-%m-%d %H:%M"):
+    """An instant as the center's wall clock (the nurse's and the lab's time)."""
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime(pattern) if value else ""
+
+
+def _tests(row):
+    what = ", ".join(row["tests"])
+    return f"{what} ({_('in hospital')})" if row["in_hospital"] else what
 
 
 def _overdue(links, row):
     return (
         links.patient_cell(row),
-        f"{row['item__title']} #{row['sequence']}",
+        _tests(row),
         row["due_on"].isoformat(),
-        row["window_end"].isoformat(),
-        links.form("missed", "target", row["public_id"], _("Missed"), _("why")),
+        row["closes_on"].isoformat(),
+        links.entry_link(row),
+        links.form("missed", "target", row["labs"], _("Missed"), _("why")),
     )
 
 
 def _due_soon(links, row):
-    what = f"{row['item__title']} #{row['sequence']}"
-    if row["item__inpatient"]:
-        what = f"{what} ({_('in hospital')})"
-    window = f"{row['window_start'].isoformat()} – {row['window_end'].isoformat()}"
-    return (links.patient_cell(row), what, row["due_on"].isoformat(), window)
+    window = f"{row['opens_on'].isoformat()} – {row['closes_on'].isoformat()}"
+    return (
+        links.patient_cell(row),
+        _tests(row),
+        row["due_on"].isoformat(),
+        window,
+        links.entry_link(row),
+    )
 
 
 def _result_text(row):
@@ -121,7 +150,7 @@ def _result_text(row):
 
 
 def _review(links, row):
-    collected = timezone.localtime(row["collected_at"]).strftime("%Y-%m-%d %H:%M")
+    collected = _local(row["collected_at"], row["journey__center__time_zone"])
     return (
         links.patient_cell(row),
         row["test__family_name"],
@@ -139,7 +168,7 @@ def _extended(links, row):
     return (
         links.patient_cell(row, "plan__journey__patient"),
         title,
-        _day(row["extended_at"]),
+        _local(row["extended_at"], row["plan__journey__center__time_zone"], "%Y-%m-%d"),
         links.form("close_extension", "item", row["pk"], _("Close"), _("why")),
     )
 
@@ -157,9 +186,10 @@ TABLES = {
             gettext_lazy("What"),
             gettext_lazy("Due"),
             gettext_lazy("Window closed"),
+            gettext_lazy("Results"),
             gettext_lazy("Close as missed"),
         ),
-        LAB,
+        DRAW,
         _overdue,
         gettext_lazy("Nothing overdue."),
     ),
@@ -172,7 +202,7 @@ TABLES = {
             gettext_lazy("Mark reviewed"),
         ),
         (*PATIENT, "public_id", "test__family_name", "value", "unit", "flag", "x_uln")
-        + ("at_2x_uln", "at_1_5x_baseline", "collected_at"),
+        + ("at_2x_uln", "at_1_5x_baseline", "collected_at", "journey__center__time_zone"),
         _review,
         gettext_lazy("No results waiting."),
     ),
@@ -184,7 +214,8 @@ TABLES = {
             gettext_lazy("Close"),
         ),
         ("plan__journey__patient_id", "plan__journey__patient__first_name")
-        + ("plan__journey__patient__last_name", "title", "held_open_by", "extended_at"),
+        + ("plan__journey__patient__last_name", "title", "held_open_by", "extended_at")
+        + ("plan__journey__center__time_zone",),
         _extended,
         gettext_lazy("No extended plans."),
     ),
@@ -194,8 +225,9 @@ TABLES = {
             gettext_lazy("What"),
             gettext_lazy("Due"),
             gettext_lazy("Window"),
+            gettext_lazy("Results"),
         ),
-        (*LAB, "item__inpatient"),
+        DRAW,
         _due_soon,
         gettext_lazy("Nothing due this week."),
     ),
