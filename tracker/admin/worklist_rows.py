@@ -21,7 +21,7 @@ from ..models import Flag
 
 PATIENT = ("journey__patient_id", "journey__patient__first_name", "journey__patient__last_name")
 # A draw row also holds journey_id, due_on, opens_on, closes_on, tests, labs and in_hospital
-# (tracker.services.worklist_pages.DRAW_VALUES).
+# (tracker.services.worklist_pages._draw).
 DRAW = PATIENT
 _MARKER = "999999999"
 

@@ -146,7 +146,8 @@ class WorklistSection:
     draw_order: tuple = ()
 
 
-# Draw rows (worklist_pages.DRAW_VALUES): the window closed longest ago first; due soonest first.
+# Draw order (first_close: the earliest window end of the draw): the window closed longest
+# ago first; due soonest first.
 OVERDUE_DRAWS = ("first_close", "due_on", "journey_id")
 DUE_DRAWS = ("due_on", "journey_id")
 
