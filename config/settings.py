@@ -345,3 +345,5 @@ WAYPOINT_RATE_LIMITS = {
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
 # A portal invitation link works for this many days; a new one replaces it.
 WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)
+# Where staff land after logging in (and passing the second factor): the nurse's worklist.
+WAYPOINT_STAFF_HOME = "admin:tracker_worklist_changelist"

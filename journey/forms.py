@@ -98,21 +98,25 @@ class MoveStageForm(forms.Form):
     to_stage = forms.ChoiceField(label=_("Move to"))
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept in the journey's history."),
     )
     override_reason = forms.CharField(
+        max_length=1000,
         label=_("Reason to skip unfinished required steps"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Only when moving on before the required steps are done."),
     )
 
-    def __init__(self, *args, journey, **kwargs):
+    def __init__(self, *args, journey, allowed, next_stage=None, **kwargs):
+        """`allowed`: the stages the journey may move to now (journey.services.allowed_stages),
+        the usual next one first and chosen already."""
         super().__init__(*args, **kwargs)
-        self.fields["to_stage"].choices = [
-            (value, label) for value, label in Stage.choices if value != journey.stage
-        ]
+        labels = dict(Stage.choices)
+        self.fields["to_stage"].choices = [(stage, labels[stage]) for stage in allowed]
+        self.fields["to_stage"].initial = next_stage
 
 
 class InfusionDateForm(forms.Form):
@@ -124,6 +128,7 @@ class InfusionDateForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept in the journey's history."),
     )

@@ -143,6 +143,31 @@ def missing_required_steps(journey, to_stage):
     )
 
 
+def allowed_stages(journey):
+    """The stages a coordinator may move the journey to now, the usual next one first: the
+    stages ahead that nothing hard blocks (a therapy; day 0 from the infusion on; unfinished
+    required steps only ask for a reason), then back to an earlier stage, then the exits."""
+    if not journey.is_open:
+        return []
+    here = STAGE_ORDER.index(journey.stage)
+    ahead = [stage for stage in STAGE_ORDER[here + 1 :] if _can_reach(journey, stage)]
+    back = list(reversed(STAGE_ORDER[:here]))
+    return [*ahead, *back, *EXIT_STAGES]
+
+
+def next_stage(journey):
+    """The stage that usually comes next, when the journey may move there now (else None)."""
+    here = STAGE_ORDER.index(journey.stage) if journey.is_open else len(STAGE_ORDER)
+    following = STAGE_ORDER[here + 1 : here + 2]
+    return following[0] if following and _can_reach(journey, following[0]) else None
+
+
+def _can_reach(journey, stage):
+    if journey.therapy_id is None:
+        return False
+    return stage not in NEEDS_INFUSION_DATE or journey.infusion_date is not None
+
+
 def _validate_move(journey, to_stage, override_reason):
     """Return the details to record with the move, or raise a ValidationError by field."""
     if not journey.is_open:

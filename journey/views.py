@@ -18,6 +18,7 @@ from . import access
 from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm
 from .portal import invitations, pages, words
+from .security.admin_site import staff_home
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -76,6 +77,12 @@ def card(request, public_id):
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        """Staff land on their worklist (after the second factor), families on the portal."""
+        if self.request.user.is_staff:
+            return staff_home()
+        return super().get_default_redirect_url()
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -26,6 +26,7 @@ from journey.models import (
     EligibilityCheck,
     InfusionDateChange,
     Journey,
+    Stage,
     StageChange,
 )
 
@@ -51,6 +52,7 @@ class ChecklistStepInline(admin.TabularInline):
 
 
 class StageChangeInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = StageChange
     fields = ["moved_at", "from_stage", "to_stage", "moved_by", "reason", "override_reason"]
     readonly_fields = fields
@@ -60,6 +62,7 @@ class StageChangeInline(ReadOnlyInline):
 
 
 class InfusionDateChangeInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = InfusionDateChange
     fields = ["changed_at", "old_date", "new_date", "changed_by", "reason"]
     readonly_fields = fields
@@ -69,6 +72,7 @@ class InfusionDateChangeInline(ReadOnlyInline):
 
 
 class EligibilityCheckInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = EligibilityCheck
     fields = ["run_at", "therapy", "as_of", "verdict", "run_by", "result_link"]
     readonly_fields = fields
@@ -92,11 +96,11 @@ class JourneyAdmin(CenterScopedAdmin):
     list_select_related = ["patient", "center", "therapy"]
     list_filter = ["stage", "therapy"]
     search_fields = ["patient__first_name", "patient__last_name", "patient__medical_record_number"]
-    fields = [
-        ("patient", "center"),
-        "therapy",
+    fields = [  # where the journey stands first; the checklist follows, history folded
         ("stage", "stage_entered_at"),
         "infusion_date",
+        ("patient", "center"),
+        "therapy",
         "age_limit",
     ]
     readonly_fields = [
@@ -131,6 +135,12 @@ class JourneyAdmin(CenterScopedAdmin):
     def age_limit(self, journey):
         today = center_today(journey.patient.center)
         return age_limit_label(journey.patient, journey.therapy, today) or "–"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The "move" button names the usual next stage (preselected on its page)."""
+        upcoming = services.next_stage(obj) if obj is not None else None
+        context["next_stage"] = Stage(upcoming).label if upcoming else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         """The only editable field is the therapy, and it changes through the service."""
@@ -246,7 +256,12 @@ class JourneyAdmin(CenterScopedAdmin):
 
     def move_stage_view(self, request, object_id):
         journey = self._journey(request, object_id)
-        form = MoveStageForm(request.POST or None, journey=journey)
+        form = MoveStageForm(
+            request.POST or None,
+            journey=journey,
+            allowed=services.allowed_stages(journey),
+            next_stage=services.next_stage(journey),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.move_stage(
