@@ -119,12 +119,32 @@ class MoveStageForm(forms.Form):
         self.fields["to_stage"].initial = next_stage
 
 
+# Dates a person types that cannot be misread: ISO, or with the month's name (never 5/12/2026,
+# which is May 12 in one country and December 5 in the next).
+UNAMBIGUOUS_DATE_FORMATS = [
+    "%Y-%m-%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+]
+
+
 class InfusionDateForm(forms.Form):
     infusion_date = forms.DateField(
         label=_("Infusion date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Leave empty to clear the date."),
+        input_formats=UNAMBIGUOUS_DATE_FORMATS,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "maxlength": 20}),
+        error_messages={"invalid": _("Write the date as 2026-05-12 or 12 May 2026.")},
+        help_text=_("As 2026-05-12 or 12 May 2026. Leave empty to clear the date."),
+    )
+    infusion_happened = forms.BooleanField(
+        label=_("The infusion happened on this date"),
+        required=False,
+        help_text=_("Asked for a date in the past while the infusion is only scheduled."),
     )
     reason = forms.CharField(
         label=_("Reason"),

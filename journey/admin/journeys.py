@@ -36,6 +36,22 @@ from .scoping import CenterScopedAdmin, ReadOnlyInline
 TEMPLATES = "admin/journey/journey/"
 
 
+def _saved_text(change, old):
+    """What the infusion date page saved, in words (ISO dates)."""
+    if change is None:
+        return _("Nothing changed: the infusion date was already %(date)s.") % {
+            "date": old.isoformat() if old else "–"
+        }
+    if change.new_date is None:
+        return _("Infusion date cleared (was %(old)s).") % {"old": old.isoformat()}
+    if old is None:
+        return _("Infusion date saved: %(new)s.") % {"new": change.new_date.isoformat()}
+    return _("Infusion date saved: %(new)s (was %(old)s).") % {
+        "new": change.new_date.isoformat(),
+        "old": old.isoformat(),
+    }
+
+
 class ChecklistStepInline(admin.TabularInline):
     model = ChecklistStep
     form = ChecklistStepForm
@@ -289,26 +305,39 @@ class JourneyAdmin(CenterScopedAdmin):
         )
 
     def infusion_date_view(self, request, object_id):
+        """Set day 0; a past date on a journey whose infusion is only scheduled asks first
+        whether the infusion happened. The message says what was saved."""
         journey = self._journey(request, object_id)
         form = InfusionDateForm(
             request.POST or None, initial={"infusion_date": journey.infusion_date}
         )
         if request.method == "POST" and form.is_valid():
-            try:
-                services.set_infusion_date(
-                    journey,
-                    form.cleaned_data["infusion_date"],
-                    by=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except ValidationError as error:
-                add_service_errors(form, error)
+            data = form.cleaned_data
+            today = services.center_today(journey)
+            question = services.past_infusion_question(journey, data["infusion_date"], today)
+            if question and not data["infusion_happened"]:
+                form.add_error("infusion_happened", question)
             else:
-                messages.success(request, _("Infusion date saved."))
-                return self._back_to(journey)
+                return self._save_infusion_date(request, journey, form, asked=bool(question))
         return self._render(
             request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
         )
+
+    def _save_infusion_date(self, request, journey, form, asked):
+        data, old = form.cleaned_data, journey.infusion_date
+        try:
+            change = services.set_infusion_date(
+                journey, data["infusion_date"], by=request.user, reason=data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self._render(
+                request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
+            )
+        messages.success(request, _saved_text(change, old))
+        if asked:  # it happened: the next step is moving the journey on
+            return redirect("admin:journey_journey_move_stage", journey.pk)
+        return self._back_to(journey)
 
     def eligibility_view(self, request, object_id):
         """GET: past checks and a Run button. POST: run the check and show its result."""
