@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import ChecklistStep, Journey, MarketStatus, Stage, Therapy, User
+from .models import ChecklistStep, Guardian, Journey, MarketStatus, Stage, Therapy, User
+from .portal import invitations
 from .widgets import SafeAutocompleteSelect
 
 
@@ -92,6 +93,24 @@ class GuardianshipFormSet(forms.BaseInlineFormSet):
         ]
         if len(primaries) > 1:
             raise ValidationError(_("Mark only one guardian as the primary contact."))
+
+
+class GuardianForm(forms.ModelForm):
+    """A guardian's details. A changed email is their login address too: refused here when
+    another login or guardian has it (journey.portal.invitations.change_email saves it)."""
+
+    class Meta:
+        model = Guardian
+        fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if self.instance.pk and email != self.instance.email.lower():
+            try:
+                invitations.check_email_free(email, self.instance)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["email"]) from error
+        return email
 
 
 class MoveStageForm(forms.Form):

@@ -291,7 +291,9 @@ def past_infusion_question(journey, new_date, today):
     ) % {"date": new_date.isoformat(), "stage": journey.get_stage_display()}
 
 
-def _check_infusion_date(journey, new_date, today):
+def check_infusion_date(journey, new_date, today):
+    """A ValidationError on "infusion_date" for a day 0 refused outright: before the child's
+    birth, or more than two years ahead."""
     if new_date is None:
         return
     if new_date < journey.patient.date_of_birth:
@@ -315,7 +317,7 @@ def set_infusion_date(journey, new_date, *, by, reason, now=None):
     """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
     reason = require_reason(reason)
     now = now or timezone.now()
-    _check_infusion_date(journey, new_date, center_today(journey, now))
+    check_infusion_date(journey, new_date, center_today(journey, now))
     if not journey.is_open:
         raise ValidationError({"infusion_date": _("This journey has ended.")})
     with transaction.atomic():

@@ -315,10 +315,15 @@ class JourneyAdmin(CenterScopedAdmin):
             data = form.cleaned_data
             today = services.center_today(journey)
             question = services.past_infusion_question(journey, data["infusion_date"], today)
-            if question and not data["infusion_happened"]:
-                form.add_error("infusion_happened", question)
+            try:
+                services.check_infusion_date(journey, data["infusion_date"], today)
+            except ValidationError as error:
+                add_service_errors(form, error)
             else:
-                return self._save_infusion_date(request, journey, form, asked=bool(question))
+                if question and not data["infusion_happened"]:
+                    form.add_error("infusion_happened", question)
+                else:
+                    return self._save_infusion_date(request, journey, form, asked=bool(question))
         return self._render(
             request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
         )
