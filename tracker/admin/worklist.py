@@ -93,6 +93,7 @@ class WorklistAdmin(ScheduledLabAdmin):
             "sections": _with_links(pages, links),
             "per_page": worklist.PER_PAGE,
             "patient_link": links.patient,
+            "entry_link": links.entry,
         }
 
     def _act(self, request):
@@ -118,9 +119,12 @@ def _table(section):
 
 
 def _fields(section):
-    """What a pre-formatted table's rows need (dicts), or None: model instances."""
+    """What a pre-formatted table's rows need (dicts), or None: model instances. A draw
+    section with its own template gets draw dicts with the patient's name."""
     table = _table(section)
-    return table.fields if table else None
+    if table:
+        return table.fields
+    return worklist_rows.DRAW if section.draw_order else None
 
 
 def _body(page, links):
