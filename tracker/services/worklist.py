@@ -144,6 +144,10 @@ class WorklistSection:
     template: str
     rows: QuerySet
     draw_order: tuple = ()
+    # The labs of a page's draws are read from this (the same filter as `rows` without the
+    # user's journeys: the page's keys came from `rows`, and the (journey, day) pairs then
+    # use scheduledlab_open_journey_due instead of every lab of a thousand journeys).
+    draw_labs: QuerySet | None = None
 
 
 # Draw order (first_close: the earliest window end of the draw): the window closed longest
@@ -171,6 +175,7 @@ def sections(user, today=None):
             "",
             overdue_labs(user, today, journeys=journeys),
             OVERDUE_DRAWS,
+            ScheduledLab.objects.overdue(today),
         ),
         WorklistSection(
             "extended",
@@ -184,6 +189,7 @@ def sections(user, today=None):
             "",
             labs_due_soon(user, today, days=7, journeys=journeys),
             DUE_DRAWS,
+            ScheduledLab.objects.due_between(today, today + timedelta(days=7)),
         ),
         WorklistSection(
             "label-review",
