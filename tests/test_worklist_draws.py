@@ -134,3 +134,18 @@ def test_review_rows_are_not_lost_when_results_are_many(client, coordinator_a, c
     otp_login(client, coordinator_a)
     _, sections = _sections(client)
     assert sections["review"].page.count == LabResult.objects.awaiting_review().count() == 1
+
+
+def test_the_worklists_day_is_the_centers(client, coordinator_a, center_a):
+    """At 03:00 UTC it is still yesterday in Los Angeles: a draw whose window closes on the
+    center's today is not overdue yet (the coordinator's own zone is UTC)."""
+    center_a.time_zone = "America/Los_Angeles"
+    center_a.save()
+    journey = _journey(center_a)
+    lab = ScheduledLab.objects.filter(journey=journey).order_by("window_end").first()
+    evening = dt.datetime.combine(lab.window_end + dt.timedelta(days=1), dt.time(3), dt.UTC)
+    with time_machine.travel(evening, tick=False):  # the evening of window_end in LA
+        otp_login(client, coordinator_a)
+        response, sections = _sections(client)
+    assert response.context["today"] == lab.window_end
+    assert lab.due_on not in {row["due_on"] for row in sections["overdue"].page.rows}

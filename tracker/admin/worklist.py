@@ -24,7 +24,7 @@ from ..forms import ReasonForm
 from ..models import LabResult, PlanItem, ScheduledLab, Worklist
 from ..services import worklist
 from . import worklist_rows
-from .common import user_today
+from .common import center_today
 from .results import ScheduledLabAdmin
 
 
@@ -52,7 +52,7 @@ class WorklistAdmin(ScheduledLabAdmin):
         """The worklist as one CSV (tracker.export), scoped like the page."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        today = user_today(request.user)
+        today = center_today(request.user)
         body = export.worklist_csv(request.user, today)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         filename = f"worklist-{today.isoformat()}.csv"
@@ -80,7 +80,7 @@ class WorklistAdmin(ScheduledLabAdmin):
     def _lists_context(self, request):
         """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
         other apps keep their templates, with the patient link to reuse."""
-        user, today, query = request.user, user_today(request.user), request.GET
+        user, today, query = request.user, center_today(request.user), request.GET
         pages = [
             worklist.section_page(
                 section, worklist.page_number(query.get(section.key)), fields=_fields(section)
