@@ -149,13 +149,25 @@ def missing_required_steps(journey, to_stage):
 def allowed_stages(journey):
     """The stages a coordinator may move the journey to now, the usual next one first: the
     stages ahead that nothing hard blocks (a therapy; day 0 from the infusion on; unfinished
-    required steps only ask for a reason), then back to an earlier stage, then the exits."""
+    required steps only ask for a reason), then back to an earlier stage, then the exits
+    that fit where it stands."""
     if not journey.is_open:
         return []
     here = STAGE_ORDER.index(journey.stage)
     ahead = [stage for stage in STAGE_ORDER[here + 1 :] if _can_reach(journey, stage)]
     back = list(reversed(STAGE_ORDER[:here]))
-    return [*ahead, *back, *EXIT_STAGES]
+    return [*ahead, *back, *_exits(journey.stage)]
+
+
+def _exits(stage):
+    """Withdrawn at any time; "not eligible" only before the infusion; "closed" (follow-up
+    completed) only from long-term follow-up."""
+    exits = [Stage.WITHDRAWN]
+    if stage in BEFORE_INFUSION:
+        exits.append(Stage.NOT_ELIGIBLE)
+    if stage == Stage.FOLLOW_UP:
+        exits.append(Stage.CLOSED)
+    return exits
 
 
 def next_stage(journey):

@@ -6,6 +6,8 @@ stage list, picking the stage (the list began with "Diagnosis confirmed") and sa
 now the link, named after the next stage, and saving: 2 clicks (plus the reason, typed).
 """
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,6 +20,7 @@ from tests.factories_portal import PASSWORD
 from tests.test_security_auth import code_for
 
 WORKLIST = reverse("admin:tracker_worklist_changelist")
+TODAY_ = dt.date(2026, 3, 2)
 pytestmark = pytest.mark.django_db
 
 # The shared fixtures (tests/admin_journey.py), bound here for pytest to find.
@@ -71,6 +74,7 @@ def test_move_stage_offers_the_allowed_stages_with_the_next_one_chosen(client_a,
     assert Stage.DIAGNOSIS_CONFIRMED not in offered  # where it is already
     assert Stage.INFUSION not in offered  # no infusion date yet: refused anyway
     assert {Stage.WITHDRAWN, Stage.NOT_ELIGIBLE} <= set(offered)
+    assert Stage.CLOSED not in offered  # "follow-up completed": only from follow-up
     assert '<option value="pre_treatment" selected>' in response.text
 
 
@@ -92,6 +96,13 @@ def test_journey_page_leads_with_stage_and_checklist_and_folds_history(client_a,
     assert all(inline.is_collapsible for inline in inlines[1:])
     text = response.text
     assert text.index("field-stage") < text.index('id="steps-group"') < text.index("<details")
+
+
+def test_after_the_infusion_not_eligible_is_no_longer_offered(journey_a):
+    journey_a.infusion_date, journey_a.stage = TODAY_, Stage.FOLLOW_UP
+    offered = services.allowed_stages(journey_a)
+    assert Stage.NOT_ELIGIBLE not in offered and Stage.CLOSED in offered
+    assert services.next_stage(journey_a) is None  # the last open stage
 
 
 def test_an_ended_journey_offers_no_move(client_a, journey_a, coordinator_a):
