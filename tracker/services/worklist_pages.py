@@ -1,13 +1,11 @@
 """One page of a worklist section and its total, and the draw rows of the lab sections."""
 
 import math
-import operator
 from dataclasses import dataclass
-from functools import reduce
 
-from django.db.models import Count, Min, Q, Window
+from django.db.models import Count, Min, Window
 
-from ..draws import group_draws
+from ..draws import draw_key, group_draws
 
 PER_PAGE = 20
 ALL = "all"
@@ -141,10 +139,15 @@ def _draw_rows(labs, keys, fields):
     """One dict per draw (tracker.draws), in the keys' order: `fields` of its first lab, its
     journey and due day, its tests' titles, its labs' public ids, its window and whether a
     test is taken in hospital."""
-    # One (journey, day) pair per draw: scheduledlab_open_journey_due answers each.
-    pairs = reduce(operator.or_, (Q(journey_id=j, due_on=d) for j, d in keys))
-    values = labs.filter(pairs).values(*DRAW_LAB_FIELDS, *fields).order_by("pk")
-    draws = {(draw.journey_id, draw.due_on): draw for draw in group_draws(values)}
+    # The page's journeys and days (scheduledlab_open_journey_due); a lab of one draw's
+    # journey on another draw's day is dropped here.
+    wanted = set(keys)
+    found = labs.filter(journey_id__in={j for j, _d in keys}, due_on__in={d for _j, d in keys})
+    values = found.values(*DRAW_LAB_FIELDS, *fields).order_by("pk")
+    draws = {
+        (draw.journey_id, draw.due_on): draw
+        for draw in group_draws(row for row in values if draw_key(row) in wanted)
+    }
     return [_draw(draws[key], fields) for key in keys if key in draws]
 
 
