@@ -192,7 +192,8 @@ MATRIX = {
     # --- accounts ----------------------------------------------------------------------------
     "login": row("200", "302", "302", "302", "302", "302", "302"),
     "logout": everyone("405"),  # POST only
-    "password_change": row("login", "200", "200", "200", "200", "200", "200"),
+    # a staff password changes only after the second factor (issue 13 item 6)
+    "password_change": row("login", "200", "200", "200", "200", "200", "otp"),
     "password_change_done": row("login", "200", "200", "200", "200", "200", "200"),
     "password_reset": everyone("200"),
     "password_reset_done": everyone("200"),
