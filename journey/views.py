@@ -26,13 +26,14 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def guardian_required(view):
-    """Logged in as a guardian. Staff go to the admin; an unlinked login sees a plain page."""
+    """Logged in as a guardian. Staff go to their worklist; an unlinked login sees a plain
+    page."""
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.user.is_staff:
-            return redirect("admin:index")
+            return redirect(staff_home())
         if getattr(request, "guardian", None) is None:
             return render(request, "portal/not_linked.html", status=403)
         return view(request, *args, **kwargs)

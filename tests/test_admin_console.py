@@ -108,3 +108,15 @@ def test_after_the_infusion_not_eligible_is_no_longer_offered(journey_a):
 def test_an_ended_journey_offers_no_move(client_a, journey_a, coordinator_a):
     services.move_stage(journey_a, Stage.WITHDRAWN, by=coordinator_a, reason="family")
     assert services.allowed_stages(journey_a) == [] and services.next_stage(journey_a) is None
+
+
+def test_staff_sent_to_the_admin_index_by_default_land_on_the_worklist(client, coordinator_a):
+    """A bookmark of the site or of /admin/ goes through the login with next=/admin/."""
+    coordinator_a.set_password(PASSWORD)
+    coordinator_a.save()
+    device = TOTPDevice.objects.create(user=coordinator_a, name="phone", confirmed=True)
+    login = reverse("admin:login") + "?next=" + reverse("admin:index")
+    data = {"username": coordinator_a.email, "password": PASSWORD, "next": reverse("admin:index")}
+    response = client.post(login, data, follow=True)
+    assert _verify(client, device, response.context["next"]) == WORKLIST
+    assert client.get(reverse("portal:home"))["Location"] == WORKLIST

@@ -61,12 +61,17 @@ class WaypointAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         """Staff with a password but no code go to the second factor; with no page asked
-        for, the login leads to the worklist (Django's own default is the index)."""
+        for (or the index, where Django sends everyone), the login leads to the worklist."""
+        index = reverse("admin:index", current_app=self.name)
+        asked = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+        target = staff_home() if asked in (None, "", index) else asked
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff and not is_verified(user):
-            target = request.GET.get(REDIRECT_FIELD_NAME) or staff_home()
             return redirect(f"{reverse('two_factor:verify')}?{urlencode({'next': target})}")
-        if not (request.GET.get(REDIRECT_FIELD_NAME) or request.POST.get(REDIRECT_FIELD_NAME)):
+        if target != asked:
             request.GET = request.GET.copy()
-            request.GET[REDIRECT_FIELD_NAME] = staff_home()
+            request.GET[REDIRECT_FIELD_NAME] = target
+            if REDIRECT_FIELD_NAME in request.POST:
+                request.POST = request.POST.copy()
+                request.POST[REDIRECT_FIELD_NAME] = target
         return super().login(request, extra_context)
