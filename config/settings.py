@@ -377,3 +377,6 @@ HEALTH_MAX_RELAY_DOWN_SECONDS = env.float("HEALTH_MAX_RELAY_DOWN_SECONDS", defau
 # GET /metrics (Prometheus): a bearer token, or a client address in these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+
+# Where staff land after logging in (and passing the second factor): the nurse's worklist.
+WAYPOINT_STAFF_HOME = "admin:tracker_worklist_changelist"

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import ChecklistStep, Journey, MarketStatus, Stage, Therapy, User
+from .models import ChecklistStep, Guardian, Journey, MarketStatus, Stage, Therapy, User
+from .portal import invitations
 from .widgets import SafeAutocompleteSelect
 
 
@@ -94,36 +95,79 @@ class GuardianshipFormSet(forms.BaseInlineFormSet):
             raise ValidationError(_("Mark only one guardian as the primary contact."))
 
 
+class GuardianForm(forms.ModelForm):
+    """A guardian's details. A changed email is their login address too: refused here when
+    another login or guardian has it (journey.portal.invitations.change_email saves it)."""
+
+    class Meta:
+        model = Guardian
+        fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if self.instance.pk and email != self.instance.email.lower():
+            try:
+                invitations.check_email_free(email, self.instance)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["email"]) from error
+        return email
+
+
 class MoveStageForm(forms.Form):
     to_stage = forms.ChoiceField(label=_("Move to"))
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept in the journey's history."),
     )
     override_reason = forms.CharField(
+        max_length=1000,
         label=_("Reason to skip unfinished required steps"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Only when moving on before the required steps are done."),
     )
 
-    def __init__(self, *args, journey, **kwargs):
+    def __init__(self, *args, journey, allowed, next_stage=None, **kwargs):
+        """`allowed`: the stages the journey may move to now (journey.services.allowed_stages),
+        the usual next one first and chosen already."""
         super().__init__(*args, **kwargs)
-        self.fields["to_stage"].choices = [
-            (value, label) for value, label in Stage.choices if value != journey.stage
-        ]
+        labels = dict(Stage.choices)
+        self.fields["to_stage"].choices = [(stage, labels[stage]) for stage in allowed]
+        self.fields["to_stage"].initial = next_stage
+
+
+# Dates a person types that cannot be misread: ISO, or with the month's name (never 5/12/2026,
+# which is May 12 in one country and December 5 in the next).
+UNAMBIGUOUS_DATE_FORMATS = [
+    "%Y-%m-%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+]
 
 
 class InfusionDateForm(forms.Form):
     infusion_date = forms.DateField(
         label=_("Infusion date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Leave empty to clear the date."),
+        input_formats=UNAMBIGUOUS_DATE_FORMATS,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "maxlength": 20}),
+        error_messages={"invalid": _("Write the date as 2026-05-12 or 12 May 2026.")},
+        help_text=_("As 2026-05-12 or 12 May 2026. Leave empty to clear the date."),
+    )
+    infusion_happened = forms.BooleanField(
+        label=_("The infusion happened on this date"),
+        required=False,
+        help_text=_("Asked for a date in the past while the infusion is only scheduled."),
     )
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept in the journey's history."),
     )

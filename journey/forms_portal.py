@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
+from django_otp import match_token
 
 
 class LoginForm(AuthenticationForm):
@@ -38,3 +39,22 @@ class AcceptInvitationForm(SetPasswordForm):
     def save(self, commit=True):
         """The invitation service sets the password; this form only validates it."""
         raise NotImplementedError("Use journey.portal.invitations.accept().")
+
+
+class StaffResetPasswordForm(SetPasswordForm):
+    """A care-team login's new password by email link also takes a second-factor code: a
+    staff password changes only with the second factor passed."""
+
+    token = forms.CharField(
+        label=_("Code from your authenticator app (or a backup code)"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    field_order = ["token", "new_password1", "new_password2"]
+
+    def clean_token(self):
+        token = self.cleaned_data["token"].strip().replace(" ", "").lower()
+        if match_token(self.user, token) is None:
+            raise forms.ValidationError(_("That code did not work. Try the current one."))
+        return token

@@ -5,6 +5,7 @@ leaves an append-only row (StageChange, InfusionDateChange) and, after commit, a
 the tracker and notifications apps listen to.
 """
 
+import zoneinfo
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import signals, verdicts
+from . import ages, signals, verdicts
 from .inputs import require_reason
 from .models import (
     EXIT_STAGES,
@@ -30,8 +31,10 @@ from .models import (
 )
 
 INFUSION_DATE_STEP = "infusion-date-set"
-# Stages from which on the plan needs day 0.
+# Stages from which on the plan needs day 0; before them the infusion is only planned.
 NEEDS_INFUSION_DATE = set(STAGE_ORDER[STAGE_ORDER.index(Stage.INFUSION) :])
+BEFORE_INFUSION = set(STAGE_ORDER[: STAGE_ORDER.index(Stage.INFUSION)])
+INFUSION_YEARS_AHEAD = 2
 
 
 def _check_therapy_open(therapy):
@@ -143,6 +146,43 @@ def missing_required_steps(journey, to_stage):
     )
 
 
+def allowed_stages(journey):
+    """The stages a coordinator may move the journey to now, the usual next one first: the
+    stages ahead that nothing hard blocks (a therapy; day 0 from the infusion on; unfinished
+    required steps only ask for a reason), then back to an earlier stage, then the exits
+    that fit where it stands."""
+    if not journey.is_open:
+        return []
+    here = STAGE_ORDER.index(journey.stage)
+    ahead = [stage for stage in STAGE_ORDER[here + 1 :] if _can_reach(journey, stage)]
+    back = list(reversed(STAGE_ORDER[:here]))
+    return [*ahead, *back, *_exits(journey.stage)]
+
+
+def _exits(stage):
+    """Withdrawn at any time; "not eligible" only before the infusion; "closed" (follow-up
+    completed) only from long-term follow-up."""
+    exits = [Stage.WITHDRAWN]
+    if stage in BEFORE_INFUSION:
+        exits.append(Stage.NOT_ELIGIBLE)
+    if stage == Stage.FOLLOW_UP:
+        exits.append(Stage.CLOSED)
+    return exits
+
+
+def next_stage(journey):
+    """The stage that usually comes next, when the journey may move there now (else None)."""
+    here = STAGE_ORDER.index(journey.stage) if journey.is_open else len(STAGE_ORDER)
+    following = STAGE_ORDER[here + 1 : here + 2]
+    return following[0] if following and _can_reach(journey, following[0]) else None
+
+
+def _can_reach(journey, stage):
+    if journey.therapy_id is None:
+        return False
+    return stage not in NEEDS_INFUSION_DATE or journey.infusion_date is not None
+
+
 def _validate_move(journey, to_stage, override_reason):
     """Return the details to record with the move, or raise a ValidationError by field."""
     if not journey.is_open:
@@ -241,16 +281,57 @@ def _date_new_stage_steps(journey, today):
     ChecklistStep.objects.bulk_update(steps, ["due_on"])
 
 
-def set_infusion_date(journey, new_date, *, by, reason, now=None):
-    """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
-    reason = require_reason(reason)
-    if new_date is not None and new_date < journey.patient.date_of_birth:
+def center_today(journey, now=None):
+    """Today at the journey's center (its own time zone)."""
+    zone = zoneinfo.ZoneInfo(journey.center.time_zone)
+    return timezone.localdate(now or timezone.now(), timezone=zone)
+
+
+def latest_infusion_date(today):
+    """The latest infusion date accepted: two years ahead (a later one is a typo'd year)."""
+    return ages.add_calendar_months(today, 12 * INFUSION_YEARS_AHEAD)
+
+
+def past_infusion_question(journey, new_date, today):
+    """The question to ask before saving a past day 0 on a journey whose infusion is only
+    scheduled (before the "infusion" stage): did it happen? None when there is none to ask."""
+    if new_date is None or new_date >= today or journey.stage not in BEFORE_INFUSION:
+        return None
+    return _(
+        "%(date)s is in the past, but this journey is at “%(stage)s”. Did the infusion happen "
+        "on %(date)s? Tick the box to confirm, or correct the date."
+    ) % {"date": new_date.isoformat(), "stage": journey.get_stage_display()}
+
+
+def check_infusion_date(journey, new_date, today):
+    """A ValidationError on "infusion_date" for a day 0 refused outright: before the child's
+    birth, or more than two years ahead."""
+    if new_date is None:
+        return
+    if new_date < journey.patient.date_of_birth:
         raise ValidationError(
             {"infusion_date": _("The infusion date cannot be before the child's birth.")}
         )
+    latest = latest_infusion_date(today)
+    if new_date > latest:
+        raise ValidationError(
+            {
+                "infusion_date": _(
+                    "An infusion date more than two years ahead (after %(latest)s) is not "
+                    "accepted: please check the year."
+                )
+                % {"latest": latest.isoformat()}
+            }
+        )
+
+
+def set_infusion_date(journey, new_date, *, by, reason, now=None):
+    """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
+    reason = require_reason(reason)
+    now = now or timezone.now()
+    check_infusion_date(journey, new_date, center_today(journey, now))
     if not journey.is_open:
         raise ValidationError({"infusion_date": _("This journey has ended.")})
-    now = now or timezone.now()
     with transaction.atomic():
         locked = Journey.objects.select_for_update().get(pk=journey.pk)
         if locked.infusion_date == new_date:

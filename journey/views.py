@@ -1,6 +1,7 @@
 """The family portal and account pages: thin views over journey.portal and journey.access."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -17,20 +19,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from . import access
 from .forms import add_service_errors
-from .forms_portal import AcceptInvitationForm, LoginForm
+from .forms_portal import AcceptInvitationForm, LoginForm, StaffResetPasswordForm
 from .portal import invitations, pages, words
+from .security.admin_site import is_verified, staff_home
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def guardian_required(view):
-    """Logged in as a guardian. Staff go to the admin; an unlinked login sees a plain page."""
+    """Logged in as a guardian. Staff go to their worklist; an unlinked login sees a plain
+    page."""
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.user.is_staff:
-            return redirect("admin:index")
+            return redirect(staff_home())
         if getattr(request, "guardian", None) is None:
             return render(request, "portal/not_linked.html", status=403)
         return view(request, *args, **kwargs)
@@ -72,6 +76,38 @@ def card(request, public_id):
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        """Staff land on their worklist (after the second factor), families on the portal."""
+        if self.request.user.is_staff:
+            return staff_home()
+        return super().get_default_redirect_url()
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A care-team login changes its password only in a session that passed the second
+    factor; otherwise the code is asked first, then this page again."""
+
+    template_name = "registration/change_password.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and user.is_staff and not is_verified(user):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('two_factor:verify')}?{query}")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The emailed link: a care-team login also gives a second-factor code."""
+
+    template_name = "registration/reset_password_confirm.html"
+
+    def get_form_class(self):
+        if self.user is not None and self.user.is_staff:
+            return StaffResetPasswordForm
+        return super().get_form_class()
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -29,12 +29,14 @@ def failed_reminders(user):
 
 
 def escalated_labs(user):
+    """One row per draw (tracker.draws), the oldest due day first."""
     labs = services.escalated_labs_for_centers(_center_ids(user))
     return WorklistSection(
         "escalated-labs",
         _("Overdue labs the family has not answered (escalated)"),
         "admin/notifications/_worklist_escalated.html",
-        labs.select_related("item", "journey__patient").order_by("due_on", "pk"),
+        labs.order_by("due_on", "pk"),
+        draw_order=("due_on", "journey_id"),
     )
 
 

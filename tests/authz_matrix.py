@@ -7,7 +7,7 @@ name is keyed by its full route string. Answers are short words so a redirect sa
     "login"      302 to the portal login (/accounts/login/)
     "adm-login"  302 to the admin login (/admin/login/), which does not let this user in
     "otp"        302 to the second-factor step (directly, or through the admin login)
-    "admin"      302 to the admin index (/admin/)
+    "admin"      302 to the admin: its index (/admin/) or staff's home there (the worklist)
     "302"        another redirect (a token link's next step, the admin's id-only URLs...)
 
 Objects in the URLs always belong to family A / center A (see test_authz_matrix.World).
@@ -194,9 +194,10 @@ MATRIX = {
     "health": everyone("200"),
     "metrics": everyone("200"),
     # --- accounts ----------------------------------------------------------------------------
-    "login": row("200", "302", "302", "302", "302", "302", "302"),
+    "login": row("200", "302", "302", "admin", "admin", "admin", "admin"),  # staff: worklist
     "logout": everyone("405"),  # POST only
-    "password_change": row("login", "200", "200", "200", "200", "200", "200"),
+    # a staff password changes only after the second factor (issue 13 item 6)
+    "password_change": row("login", "200", "200", "200", "200", "200", "otp"),
     "password_change_done": row("login", "200", "200", "200", "200", "200", "200"),
     "password_reset": everyone("200"),
     "password_reset_done": everyone("200"),

@@ -67,8 +67,8 @@ def classify(response, client):
         ):
             return "otp"
         return "adm-login"
-    if target == reverse("admin:index"):
-        return "admin"
+    if target in (reverse("admin:index"), reverse("admin:tracker_worklist_changelist")):
+        return "admin"  # the admin's index, or staff's home in it: the worklist
     return "302"
 
 
@@ -201,7 +201,7 @@ POSTS = [
     ("worklist_review", lambda w: reverse("admin:tracker_worklist_changelist"),
      lambda w: {"action": "review", "target": str(w.result_a.public_id), "note": "seen"}, _reviewed,
      {"guardian_b": "adm-login", "coordinator_b": "404", "staff_no_otp": "otp",
-      "coordinator_a": "302"}),
+      "coordinator_a": "admin"}),  # back to the worklist
     ("move_stage", _obj("admin:journey_journey_move_stage", "journey_a"),
      lambda w: {"to_stage": "withdrawn", "reason": "x", "override_reason": "x"}, _stage,
      {"guardian_a": "adm-login", "coordinator_b": "404", "staff_no_otp": "otp",

@@ -1,12 +1,17 @@
 """The worklist shows failed reminders of the coordinator's own center only."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Kind, Reminder, Status
 from tests import factories as f
+from tests import factories_tracker as ft
 from tests.conftest import otp_login
+from tracker import services as tracker_services
+from tracker.models import ScheduledLab
 
 WORKLIST = reverse("admin:tracker_worklist_changelist")
 pytestmark = pytest.mark.django_db
@@ -46,3 +51,41 @@ def test_superuser_sees_every_centers_failed_reminders(client, superuser, center
     otp_login(client, superuser)
     page = client.get(WORKLIST).content.decode()
     assert "error at A" in page and "error at B" in page
+
+
+def test_escalated_labs_show_one_row_per_draw_with_a_link_to_result_entry(
+    client, coordinator_a, center_a
+):
+    """Issue 13 item 5: the escalated list was one row per test; now one per draw."""
+    guardianship = f.GuardianshipFactory(patient__center=center_a)
+    journey = f.JourneyFactory(
+        patient=guardianship.patient,
+        therapy=ft.therapy(),
+        infusion_date=timezone.localdate() - dt.timedelta(days=20),
+    )
+    tracker_services.generate_plan(journey, reason="test")
+    labs = list(ScheduledLab.objects.overdue(timezone.localdate()).filter(journey=journey))
+    day = next(lab.due_on for lab in labs if sum(x.due_on == lab.due_on for x in labs) > 1)
+    draw = [lab for lab in labs if lab.due_on == day]
+    for lab in draw:
+        Reminder.objects.create(
+            key=f"escalated:{lab.pk}",
+            kind=Kind.OVERDUE_COORDINATOR,
+            user=coordinator_a,
+            center=center_a,
+            patient=guardianship.patient,
+            scheduled_lab=lab,
+            due_on=lab.due_on,
+            send_at=timezone.now(),
+            time_zone="UTC",
+            status=Status.SENT,
+            sent_at=timezone.now(),
+        )
+    otp_login(client, coordinator_a)
+    response = client.get(WORKLIST)
+    sections = {entry.page.key: entry.page for entry in response.context["sections"]}
+    [row] = sections["escalated-labs"].rows
+    assert (row["journey_id"], row["due_on"]) == (journey.pk, day)
+    assert row["tests"] == sorted({lab.item.title for lab in draw})
+    entry = reverse("admin:tracker_enter_results", args=[journey.pk])
+    assert f'href="{entry}?due={day.isoformat()}"' in response.text

@@ -73,7 +73,7 @@ def test_staff_are_sent_to_the_admin(client, coordinator_a, child_a, name):
     client.force_login(coordinator_a)
     response = client.get(url_for(name, child_a))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:index")
+    assert response["Location"] == reverse("admin:tracker_worklist_changelist")
 
 
 def test_login_without_a_guardian_sees_a_plain_page(client, db):

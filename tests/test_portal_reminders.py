@@ -112,7 +112,7 @@ def test_staff_go_to_the_admin(client, mia, coordinator_a):
     client.force_login(coordinator_a)
     response = client.get(url("portal_notifications:settings", mia[1]))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:index")
+    assert response["Location"] == reverse("admin:tracker_worklist_changelist")
 
 
 # ---- the page ----

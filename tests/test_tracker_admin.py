@@ -21,6 +21,7 @@ TODAY = dt.date(2026, 3, 2)
 DAY0 = TODAY - dt.timedelta(days=20)
 WORKLIST = reverse("admin:tracker_worklist_changelist")
 OVERDUE_PER_PATIENT = 6  # on day 20: baseline, liver x2, platelets day 7, troponin x2
+DRAWS_PER_PATIENT = 3  # baseline; day 7 (liver, platelets, troponin); day 14 (liver, troponin)
 pytestmark = pytest.mark.django_db
 
 
@@ -46,8 +47,10 @@ def _sections(response):
 
 
 def _labs(page):
-    """The scheduled labs of a page's rows (the page holds just the shown values, as dicts)."""
-    return ScheduledLab.objects.filter(pk__in=[row["pk"] for row in page.rows])
+    """The scheduled labs of a page's draw rows (each row names its labs' public ids)."""
+    return ScheduledLab.objects.filter(
+        public_id__in=[lab for row in page.rows for lab in row["labs"]]
+    )
 
 
 def _worklist_queries(client, user):
@@ -65,12 +68,12 @@ def test_worklist_query_count_is_constant(client, coordinator_a, center_a):
     for _ in range(10):
         _patient_with_work(center_a, therapy)
     small, response = _worklist_queries(client, coordinator_a)
-    assert _sections(response)["overdue"].count == 10 * OVERDUE_PER_PATIENT
+    assert _sections(response)["overdue"].count == 10 * DRAWS_PER_PATIENT
     for _ in range(190):
         _patient_with_work(center_a, therapy)
     large, response = _worklist_queries(client, coordinator_a)
     sections = _sections(response)
-    assert sections["overdue"].count == 200 * OVERDUE_PER_PATIENT
+    assert sections["overdue"].count == 200 * DRAWS_PER_PATIENT
     assert sections["review"].count == 200
     assert sections["due-soon"].count >= 200
     assert all(len(page.rows) <= page.per_page for page in sections.values())
@@ -85,10 +88,11 @@ def test_worklist_query_ceiling(client, coordinator_a, center_a, django_assert_m
     otp_login(client, coordinator_a)
     client.get(WORKLIST)
     # Every request, the second as the first: session, user, device, permissions (2),
-    # memberships; the open journeys' ids; then per section at most two: the page's keys with
-    # the count, and the page's rows (7 sections).
+    # memberships; the center's time zone (its today); the open journeys' ids; then per
+    # section at most two: the page's keys (a draw's: journey and day) with the count, and
+    # the page's rows (7 sections).
     for _ in range(2):
-        with django_assert_max_num_queries(6 + 1 + 2 * 7):
+        with django_assert_max_num_queries(6 + 1 + 1 + 2 * 7):
             client.get(WORKLIST)
 
 

@@ -1,6 +1,7 @@
 """The worklist shows a page of each list, most urgent first, and always the list's full count.
 
-GIVEN coordinators whose centers have more overdue draws than one page holds
+GIVEN coordinators whose centers have more overdue draws than one page holds (a draw: one
+      journey's labs due the same day, one row)
 WHEN  they open the worklist, follow its pager links or ask for a whole list (?overdue=all)
 THEN  every row is reachable in urgency order, each list's count is the whole list, the
       CSV still holds every row, the query count does not depend on the center's size, and
@@ -23,6 +24,7 @@ from tests import factories as f
 from tests import factories_tracker as ft
 from tests.conftest import otp_login
 from tracker import services
+from tracker.draws import group_draws
 from tracker.models import ScheduledLab
 from tracker.services import worklist
 
@@ -31,6 +33,7 @@ DAY0 = TODAY - dt.timedelta(days=20)
 WORKLIST = reverse("admin:tracker_worklist_changelist")
 CSV_URL = reverse("admin:tracker_worklist_csv")
 OVERDUE_PER_PATIENT = 6  # on day 20: baseline, liver x2, platelets day 7, troponin x2
+DRAWS_PER_PATIENT = 3  # baseline; day 7 (liver, platelets, troponin); day 14 (liver, troponin)
 PER_PAGE = worklist.PER_PAGE
 pytestmark = pytest.mark.django_db
 
@@ -54,9 +57,11 @@ def _patients_with_work(center, n, therapy=None):
 
 
 def _overdue_in_order(center):
-    """The center's overdue draws by urgency: window closed longest ago first."""
+    """The center's overdue draws by urgency: first window closed longest ago first."""
     labs = ScheduledLab.objects.overdue(TODAY).filter(journey__center=center)
-    return list(labs.order_by("window_end", "pk").values_list("public_id", flat=True))
+    draws = group_draws(labs.order_by("pk"))
+    draws.sort(key=lambda d: (min(r.window_end for r in d.rows), d.due_on, d.journey_id))
+    return [(draw.journey_id, draw.due_on) for draw in draws]
 
 
 def _get(client, query=""):
@@ -66,15 +71,15 @@ def _get(client, query=""):
 
 
 def _ids(entry):
-    return [row["public_id"] for row in entry.page.rows]
+    return [(row["journey_id"], row["due_on"]) for row in entry.page.rows]
 
 
 def test_every_overdue_row_is_reachable_page_by_page_in_urgency_order(
     client, coordinator_a, center_a
 ):
-    _patients_with_work(center_a, 9)  # 54 overdue: three pages of 20 or fewer
+    _patients_with_work(center_a, 14)  # 42 overdue draws: three pages of 20 or fewer
     expected = _overdue_in_order(center_a)
-    assert len(expected) == 9 * OVERDUE_PER_PATIENT
+    assert len(expected) == 14 * DRAWS_PER_PATIENT
     otp_login(client, coordinator_a)
     seen, query, pages = [], "", 0
     while True:
@@ -93,7 +98,7 @@ def test_every_overdue_row_is_reachable_page_by_page_in_urgency_order(
 
 
 def test_show_all_lists_the_whole_section_and_links_back(client, coordinator_a, center_a):
-    _patients_with_work(center_a, 5)
+    _patients_with_work(center_a, 8)
     expected = _overdue_in_order(center_a)
     otp_login(client, coordinator_a)
     response, sections = _get(client)
@@ -107,7 +112,7 @@ def test_show_all_lists_the_whole_section_and_links_back(client, coordinator_a, 
 def test_a_page_past_the_end_shows_the_last_page_and_garbage_the_first(
     client, coordinator_a, center_a
 ):
-    _patients_with_work(center_a, 5)  # 30 overdue: two pages
+    _patients_with_work(center_a, 8)  # 24 overdue draws: two pages
     expected = _overdue_in_order(center_a)
     otp_login(client, coordinator_a)
     _, sections = _get(client, "?overdue=9")
@@ -141,8 +146,8 @@ def test_query_count_is_the_same_for_a_small_and_a_large_center(
     client, coordinator_a, coordinator_b, center_a, center_b
 ):
     therapy = ft.therapy()
-    _patients_with_work(center_a, 5, therapy)  # 30 overdue: two pages
-    _patients_with_work(center_b, 40, therapy)  # 240 overdue: ten pages
+    _patients_with_work(center_a, 8, therapy)  # 24 overdue draws: two pages
+    _patients_with_work(center_b, 40, therapy)  # 120 overdue draws: six pages
     counts = {}
     for who in (coordinator_a, coordinator_b):
         otp_login(client, who)
@@ -181,19 +186,22 @@ def test_the_csv_still_holds_every_row(client, coordinator_a, center_a):
     overdue = [row for row in rows if row["list"] == "overdue"]
     assert len(overdue) == 6 * OVERDUE_PER_PATIENT > PER_PAGE
     _, sections = _get(client)
-    assert sections["overdue"].page.count == len(overdue)
+    draws = {(row["patient_id"], row["due_on"]) for row in overdue}
+    assert sections["overdue"].page.count == len(draws) == 6 * DRAWS_PER_PATIENT
 
 
 def test_acting_on_a_later_page_comes_back_to_it(client, coordinator_a, center_a):
-    _patients_with_work(center_a, 5)
-    lab_id = _overdue_in_order(center_a)[PER_PAGE + 2]
+    _patients_with_work(center_a, 8)
+    draw = _overdue_in_order(center_a)[PER_PAGE + 2]
+    labs = ScheduledLab.objects.overdue(TODAY).filter(journey_id=draw[0], due_on=draw[1])
+    targets = [str(lab.public_id) for lab in labs]
     otp_login(client, coordinator_a)
-    data = {"action": "missed", "target": lab_id, "note": "moved away"}
+    data = {"action": "missed", "target": targets, "note": "moved away"}
     response = client.post(WORKLIST + "?overdue=2", data)
     assert (response.status_code, response.url) == (302, WORKLIST + "?overdue=2")
-    assert ScheduledLab.objects.get(public_id=lab_id).missed_at is not None
+    assert all(lab.missed_at for lab in ScheduledLab.objects.filter(public_id__in=targets))
     _, sections = _get(client, "?overdue=2")
-    assert sections["overdue"].page.count == 29 and lab_id not in _ids(sections["overdue"])
+    assert sections["overdue"].page.count == 23 and draw not in _ids(sections["overdue"])
 
 
 def _failed_reminders(center, n):

@@ -26,6 +26,7 @@ from journey.models import (
     EligibilityCheck,
     InfusionDateChange,
     Journey,
+    Stage,
     StageChange,
 )
 
@@ -33,6 +34,22 @@ from .patients import age_limit_label, center_today
 from .scoping import CenterScopedAdmin, ReadOnlyInline
 
 TEMPLATES = "admin/journey/journey/"
+
+
+def _saved_text(change, old):
+    """What the infusion date page saved, in words (ISO dates)."""
+    if change is None:
+        return _("Nothing changed: the infusion date was already %(date)s.") % {
+            "date": old.isoformat() if old else "–"
+        }
+    if change.new_date is None:
+        return _("Infusion date cleared (was %(old)s).") % {"old": old.isoformat()}
+    if old is None:
+        return _("Infusion date saved: %(new)s.") % {"new": change.new_date.isoformat()}
+    return _("Infusion date saved: %(new)s (was %(old)s).") % {
+        "new": change.new_date.isoformat(),
+        "old": old.isoformat(),
+    }
 
 
 class ChecklistStepInline(admin.TabularInline):
@@ -51,6 +68,7 @@ class ChecklistStepInline(admin.TabularInline):
 
 
 class StageChangeInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = StageChange
     fields = ["moved_at", "from_stage", "to_stage", "moved_by", "reason", "override_reason"]
     readonly_fields = fields
@@ -60,6 +78,7 @@ class StageChangeInline(ReadOnlyInline):
 
 
 class InfusionDateChangeInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = InfusionDateChange
     fields = ["changed_at", "old_date", "new_date", "changed_by", "reason"]
     readonly_fields = fields
@@ -69,6 +88,7 @@ class InfusionDateChangeInline(ReadOnlyInline):
 
 
 class EligibilityCheckInline(ReadOnlyInline):
+    classes = ["collapse"]  # history: folded away under the stage and checklist
     model = EligibilityCheck
     fields = ["run_at", "therapy", "as_of", "verdict", "run_by", "result_link"]
     readonly_fields = fields
@@ -92,11 +112,11 @@ class JourneyAdmin(CenterScopedAdmin):
     list_select_related = ["patient", "center", "therapy"]
     list_filter = ["stage", "therapy"]
     search_fields = ["patient__first_name", "patient__last_name", "patient__medical_record_number"]
-    fields = [
-        ("patient", "center"),
-        "therapy",
+    fields = [  # where the journey stands first; the checklist follows, history folded
         ("stage", "stage_entered_at"),
         "infusion_date",
+        ("patient", "center"),
+        "therapy",
         "age_limit",
     ]
     readonly_fields = [
@@ -131,6 +151,12 @@ class JourneyAdmin(CenterScopedAdmin):
     def age_limit(self, journey):
         today = center_today(journey.patient.center)
         return age_limit_label(journey.patient, journey.therapy, today) or "–"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The "move" button names the usual next stage (preselected on its page)."""
+        upcoming = services.next_stage(obj) if obj is not None else None
+        context["next_stage"] = Stage(upcoming).label if upcoming else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         """The only editable field is the therapy, and it changes through the service."""
@@ -246,7 +272,12 @@ class JourneyAdmin(CenterScopedAdmin):
 
     def move_stage_view(self, request, object_id):
         journey = self._journey(request, object_id)
-        form = MoveStageForm(request.POST or None, journey=journey)
+        form = MoveStageForm(
+            request.POST or None,
+            journey=journey,
+            allowed=services.allowed_stages(journey),
+            next_stage=services.next_stage(journey),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.move_stage(
@@ -274,26 +305,44 @@ class JourneyAdmin(CenterScopedAdmin):
         )
 
     def infusion_date_view(self, request, object_id):
+        """Set day 0; a past date on a journey whose infusion is only scheduled asks first
+        whether the infusion happened. The message says what was saved."""
         journey = self._journey(request, object_id)
         form = InfusionDateForm(
             request.POST or None, initial={"infusion_date": journey.infusion_date}
         )
         if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            today = services.center_today(journey)
+            question = services.past_infusion_question(journey, data["infusion_date"], today)
             try:
-                services.set_infusion_date(
-                    journey,
-                    form.cleaned_data["infusion_date"],
-                    by=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
+                services.check_infusion_date(journey, data["infusion_date"], today)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, _("Infusion date saved."))
-                return self._back_to(journey)
+                if question and not data["infusion_happened"]:
+                    form.add_error("infusion_happened", question)
+                else:
+                    return self._save_infusion_date(request, journey, form, asked=bool(question))
         return self._render(
             request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
         )
+
+    def _save_infusion_date(self, request, journey, form, asked):
+        data, old = form.cleaned_data, journey.infusion_date
+        try:
+            change = services.set_infusion_date(
+                journey, data["infusion_date"], by=request.user, reason=data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self._render(
+                request, "infusion_date.html", journey, form=form, title=_("Set the infusion date")
+            )
+        messages.success(request, _saved_text(change, old))
+        if asked:  # it happened: the next step is moving the journey on
+            return redirect("admin:journey_journey_move_stage", journey.pk)
+        return self._back_to(journey)
 
     def eligibility_view(self, request, object_id):
         """GET: past checks and a Run button. POST: run the check and show its result."""

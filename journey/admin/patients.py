@@ -1,6 +1,6 @@
 """Patients and guardians: the coordinator's list of families and the enrollment pages."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import OuterRef, Prefetch, Subquery
@@ -11,9 +11,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from journey import access
-from journey.forms import GuardianshipFormSet
+from journey.forms import GuardianForm, GuardianshipFormSet
 from journey.models import (
     OPEN_STAGES,
+    Center,
     Diagnosis,
     EligibilityCriterion,
     Finding,
@@ -24,6 +25,7 @@ from journey.models import (
     Stage,
     Therapy,
 )
+from journey.portal import invitations
 
 from .labels import age_label, age_limit_label, center_today
 from .patient_rows import COLUMNS, SELECT_LABEL, PatientRows, checkbox
@@ -264,17 +266,49 @@ class ChildrenInline(ReadOnlyInline):
     verbose_name_plural = _("children")
 
 
+_EMAIL_CHANGED = _(
+    "The login address changed with the email: the open invitation link no longer works, "
+    "nor do password reset links, and both the old and the new address were told."
+)
+
+
 @admin.register(Guardian)
 class GuardianAdmin(PortalAccessAdminMixin, CenterScopedAdmin):
     list_display = ["full_name", "email", "phone", "center", "has_login", "portal_status"]
     list_select_related = ["center", "user"]
     search_fields = ["full_name", "email"]
+    form = GuardianForm
     fields = ["center", "full_name", "email", "phone", "time_zone", "language"]
     readonly_fields = ["portal_access_link"]
     inlines = [ChildrenInline]
 
     def get_fields(self, request, obj=None):
         return [*self.fields, "portal_access_link"] if obj else self.fields
+
+    def get_changeform_initial_data(self, request):
+        """A new guardian lives where their center is, unless the coordinator says otherwise."""
+        initial = super().get_changeform_initial_data(request)
+        center = initial.get("center")
+        if center and "time_zone" not in initial:
+            initial["time_zone"] = Center.objects.get(pk=center).time_zone
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        """A new guardian whose zone was left as it was takes their center's. A changed email
+        goes through invitations.change_email (login address, links, both told)."""
+        if not change:
+            if "time_zone" not in form.changed_data:
+                obj.time_zone = obj.center.time_zone
+            return super().save_model(request, obj, form, change)
+        new_email = obj.email
+        email_changed = "email" in form.changed_data
+        if email_changed:
+            obj.email = form.initial["email"]  # the service below moves it, with the login
+        super().save_model(request, obj, form, change)
+        if email_changed:
+            invitations.change_email(obj, new_email, by=request.user)
+            messages.info(request, _EMAIL_CHANGED)
+        return None
 
     def scope(self, request, queryset):
         """Guardians of the user's centers, or of one of their patients (journey.access)."""

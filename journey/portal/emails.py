@@ -34,3 +34,23 @@ def send_invitation(invitation, raw_token):
     message = EmailMultiAlternatives(subject, text, to=[invitation.email])
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def send_email_changed(guardian, old_email):
+    """Tell the old and the new address that the login address changed: no health
+    information, no link that logs in; the old address may not have wanted it."""
+    zone = zoneinfo.ZoneInfo(guardian.time_zone)
+    with translation.override(guardian.language), timezone.override(zone):
+        for address in (old_email, guardian.email):
+            context = {
+                "name": guardian.full_name,
+                "center": guardian.center.name,
+                "new_email": guardian.email,
+                "is_old": address == old_email,
+                "site_url": settings.SITE_URL,
+                "language": guardian.language,
+            }
+            subject, text, html = _render("email_changed", context)
+            message = EmailMultiAlternatives(subject, text, to=[address])
+            message.attach_alternative(html, "text/html")
+            message.send()

@@ -5,7 +5,9 @@ invitation revokes the open one, so at most one link works at a time (a partial 
 constraint holds that even for two coordinators clicking at once).
 """
 
+import logging
 import secrets
+import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +19,10 @@ from django.utils.translation import gettext as _
 from journey.models import Guardian, Invitation, PortalAccessChange, User
 from journey.models.accounts import hash_token
 
+from . import emails
+
 Action = PortalAccessChange.Action
+log = logging.getLogger(__name__)
 
 
 def _log(guardian, action, by, now):
@@ -72,6 +77,54 @@ def revoke_access(guardian, *, by, now=None):
             user.set_unusable_password()
             user.save(update_fields=["is_active", "password"])
         _log(guardian, Action.ACCESS_REVOKED, by, now)
+
+
+def change_email(guardian, new_email, *, by, now=None):
+    """A guardian's new email address is their login address too.
+
+    One transaction: the guardian and their login take the address, the open invitation link
+    stops working (it was sent to the old address), and so do password reset links (Django's
+    reset token covers the login's email). After commit both addresses are told; the old one
+    in case this was not the family's wish. Returns the old address ("" when unchanged).
+    """
+    new_email = new_email.strip().lower()
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Guardian.objects.select_for_update().select_related("user").get(pk=guardian.pk)
+        old_email = locked.email
+        if new_email == old_email.lower():
+            return ""
+        check_email_free(new_email, locked)
+        locked.email = new_email
+        locked.save(update_fields=["email"])
+        if locked.user is not None:
+            locked.user.email = new_email
+            locked.user.save(update_fields=["email"])
+        _revoke_open(locked, by, now)
+        transaction.on_commit(lambda: _tell_both(locked, old_email))
+    guardian.email = new_email
+    return old_email
+
+
+def _tell_both(guardian, old_email):
+    """After commit: a mail failure is logged, never turned into an error page (the change
+    is saved and shown)."""
+    try:
+        emails.send_email_changed(guardian, old_email)
+    except (smtplib.SMTPException, OSError):
+        log.exception("Email-change notice for guardian %s failed", guardian.pk)
+
+
+def check_email_free(new_email, guardian):
+    """A ValidationError on "email" when another login or guardian has the address."""
+    logins = User.objects.filter(email__iexact=new_email)
+    if guardian.user_id:
+        logins = logins.exclude(pk=guardian.user_id)
+    others = Guardian.objects.filter(email__iexact=new_email).exclude(pk=guardian.pk)
+    if logins.exists() or others.exists():
+        raise ValidationError(
+            {"email": _("This email address is already used by another login or guardian.")}
+        )
 
 
 def find_invitation(raw_token):

@@ -9,7 +9,9 @@ and journey.access): nothing about who may see what is cached between requests.
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -18,6 +20,11 @@ def is_verified(user):
     """True once django-otp's middleware has seen a device confirmed in this session."""
     check = getattr(user, "is_verified", None)
     return bool(check and check())
+
+
+def staff_home():
+    """Where staff land after login: the worklist (settings.WAYPOINT_STAFF_HOME)."""
+    return reverse(settings.WAYPOINT_STAFF_HOME)
 
 
 class _AppList(Sequence):
@@ -53,8 +60,18 @@ class WaypointAdminSite(admin.AdminSite):
         return _AppList(lambda: build(request, app_label))
 
     def login(self, request, extra_context=None):
+        """Staff with a password but no code go to the second factor; with no page asked
+        for (or the index, where Django sends everyone), the login leads to the worklist."""
+        index = reverse("admin:index", current_app=self.name)
+        asked = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+        target = staff_home() if asked in (None, "", index) else asked
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff and not is_verified(user):
-            target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
             return redirect(f"{reverse('two_factor:verify')}?{urlencode({'next': target})}")
+        if target != asked:
+            request.GET = request.GET.copy()
+            request.GET[REDIRECT_FIELD_NAME] = target
+            if REDIRECT_FIELD_NAME in request.POST:
+                request.POST = request.POST.copy()
+                request.POST[REDIRECT_FIELD_NAME] = target
         return super().login(request, extra_context)

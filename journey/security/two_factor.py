@@ -30,6 +30,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import events
+from .admin_site import staff_home
 from .sessions import OTP_REQUIRED
 from .staff_pages import page_context
 
@@ -57,7 +58,7 @@ def _next_url(request, default):
 
 
 def _home(user):
-    return reverse("admin:index") if user.is_staff else reverse("portal:home")
+    return staff_home() if user.is_staff else reverse("portal:home")
 
 
 def _render(request, template, context):

@@ -4,10 +4,23 @@ import zoneinfo
 
 from django.utils import timezone
 
+from journey.admin.scoping import only_center
+from journey.models import Center
+
 
 def user_today(user):
     """Today in the user's own time zone (UTC when they have none)."""
     return timezone.localdate(timezone=zoneinfo.ZoneInfo(getattr(user, "time_zone", "UTC")))
+
+
+def center_today(user):
+    """Today at the user's center, when they work at exactly one (the day their patients'
+    labs fall due and overdue); otherwise in the user's own zone."""
+    center = only_center(user)
+    zone = center and Center.objects.filter(pk=center).values_list("time_zone", flat=True).first()
+    if not zone:
+        return user_today(user)
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(zone))
 
 
 class ReadOnlyAdminMixin:

@@ -5,10 +5,12 @@ Thin: tracker.services.worklist builds the lists within the user's centers; the 
 fetch their object within the user's centers (404 otherwise) and call tracker.services.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,7 +24,7 @@ from ..forms import ReasonForm
 from ..models import LabResult, PlanItem, ScheduledLab, Worklist
 from ..services import worklist
 from . import worklist_rows
-from .common import user_today
+from .common import center_today
 from .results import ScheduledLabAdmin
 
 
@@ -50,7 +52,7 @@ class WorklistAdmin(ScheduledLabAdmin):
         """The worklist as one CSV (tracker.export), scoped like the page."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        today = user_today(request.user)
+        today = center_today(request.user)
         body = export.worklist_csv(request.user, today)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         filename = f"worklist-{today.isoformat()}.csv"
@@ -78,7 +80,7 @@ class WorklistAdmin(ScheduledLabAdmin):
     def _lists_context(self, request):
         """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
         other apps keep their templates, with the patient link to reuse."""
-        user, today, query = request.user, user_today(request.user), request.GET
+        user, today, query = request.user, center_today(request.user), request.GET
         pages = [
             worklist.section_page(
                 section, worklist.page_number(query.get(section.key)), fields=_fields(section)
@@ -91,6 +93,7 @@ class WorklistAdmin(ScheduledLabAdmin):
             "sections": _with_links(pages, links),
             "per_page": worklist.PER_PAGE,
             "patient_link": links.patient,
+            "entry_link": links.entry,
         }
 
     def _act(self, request):
@@ -100,6 +103,7 @@ class WorklistAdmin(ScheduledLabAdmin):
             messages.error(request, _("Write a note before saving."))
             return redirect(request.get_full_path())
         data, user = form.cleaned_data, request.user
+        data["targets"] = request.POST.getlist("target")  # a draw's form names each of its labs
         try:
             _WORKLIST_ACTIONS[data["action"]](user, data)
         except ValidationError as exc:
@@ -115,9 +119,12 @@ def _table(section):
 
 
 def _fields(section):
-    """What a pre-formatted table's rows need (dicts), or None: model instances."""
+    """What a pre-formatted table's rows need (dicts), or None: model instances. A draw
+    section with its own template gets draw dicts with the patient's name."""
     table = _table(section)
-    return table.fields if table else None
+    if table:
+        return table.fields
+    return worklist_rows.DRAW if section.draw_order else None
 
 
 def _body(page, links):
@@ -170,9 +177,23 @@ def _review(user, data):
 
 
 def _missed(user, data):
+    """Close every lab of a draw as missed, together: one outside the user's centers is a
+    404 and nothing is saved."""
     queryset = access.scope_to_centers(ScheduledLab.objects.all(), user, "journey__center")
-    lab = get_object_or_404(queryset, public_id=data["target"])
-    services.mark_missed(lab, by=user, reason=data["note"])
+    targets = _uuids(data["targets"])
+    if not targets:
+        raise ValidationError(_("This row is no longer on the worklist; reload it."))
+    with transaction.atomic():
+        for target in targets:
+            lab = get_object_or_404(queryset, public_id=target)
+            services.mark_missed(lab, by=user, reason=data["note"])
+
+
+def _uuids(values):
+    try:
+        return [uuid.UUID(value) for value in values[:50]]
+    except ValueError as exc:
+        raise ValidationError(_("This row is no longer on the worklist; reload it.")) from exc
 
 
 def _close_extension(user, data):

@@ -5,12 +5,13 @@ dicts) and turns one row into its `<tr>`: every value escaped by format_html, da
 formatted here once. Sections other apps register keep their own templates.
 """
 
+import zoneinfo
 from dataclasses import dataclass
 
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +20,9 @@ from ..holds import hold_text
 from ..models import Flag
 
 PATIENT = ("journey__patient_id", "journey__patient__first_name", "journey__patient__last_name")
-LAB = (*PATIENT, "public_id", "item__title", "sequence", "due_on", "window_start", "window_end")
+# A draw row also holds journey_id, due_on, opens_on, closes_on, tests, labs and in_hospital
+# (tracker.services.worklist_pages._draw).
+DRAW = PATIENT
 _MARKER = "999999999"
 
 
@@ -40,14 +43,16 @@ class Table:
 
 
 def _tr(cells):
-    return format_html("<tr>{}</tr>", format_html_join("", "<td{}>{}</td>", map(_td, cells)))
+    """One row: each cell escaped unless it is safe HTML already (conditional_escape), put
+    together with plain string joins (format_html per cell cost more than the query)."""
+    return "<tr>" + "".join(map(_td, cells)) + "</tr>"
 
 
 def _td(cell):
     if isinstance(cell, tuple):
         css, content = cell
-        return format_html(' class="{}"', css), content
-    return "", cell
+        return f'<td class="{escape(css)}">{conditional_escape(content)}</td>'
+    return f"<td>{conditional_escape(cell)}</td>"
 
 
 class Links:
@@ -56,29 +61,40 @@ class Links:
     def __init__(self, request, site_name):
         self.patient = _split(reverse(f"{site_name}:journey_patient_change", args=[_MARKER]))
         self.review = _split(reverse(f"{site_name}:tracker_label_review", args=[_MARKER]))
+        self.entry = _split(reverse(f"{site_name}:tracker_enter_results", args=[_MARKER]))
+        self._entry_html = tuple(escape(part) for part in self.entry)
+        self._patient_html = tuple(escape(part) for part in self.patient)
+        self.entry_label = escape(_("Enter results"))
         self.csrf = format_html(
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
         )
 
     def patient_cell(self, row, path="journey__patient"):
-        before, after = self.patient
-        name = f"{row[path + '__first_name']} {row[path + '__last_name']}"
-        return format_html('<a href="{}{}{}">{}</a>', before, row[path + "_id"], after, name)
+        before, after = self._patient_html
+        name = escape(f"{row[path + '__first_name']} {row[path + '__last_name']}")
+        return mark_safe(f'<a href="{before}{int(row[path + "_id"])}{after}">{name}</a>')  # noqa: S308
+
+    def entry_link(self, row):
+        """Result entry for this draw: the journey's page with the draw's day filled in (an
+        int and a date: nothing to escape)."""
+        before, after = self._entry_html
+        href = f"{before}{int(row['journey_id'])}{after}?due={row['due_on'].isoformat()}"
+        return mark_safe(f'<a href="{href}">{self.entry_label}</a>')  # noqa: S308
 
     def form(self, action, target_name, target, label, placeholder):
-        """A row's POST form: the action, its target, a required note and the button."""
-        return format_html(
-            '<form method="post">{}<input type="hidden" name="action" value="{}">'
-            '<input type="hidden" name="{}" value="{}">'
-            '<input type="text" name="note" required placeholder="{}" aria-label="{}">'
-            '<input type="submit" value="{}"></form>',
-            self.csrf,
-            action,
-            target_name,
-            target,
-            placeholder,
-            placeholder,
-            label,
+        """A row's POST form: the action, its target(s), a required note and the button.
+        Every value is escaped here once; the pieces are joined as plain strings."""
+        targets = target if isinstance(target, list) else [target]
+        name = escape(target_name)
+        hidden = "".join(
+            f'<input type="hidden" name="{name}" value="{escape(t)}">' for t in targets
+        )
+        placeholder, label = escape(placeholder), escape(label)
+        return mark_safe(  # noqa: S308
+            f'<form method="post">{self.csrf}<input type="hidden" name="action" '
+            f'value="{escape(action)}">{hidden}<input type="text" name="note" required '
+            f'maxlength="1000" placeholder="{placeholder}" aria-label="{placeholder}">'
+            f'<input type="submit" value="{label}"></form>'
         )
 
 
@@ -87,26 +103,36 @@ def _split(url):
     return before, after
 
 
-def _day(value):
-    return timezone.localtime(value).strftime("%Y-%m-%d") if value else ""
+def _local(value, zone, pattern="%Y-%m-%d %H:%M"):
+    """An instant as the center's wall clock (the nurse's and the lab's time)."""
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime(pattern) if value else ""
+
+
+def _tests(row):
+    what = ", ".join(row["tests"])
+    return f"{what} ({_('in hospital')})" if row["in_hospital"] else what
 
 
 def _overdue(links, row):
     return (
         links.patient_cell(row),
-        f"{row['item__title']} #{row['sequence']}",
+        _tests(row),
         row["due_on"].isoformat(),
-        row["window_end"].isoformat(),
-        links.form("missed", "target", row["public_id"], _("Missed"), _("why")),
+        row["closes_on"].isoformat(),
+        links.entry_link(row),
+        links.form("missed", "target", row["labs"], _("Missed"), _("why")),
     )
 
 
 def _due_soon(links, row):
-    what = f"{row['item__title']} #{row['sequence']}"
-    if row["item__inpatient"]:
-        what = f"{what} ({_('in hospital')})"
-    window = f"{row['window_start'].isoformat()} – {row['window_end'].isoformat()}"
-    return (links.patient_cell(row), what, row["due_on"].isoformat(), window)
+    window = f"{row['opens_on'].isoformat()} – {row['closes_on'].isoformat()}"
+    return (
+        links.patient_cell(row),
+        _tests(row),
+        row["due_on"].isoformat(),
+        window,
+        links.entry_link(row),
+    )
 
 
 def _result_text(row):
@@ -121,7 +147,7 @@ def _result_text(row):
 
 
 def _review(links, row):
-    collected = timezone.localtime(row["collected_at"]).strftime("%Y-%m-%d %H:%M")
+    collected = _local(row["collected_at"], row["journey__center__time_zone"])
     return (
         links.patient_cell(row),
         row["test__family_name"],
@@ -139,7 +165,7 @@ def _extended(links, row):
     return (
         links.patient_cell(row, "plan__journey__patient"),
         title,
-        _day(row["extended_at"]),
+        _local(row["extended_at"], row["plan__journey__center__time_zone"], "%Y-%m-%d"),
         links.form("close_extension", "item", row["pk"], _("Close"), _("why")),
     )
 
@@ -157,9 +183,10 @@ TABLES = {
             gettext_lazy("What"),
             gettext_lazy("Due"),
             gettext_lazy("Window closed"),
+            gettext_lazy("Results"),
             gettext_lazy("Close as missed"),
         ),
-        LAB,
+        DRAW,
         _overdue,
         gettext_lazy("Nothing overdue."),
     ),
@@ -172,7 +199,7 @@ TABLES = {
             gettext_lazy("Mark reviewed"),
         ),
         (*PATIENT, "public_id", "test__family_name", "value", "unit", "flag", "x_uln")
-        + ("at_2x_uln", "at_1_5x_baseline", "collected_at"),
+        + ("at_2x_uln", "at_1_5x_baseline", "collected_at", "journey__center__time_zone"),
         _review,
         gettext_lazy("No results waiting."),
     ),
@@ -184,7 +211,8 @@ TABLES = {
             gettext_lazy("Close"),
         ),
         ("plan__journey__patient_id", "plan__journey__patient__first_name")
-        + ("plan__journey__patient__last_name", "title", "held_open_by", "extended_at"),
+        + ("plan__journey__patient__last_name", "title", "held_open_by", "extended_at")
+        + ("plan__journey__center__time_zone",),
         _extended,
         gettext_lazy("No extended plans."),
     ),
@@ -194,8 +222,9 @@ TABLES = {
             gettext_lazy("What"),
             gettext_lazy("Due"),
             gettext_lazy("Window"),
+            gettext_lazy("Results"),
         ),
-        (*LAB, "item__inpatient"),
+        DRAW,
         _due_soon,
         gettext_lazy("Nothing due this week."),
     ),

@@ -4,21 +4,27 @@ Each list is a WorklistSection whose rows are an ordered queryset, most urgent f
 shows one slice of each (section_page) and the CSV (tracker.export) reads the whole querysets.
 """
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Lookup, QuerySet, Window
+from django.db.models import Case, F, Lookup, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journey.access import center_ids_for, scope_to_centers
 from journey.models import OPEN_STAGES, Journey
 
-from ..models import LabResult, PlanItem, PlanReview, ReviewStatus, ScheduledLab
+from ..models import (
+    CRITICAL_FLAGS,
+    LabResult,
+    PlanItem,
+    PlanReview,
+    ReviewStatus,
+    ScheduledLab,
+)
+from .worklist_pages import ALL, PER_PAGE, SectionPage, page_number, section_page
 
-PER_PAGE = 20
-ALL = "all"
+__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page"]
 
 
 EVERY_CENTER = None
@@ -90,11 +96,15 @@ def labs_due_soon(user, today=None, days=7, journeys=_ASK):
 
 
 def results_awaiting_review(user, journeys=_ASK):
-    results = LabResult.objects.awaiting_review()
+    """Abnormal results not reviewed yet: critical first, then the other abnormal ones, each
+    oldest first (every result here is abnormal: awaiting_review)."""
+    results = LabResult.objects.awaiting_review().annotate(
+        urgency=Case(When(flag__in=CRITICAL_FLAGS, then=Value(0)), default=Value(1))
+    )
     return (
         _open_journeys(results, user, journeys)
         .select_related("test", "journey__patient")
-        .order_by("collected_at", "pk")
+        .order_by("urgency", "collected_at", "pk")
     )
 
 
@@ -126,30 +136,46 @@ class WorklistSection:
     """One list: `key` is its HTML id and its page parameter (?overdue=2), `rows` an ordered
     queryset (most urgent first, a unique last sort key) scoped to the user's centers.
     `template` renders its rows; "" for the tracker's own lists, whose rows the admin
-    pre-formats (tracker.admin.worklist_rows)."""
+    pre-formats (tracker.admin.worklist_rows). A list of scheduled labs with a `draw_order`
+    shows one row per draw (tracker.draws: journey and due day), in that order."""
 
     key: str
     title: str
     template: str
     rows: QuerySet
+    draw_order: tuple = ()
+    # The labs of a page's draws are read from this (the same filter as `rows` without the
+    # user's journeys: the page's keys came from `rows`, and the (journey, day) pairs then
+    # use scheduledlab_open_journey_due instead of every lab of a thousand journeys).
+    draw_labs: QuerySet | None = None
+
+
+# Draw order (first_close: the earliest window end of the draw): the window closed longest
+# ago first; due soonest first.
+OVERDUE_DRAWS = ("first_close", "due_on", "journey_id")
+DUE_DRAWS = ("due_on", "journey_id")
 
 
 def sections(user, today=None):
-    """Every list of the worklist, in page order: the tracker's five, then the registered ones."""
+    """Every list of the worklist, in page order: the tracker's five, most urgent first
+    (results to review: critical, then abnormal; then overdue draws), then the registered
+    ones."""
     today = today or timezone.localdate()
     journeys = open_journey_ids(user)  # one query for three lists
     own = [
-        WorklistSection(
-            "overdue",
-            _("Overdue labs and visits"),
-            "",
-            overdue_labs(user, today, journeys=journeys),
-        ),
         WorklistSection(
             "review",
             _("Abnormal results awaiting review"),
             "",
             results_awaiting_review(user, journeys=journeys),
+        ),
+        WorklistSection(
+            "overdue",
+            _("Overdue labs and visits"),
+            "",
+            overdue_labs(user, today, journeys=journeys),
+            OVERDUE_DRAWS,
+            ScheduledLab.objects.overdue(today),
         ),
         WorklistSection(
             "extended",
@@ -162,6 +188,8 @@ def sections(user, today=None):
             _("Due in the next 7 days"),
             "",
             labs_due_soon(user, today, days=7, journeys=journeys),
+            DUE_DRAWS,
+            ScheduledLab.objects.due_between(today, today + timedelta(days=7)),
         ),
         WorklistSection(
             "label-review",
@@ -171,116 +199,6 @@ def sections(user, today=None):
         ),
     ]
     return own + extra_sections(user)
-
-
-@dataclass(frozen=True)
-class SectionPage:
-    """The rows of one section shown on the page, with the section's total."""
-
-    section: WorklistSection
-    rows: list
-    count: int
-    number: int  # 1-based; 0 when the whole section is shown
-    per_page: int = PER_PAGE
-
-    @property
-    def key(self):
-        return self.section.key
-
-    @property
-    def title(self):
-        return self.section.title
-
-    @property
-    def template(self):
-        return self.section.template
-
-    @property
-    def shows_all(self):
-        return self.number == 0
-
-    @property
-    def num_pages(self):
-        return max(1, math.ceil(self.count / self.per_page))
-
-    @property
-    def has_previous(self):
-        return self.number > 1
-
-    @property
-    def has_next(self):
-        return 0 < self.number < self.num_pages
-
-    @property
-    def first_index(self):
-        """1-based position of the first row shown (0 when there is none)."""
-        if not self.rows:
-            return 0
-        return 1 if self.shows_all else (self.number - 1) * self.per_page + 1
-
-    @property
-    def last_index(self):
-        return self.first_index + len(self.rows) - 1 if self.rows else 0
-
-
-def page_number(value):
-    """The page asked for: ALL, or a number from 1 (anything else is page 1)."""
-    if value == ALL:
-        return 0
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 1
-
-
-def section_page(section, number=1, per_page=PER_PAGE, fields=None):
-    """One page of a section and its total: the page's keys and the count, then its rows.
-
-    number 0 is the whole section. A page past the end (rows handled since the link was made)
-    answers the last page, at the cost of a count and one more key query. With `fields` (names
-    and related lookups) the rows are dicts of just those values and "pk": what a page shows,
-    without building model instances.
-    """
-    if number == 0:
-        keys, total = _page_keys(section.rows, 0, None)
-        rows = _rows_in_order(section.rows, keys, fields)
-        return SectionPage(section, rows, total, 0, per_page)
-    keys, total = _page_keys(section.rows, (number - 1) * per_page, per_page)
-    if not keys and number > 1:
-        total = section.rows.count()
-        number = max(1, math.ceil(total / per_page))
-        keys, _total = _page_keys(section.rows, (number - 1) * per_page, per_page)
-    rows = _rows_in_order(section.rows, keys, fields)
-    return SectionPage(section, rows, total or 0, number, per_page)
-
-
-def _page_keys(rows, start, per_page):
-    """(primary keys of one page, the section's total), in one query on the filtered tables only.
-
-    COUNT(*) OVER () puts the total beside each key. Sorting by it first (the same value on
-    every row, so the order is the section's own) keeps PostgreSQL 15 from walking an index in
-    the section's order in the hope of stopping after a page: the window needs every row, and
-    such a walk reads every center's rows (250 ms at 100,000 patients; the center's own
-    journeys take a few ms). The joins for display wait for the page's keys (_rows_in_order).
-    """
-    order = rows.query.order_by or rows.model._meta.ordering
-    counted = rows.annotate(worklist_total=Window(Count("*")))
-    page = counted.order_by("worklist_total", *order).values_list("pk", "worklist_total")
-    keys = list(page[start : None if per_page is None else start + per_page])
-    return [pk for pk, _total in keys], keys[0][1] if keys else 0
-
-
-def _rows_in_order(rows, keys, fields=None):
-    """The rows of these keys, in the keys' order: instances with their related objects, or
-    dicts of `fields` (and "pk") when given."""
-    if not keys:
-        return []
-    found = rows.filter(pk__in=keys)
-    if fields:
-        by_pk = {row["pk"]: row for row in found.values("pk", *fields)}
-    else:
-        by_pk = {row.pk: row for row in found}
-    return [by_pk[pk] for pk in keys if pk in by_pk]
 
 
 # Higher apps (notifications) add lists to the worklist without tracker importing them: each
