@@ -19,7 +19,7 @@ from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm
 from .portal import invitations, pages, words
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "journey.security.backends.WaypointBackend"
 
 
 def guardian_required(view):

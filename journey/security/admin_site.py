@@ -2,8 +2,9 @@
 
 A staff user who logged in with a password but has not entered a code is sent to the
 two-factor page (set-up first when they have no device yet), then back where they were going.
-Permissions and centers are read from the database on every request (Django's ModelBackend
-and journey.access): nothing about who may see what is cached between requests.
+Permissions and centers are read from the database on every request (the login backend,
+journey.security.backends, and journey.access): nothing about who may see what is cached
+between requests.
 """
 
 from collections.abc import Sequence
