@@ -8,14 +8,16 @@ row unlinked from the login counts on the very next request.
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from journey.models import Guardian
+from journey.models import Guardian, Patient
 from journey.security.backends import WaypointBackend
 from journey.security.sessions import OTP_REQUIRED
 from tests import factories as f
@@ -142,3 +144,19 @@ def test_an_inactive_user_has_no_permissions(coordinator_a):
     coordinator_a.user_permissions.add(Permission.objects.get(codename="change_patient"))
     coordinator_a.is_active = False
     assert WaypointBackend().get_all_permissions(coordinator_a) == set()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_admin_app_list_names_are_translated_once_and_sorted(rf, superuser, language):
+    """The sidebar's names are plain strings in the request's language (lazy strings were
+    translated again on every comparison of the sort), in Django's order."""
+    request = rf.get("/admin/")
+    request.user = superuser
+    with translation.override(language):
+        apps = admin.site.get_app_list(request)
+        names = [app["name"] for app in apps]
+        models = [model["name"] for app in apps for model in app["models"]]
+        patients = str(Patient._meta.verbose_name_plural)
+    assert all(type(name) is str for name in names + models)
+    assert names == sorted(names, key=str.lower)
+    assert patients[0].upper() + patients[1:] in models

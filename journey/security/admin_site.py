@@ -53,6 +53,16 @@ class WaypointAdminSite(admin.AdminSite):
         build = super().get_app_list
         return _AppList(lambda: build(request, app_label))
 
+    def _build_app_dict(self, request, label=None):
+        """Django's, with the app and model names translated once: they are lazy strings, and
+        sorting the list translated both sides of every comparison (~130 gettext calls)."""
+        app_dict = super()._build_app_dict(request, label)
+        for app in app_dict.values():
+            app["name"] = str(app["name"])
+            for model in app["models"]:
+                model["name"] = str(model["name"])
+        return app_dict
+
     def login(self, request, extra_context=None):
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff and not is_verified(user):
