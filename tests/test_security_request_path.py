@@ -160,3 +160,10 @@ def test_the_admin_app_list_names_are_translated_once_and_sorted(rf, superuser, 
     assert all(type(name) is str for name in names + models)
     assert names == sorted(names, key=str.lower)
     assert patients[0].upper() + patients[1:] in models
+
+
+def test_a_superuser_has_every_permission_as_with_django(superuser):
+    fresh = type(superuser).objects.get
+    expected = ModelBackend().get_all_permissions(fresh(pk=superuser.pk))
+    assert WaypointBackend().get_all_permissions(fresh(pk=superuser.pk)) == expected
+    assert len(expected) == Permission.objects.count()
