@@ -1,7 +1,10 @@
 """Requests/s and latency of the busiest pages under load, beside a one-line view as the floor.
 
 Pages: the guardian's home, a child's journey, care plan, emergency card and labs pages, the
-coordinator's worklist and the admin patient list (logged in as a scale guardian / coordinator).
+coordinator's worklist and the admin patient list (logged in as a scale guardian / coordinator),
+and the hello view behind a guardian's session (what every logged-in request costs).
+Sessions are read as configured: from Redis (cached_db, as in production) when REDIS_URL is
+set, else from the database (one query a request more); "session_engine" says which.
 gunicorn serves bench.settings (the project's settings with DEBUG off and bench/urls.py:
 config.urls plus /bench/hello/) on 127.0.0.1; wrk drives it at --concurrency connections for
 --duration seconds per page, a Lua script reporting p50/p95/p99. SQL queries per page are
@@ -89,6 +92,8 @@ def _pages(guardian, child, coordinator):
         "child_labs": ("portal_tracker:labs", [child.public_id], guardian),
         "coordinator_worklist": ("admin:tracker_worklist_changelist", [], coordinator),
         "admin_patient_list": ("admin:journey_patient_changelist", [], coordinator),
+        # The hello view behind a guardian's session: what every logged-in request costs.
+        "guardian_hello": ("bench_hello", [], guardian),
     }
     out = {}
     for name, (url_name, args, user) in wanted.items():
@@ -249,6 +254,8 @@ def _load(pages, args):
 
 
 def run(args):
+    from django.conf import settings
+
     common.ensure_seeded(args.patients, args.centers, args.seed)
     guardian, child, coordinator = _people()
     pages = _pages(guardian, child, coordinator)
@@ -286,6 +293,7 @@ def run(args):
         "workers": args.workers,
         "patients": args.patients,
         "database": common.database_label(),
+        "session_engine": settings.SESSION_ENGINE,  # cached_db when REDIS_URL is set
         "machine": common.machine(),
     }
 

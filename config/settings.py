@@ -69,8 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): the second factor (django-otp).
-    "django_otp.middleware.OTPMiddleware",
+    # request.user.is_verified(): the second factor (django-otp's, the device read with the user).
+    "journey.security.otp.OTPMiddleware",
     # Idle and absolute session limits, and a guardian's opt-in second factor.
     "journey.security.sessions.SessionLimitsMiddleware",
     # Who did it (auditlog's actor) and which patient record staff looked at.
@@ -117,10 +117,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "journey.User"
-# django-axes checks for a lockout first; it never logs anyone in itself.
+# django-axes checks for a lockout first; it never logs anyone in itself. Then Django's
+# ModelBackend, reading the user with their guardian row and second-factor device in one query.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "journey.security.backends.WaypointBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"

@@ -23,7 +23,7 @@ from .forms_portal import AcceptInvitationForm, LoginForm, StaffResetPasswordFor
 from .portal import invitations, pages, words
 from .security.admin_site import is_verified, staff_home
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "journey.security.backends.WaypointBackend"
 
 
 def guardian_required(view):

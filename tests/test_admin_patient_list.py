@@ -110,10 +110,10 @@ def _list_queries(client, center, coordinator, therapy, count):
 def test_patient_list_query_count_does_not_grow(client_a, center_a, coordinator_a, zolgensma):
     few = _list_queries(client_a, center_a, coordinator_a, zolgensma, 2)
     many = _list_queries(client_a, center_a, coordinator_a, zolgensma, 28)
-    # session (none with cached sessions: Redis), user, device, 2 permissions, centers,
-    # therapies (filter), count, page, the page's therapies and their criteria
+    # session (none with cached sessions: Redis), user with device, permissions, centers,
+    # therapies (filter), count, page, the age-limit criteria of the page's therapies
     session = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-    assert few == many == 10 + session
+    assert few == many == 7 + session
 
 
 def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, journey_b):

@@ -20,12 +20,12 @@ from tracker.models import LabResult
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_portal_tracker")]
 TODAY = dt.datetime(2026, 5, 20, 15, tzinfo=dt.UTC)
-# Session (none when cached, with Redis), user, device-free guardian (portal middleware),
+# Session (none when cached, with Redis), the user with their guardian row (one query),
 # then the page: child, journey, then plan: items + their dates (prefetch) + lab catalogue;
 # labs: dates + results + catalogue; calendar: the live link. Every request reads them all:
 # no page is cached. The feed: link+guardian+login, access check, dates.
 SESSION = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-BUDGET = {"portal_tracker:plan": 7, "portal_tracker:labs": 7, "portal_tracker:calendar": 4}
+BUDGET = {"portal_tracker:plan": 6, "portal_tracker:labs": 6, "portal_tracker:calendar": 3}
 BUDGET = {name: budget + SESSION for name, budget in BUDGET.items()}
 
 

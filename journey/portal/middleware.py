@@ -4,13 +4,17 @@ import zoneinfo
 
 from django.utils import timezone, translation
 
-from journey.models import Guardian
+from journey.models import Guardian, User
 
 
 def guardian_for(user):
-    """The Guardian row linked to a login, or None (staff, anonymous, not linked)."""
+    """The Guardian row linked to a login, or None (staff, anonymous, not linked).
+
+    The login backend reads it with the user (one query a request, never cached)."""
     if not user.is_authenticated or user.is_staff:
         return None
+    if User.guardian.is_cached(user):
+        return getattr(user, "guardian", None)
     return Guardian.objects.filter(user=user).select_related("center").first()
 
 
