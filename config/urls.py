@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/", include(account_urlpatterns)),
     path("portal/", include("journey.urls")),
     *_tracker_pages(),
+    path("portal/", include("reports.urls")),  # app_name "portal_reports"
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
 ]
