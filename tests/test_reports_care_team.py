@@ -201,3 +201,27 @@ def test_sending_and_answering_are_audited(
     assert updated.actor == coordinator_a
     assert updated.after["status"] == Status.ANSWERED
     assert updated.reason == "Called back"
+
+
+# ---- planning: the critical-alert path ----
+
+
+def test_an_urgent_report_is_planned_like_a_critical_result_for_every_coordinator():
+    from notifications import planning as p
+    from notifications.models import Kind
+
+    at = dt.datetime(2025, 3, 8, 8, tzinfo=dt.UTC)  # 02:00 in Chicago, 21:00 in Auckland
+    coordinators = [
+        p.Recipient("u", 20, "America/Chicago"),
+        p.Recipient("u", 21, "Pacific/Auckland"),
+    ]
+    inputs = p.PatientInputs(1, 2, 3, coordinators=coordinators)
+    inputs.urgent_reports = [p.UrgentReport(7, at)]
+    plan = p.plan_patient(inputs, at + dt.timedelta(minutes=1))
+    assert [(d.kind, d.recipient.id, d.send_at) for d in plan] == [
+        (Kind.URGENT_REPORT, 20, at),
+        (Kind.URGENT_REPORT, 21, at),
+    ]
+    assert len({d.key for d in plan}) == 2
+    # Two days later it is history: not planned again.
+    assert p.plan_patient(inputs, at + p.RECENT + dt.timedelta(minutes=1)) == []
