@@ -219,3 +219,17 @@ def test_reports_are_rate_limited(client, mia):
     codes = [client.post(new_url(child), {"text": f"report {i}"}).status_code for i in range(4)]
     assert codes == [302, 302, 302, 429]
     assert SymptomReport.objects.count() == 3
+
+
+def test_the_report_pages_read_a_fixed_number_of_queries(
+    client, mia, django_assert_max_num_queries
+):
+    """Session, login, guardian, child, journey with its therapy: a constant, whatever the
+    number of signs or reports."""
+    guardian, child, _ = mia
+    login(client, guardian)
+    with django_assert_max_num_queries(8):
+        client.get(new_url(child))
+    response = client.post(new_url(child), {"signs": ["0", "1"], "text": "both"})
+    with django_assert_max_num_queries(8):
+        client.get(response.url)
