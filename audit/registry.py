@@ -33,6 +33,7 @@ PATIENT_PATHS = {
     "tracker.planversion": "plan__journey__patient_id",
     "tracker.labresult": "journey__patient_id",
     "tracker.planreview": "journey__patient_id",
+    "reports.symptomreport": "patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
 }
@@ -41,6 +42,7 @@ GUARDIAN_PATHS = {
     "journey.guardianship": "guardian_id",
     "journey.invitation": "guardian_id",
     "journey.portalaccesschange": "guardian_id",
+    "reports.symptomreport": "guardian_id",
     "notifications.preference": "guardian_id",
 }
 # Registered with these auditlog options (token hashes and passwords never stored).
@@ -65,6 +67,7 @@ REGISTERED = {
     "tracker.planversion": {},
     "tracker.labresult": {},
     "tracker.planreview": {},
+    "reports.symptomreport": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
@@ -80,6 +83,7 @@ ACTOR_FIELDS = (
     "recorded_by",
     "done_by",
     "decided_by",
+    "answered_by",
     "by",
 )
 REASON_FIELDS = (
@@ -90,6 +94,7 @@ REASON_FIELDS = (
     "missed_reason",
     "cancel_reason",
     "extension_end_reason",
+    "answer_note",
 )
 
 

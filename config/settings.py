@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "auditlog",
     "journey",
     "tracker",
+    "reports",  # "something is wrong": families' reports to the care team
     "notifications",
     "audit",
     "devdata",  # seed_demo, demo_code, seed_scale: local demo and bench data, no models
@@ -350,9 +351,15 @@ WAYPOINT_RATE_LIMITS = {
     "accept_invitation": {"ip": "30/10m"},
     "two_factor": {"ip": "30/10m", "user": "10/10m"},
     "calendar_feed": {"ip": "600/h", "token": "60/h"},
+    "symptom_report": {"user": "10/h"},
 }
 
 # Waypoint's own knobs.
+# A family's report: hours to the care team's "respond by" deadline (urgent: a sign was ticked).
+REPORTS_RESPONSE_HOURS = {
+    "urgent": env.int("REPORTS_RESPONSE_HOURS_URGENT", default=1),
+    "other": env.int("REPORTS_RESPONSE_HOURS", default=24),
+}
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
 # A portal invitation link works for this many days; a new one replaces it.
 WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)

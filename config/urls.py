@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/", include(account_urlpatterns)),
     path("portal/", include("journey.urls")),
     *_tracker_pages(),
+    path("portal/", include("reports.urls")),  # app_name "portal_reports"
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
     path("health/", health_view, name="health"),  # no login, no patient data
     path("metrics", metrics_view, name="metrics"),  # token or network (notifications.monitoring)

@@ -162,7 +162,7 @@ def _what(reminder):
 
 def _when(reminder):
     """The date (or time) the email is about, in the recipient's own zone and language."""
-    if reminder.kind == Kind.CRITICAL_RESULT:
+    if reminder.kind in (Kind.CRITICAL_RESULT, Kind.URGENT_REPORT):
         local = reminder.send_at.astimezone(ZoneInfo(reminder.time_zone))
         return formats.date_format(local, "DATETIME_FORMAT")
     if reminder.kind in (Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.OVERDUE_COORDINATOR):

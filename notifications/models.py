@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     CRITICAL_RESULT = "critical_result", _("Critical result (coordinator)")
     OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
     DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
+    URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
 
 
 GUARDIAN_KINDS = [
@@ -33,7 +34,12 @@ GUARDIAN_KINDS = [
     Kind.STAGE_CHANGED,
     Kind.STEP_DUE,
 ]
-COORDINATOR_KINDS = [Kind.CRITICAL_RESULT, Kind.OVERDUE_COORDINATOR, Kind.DAILY_DIGEST]
+COORDINATOR_KINDS = [
+    Kind.CRITICAL_RESULT,
+    Kind.OVERDUE_COORDINATOR,
+    Kind.DAILY_DIGEST,
+    Kind.URGENT_REPORT,
+]
 
 
 class Status(models.TextChoices):

@@ -84,6 +84,12 @@ class Critical:
     entered_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class UrgentReport:
+    report_id: int
+    created_at: dt.datetime
+
+
 @dataclass
 class PatientInputs:
     """Everything planning needs about one child with an open journey."""
@@ -97,6 +103,7 @@ class PatientInputs:
     steps: list = field(default_factory=list)  # open family steps of the current stage
     stage_notes: list = field(default_factory=list)
     criticals: list = field(default_factory=list)
+    urgent_reports: list = field(default_factory=list)  # open ones (reports app)
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ def plan_patient(inputs, now, nudges=DEFAULT_NUDGES):
         out += _overdue_ladder(inputs, draw, now, nudges)
     for coordinator in inputs.coordinators:
         out += _critical_alerts(inputs, coordinator, now)
+        out += _urgent_report_alerts(inputs, coordinator, now)
     return out
 
 
@@ -311,6 +319,18 @@ def _critical_alerts(inputs, coordinator, now):
             _base(inputs, coordinator, Kind.CRITICAL_RESULT, subject, day, critical.entered_at,
                   result_id=critical.result_id)
         )  # fmt: skip
+    return out
+
+
+def _urgent_report_alerts(inputs, coordinator, now):
+    """A family ticked a "call now" sign: as a critical result, at once, any hour."""
+    out = []
+    for report in inputs.urgent_reports:
+        if report.created_at + RECENT < now:
+            continue
+        day = local_today(coordinator.time_zone, report.created_at)
+        subject = f"report{report.report_id}"
+        out.append(_base(inputs, coordinator, Kind.URGENT_REPORT, subject, day, report.created_at))
     return out
 
 

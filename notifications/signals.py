@@ -13,6 +13,7 @@ from django.db.models.signals import post_save
 
 from journey import signals as journey_signals
 from journey.models import ChecklistStep, Guardian
+from reports import signals as report_signals
 from tracker import signals as tracker_signals
 from tracker.models import ScheduledLab
 
@@ -50,6 +51,16 @@ def on_results_recorded(sender, journey, critical_ids=(), **kwargs):
     enqueue_plan(patient_ids=[journey.patient_id], then_dispatch=bool(critical_ids))
 
 
+def on_report_submitted(sender, report, **kwargs):
+    # An urgent sign alerts the center's coordinators as a critical result does: at once.
+    enqueue_plan(patient_ids=[report.patient_id], then_dispatch=report.urgent)
+
+
+def on_report_answered(sender, report, **kwargs):
+    # Answered: an alert not sent yet is no longer due (the plan cancels it).
+    enqueue_plan(patient_ids=[report.patient_id])
+
+
 def on_scheduled_lab_saved(sender, instance, created, **kwargs):
     # Closing a draw as missed or done (mark_missed, complete_visit) ends its ladder at once.
     if not created:
@@ -80,6 +91,8 @@ def connect():
     tracker_signals.plan_changed.connect(on_plan_changed, dispatch_uid=uid + "plan")
     tracker_signals.plan_extended.connect(on_plan_extended, dispatch_uid=uid + "extended")
     tracker_signals.results_recorded.connect(on_results_recorded, dispatch_uid=uid + "results")
+    report_signals.report_submitted.connect(on_report_submitted, dispatch_uid=uid + "report")
+    report_signals.report_answered.connect(on_report_answered, dispatch_uid=uid + "answered")
     post_save.connect(on_scheduled_lab_saved, sender=ScheduledLab, dispatch_uid=uid + "lab")
     post_save.connect(on_step_saved, sender=ChecklistStep, dispatch_uid=uid + "step")
     post_save.connect(on_guardian_saved, sender=Guardian, dispatch_uid=uid + "guardian")

@@ -26,6 +26,8 @@ from journey.models import (
     Responsible,
     StageChange,
 )
+from reports.models import Status as ReportStatus
+from reports.models import SymptomReport
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
@@ -377,6 +379,7 @@ def load_inputs(patients, now):
     _add_steps(plans, of_journeys, {j: stage for j, _, _, stage in journeys}, now)
     _add_stage_notes(plans, of_journeys, now)
     _add_criticals(plans, of_journeys, now)
+    _add_urgent_reports(plans, patients, now)
     return list(plans.values())
 
 
@@ -478,3 +481,14 @@ def _add_criticals(plans, of_journeys, now):
     )
     for pk, journey_id, entered_at in rows:
         plans[journey_id].criticals.append(p.Critical(pk, entered_at))
+
+
+def _add_urgent_reports(plans, patients, now):
+    """Open urgent reports (a report names its child, not always an open journey)."""
+    journey_of = {inputs.patient_id: j for j, inputs in plans.items()}
+    rows = SymptomReport.objects.filter(
+        urgent=True, status=ReportStatus.OPEN, created_at__gte=now - p.RECENT, **patients.where()
+    ).values_list("pk", "patient_id", "created_at")
+    for pk, patient_id, created_at in rows:
+        if patient_id in journey_of:
+            plans[journey_of[patient_id]].urgent_reports.append(p.UrgentReport(pk, created_at))

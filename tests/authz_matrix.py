@@ -159,6 +159,8 @@ MODELS.update(model_rows("tracker.worklist", READ_ONLY_A, READ_ONLY_B, READ_ONLY
 MODELS.update(model_rows("tracker.monitoringplan", pages("200", "403", "200", "403", "200"),
                          pages("200", "403", "404", "404", "404"),
                          pages("200", "403", "200", "403", "200")))  # fmt: skip
+# families' reports: the care team reads them and answers with a note; nobody adds or deletes
+MODELS.update(model_rows("reports.symptomreport", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
 for _m in ["notifications.preference", "notifications.centernotificationsettings"]:
     MODELS.update(model_rows(_m, ALL_200, OTHER_CENTER, ALL_200))
 # a center's eligibility policy: its coordinators switch rules, never delete a setting
@@ -185,6 +187,8 @@ MATRIX = {
     # the calendar feed has no login: the signed token of guardian A's feed is the key
     "portal_tracker:feed": everyone("200"),
     "portal_notifications:settings": PORTAL_CHILD,
+    "portal_reports:new": PORTAL_CHILD,
+    "portal_reports:sent": PORTAL_CHILD,  # family A's report, under family A's child
     "portal_notifications:snooze": GET_ONLY_POST,
     "portal_notifications:unsnooze": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page

@@ -16,6 +16,7 @@ from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
 from notifications import models as nm
+from reports import services as report_services
 from tests import authz_matrix as am
 from tests import factories as f
 from tests import factories_portal_tracker as fpt
@@ -89,6 +90,9 @@ class World:
                 time_zone="America/New_York",
             )
         )
+        self.report_a = report_services.submit_report(
+            self.guardian_a, self.child_a, self.journey_a, [], "Amaryllis has a rash"
+        )
         self.feed_a = calendar.new_feed(self.guardian_a, self.child_a)
         self.unsubscribe_token = signing.dumps(
             {"g": str(self.guardian_a.public_id), "p": str(self.child_a.public_id)},
@@ -150,6 +154,7 @@ class World:
             ("notifications", "preference"): self.preference_a,
             ("notifications", "centernotificationsettings"): self.center_settings_a,
             ("journey", "centercriterionsetting"): self.center_policy_a,
+            ("reports", "symptomreport"): self.report_a,
         }
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
@@ -167,6 +172,7 @@ class World:
             "review_id": self.review_a.pk,
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
+            "report_id": self.report_a.public_id,
             "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode
             "id": self.guardian_a.user.pk,  # the user's password page
             "app_label": "journey",

@@ -106,6 +106,14 @@ def _reminder_and_device_rows(center, guardian, child, coordinator):
     TOTPDevice.objects.create(user=coordinator, name="fuzz phone", confirmed=True)
     StaticDevice.objects.create(user=coordinator, name="fuzz backup codes", confirmed=True)
     _center_policy_row(center, coordinator)
+    _family_report_row(guardian, child)
+
+
+def _family_report_row(guardian, child):
+    """An open family report, so its change view (the care team's note) is fuzzed too."""
+    from reports import services
+
+    services.submit_report(guardian, child, None, [], "fuzz: a rash")
 
 
 def _center_policy_row(center, coordinator):

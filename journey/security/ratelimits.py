@@ -20,6 +20,7 @@ GUARDED = {
     "two_factor:verify": ("two_factor", ["POST"]),
     "two_factor:setup": ("two_factor", ["POST"]),
     "portal_tracker:feed": ("calendar_feed", ["GET", "HEAD"]),
+    "portal_reports:new": ("symptom_report", ["POST"]),
 }
 
 

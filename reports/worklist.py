@@ -1,0 +1,22 @@
+"""The worklist's section of open family reports (registered in ReportsConfig.ready)."""
+
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from journey.access import scope_to_centers
+from tracker.services import WorklistSection
+
+from .models import Status, SymptomReport
+
+
+def open_reports(user):
+    """Open reports of the user's centers, the earliest "respond by" first: overdue ones lead."""
+    rows = scope_to_centers(SymptomReport.objects.filter(status=Status.OPEN), user, "center")
+    late = ExpressionWrapper(Q(respond_by__lt=timezone.now()), output_field=BooleanField())
+    return WorklistSection(
+        "family-reports",
+        _("Families reporting a problem"),
+        "admin/reports/_worklist_reports.html",
+        rows.select_related("patient").annotate(overdue=late).order_by("respond_by", "pk"),
+    )
