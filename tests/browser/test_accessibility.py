@@ -159,7 +159,9 @@ def assert_flags_are_not_colour_only(page):
     svg_text = chart.locator("svg").inner_html()
     assert "High" in svg_text or "high" in svg_text, "the flagged point is named on the chart"
     expect(chart.locator("tbody")).to_contain_text("Higher than normal")
-    # The coming dates: a symbol and a word for the status ("○ Coming up", "! Overdue").
+    # The coming dates, folded under "Upcoming (N)": opened, each has a symbol and a word for
+    # its status ("○ Coming up", "! Overdue").
+    page.locator("details.upcoming > summary").click()
     statuses = page.locator(".date-group .status")
     assert statuses.count() > 0
     for text in statuses.all_inner_texts():
