@@ -82,5 +82,5 @@ def _enqueue(message_id):
 
     try:
         process_message.delay(message_id)
-    except Exception:  # broker down: the row waits for the sweep
-        log.exception("could not enqueue inbound message %s", message_id)
+    except Exception as exc:  # broker down: the row waits for the sweep
+        log.warning("could not enqueue inbound message %s (%s); the sweep will", message_id, exc)
