@@ -28,7 +28,8 @@ class LocalCodeAdmin(CenterScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sender":
-            kwargs["queryset"] = self.scope(request, LabSender.objects.all())
+            senders = LabSender.objects.filter(active=True)
+            kwargs["queryset"] = access.scope_to_centers(senders, request.user, "center")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
