@@ -35,6 +35,7 @@ PATIENT_PATHS = {
     "tracker.planreview": "journey__patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
+    "interfaces.inboundresult": "journey__patient_id",
 }
 GUARDIAN_PATHS = {
     "journey.guardian": "",
@@ -68,6 +69,9 @@ REGISTERED = {
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
+    "interfaces.labsender": {},
+    "interfaces.localcode": {},
+    "interfaces.inboundresult": {},
 }
 # The domain row's own "who" when no request is behind the change (services, Celery).
 ACTOR_FIELDS = (
@@ -81,6 +85,7 @@ ACTOR_FIELDS = (
     "done_by",
     "decided_by",
     "by",
+    "resolved_by",
 )
 REASON_FIELDS = (
     "reason",
@@ -90,6 +95,7 @@ REASON_FIELDS = (
     "missed_reason",
     "cancel_reason",
     "extension_end_reason",
+    "resolution",
 )
 
 

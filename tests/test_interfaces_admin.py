@@ -122,3 +122,19 @@ def test_drop_folder_files_are_taken_and_answered(tmp_path, center_a):
     assert len(list((tmp_path / "failed").glob("*.hl7.ack"))) == 1
     assert [p.name for p in incoming.iterdir()] == [".c.hl7"]
     assert InboundMessage.objects.count() == 2
+
+
+def test_matching_and_rejecting_leave_who_when_why_in_the_audit_trail(
+    client, coordinator_a, center_a, waiting
+):
+    from audit.models import AuditRecord
+
+    journey = child(center_a, mrn="MRN0001")
+    otp_login(client, coordinator_a)
+    client.post(change_url(waiting[0]), {"action": "match", "child": journey.pk})
+    client.post(change_url(waiting[0]), {"action": "reject", "reason": "late"})  # not waiting
+    entries = AuditRecord.objects.filter(
+        content_type__app_label="interfaces", object_pk=str(waiting[0].pk), action=1
+    )
+    assert entries.filter(actor=coordinator_a, patient_id=journey.patient_id).exists()
+    assert InboundResult.objects.get(pk=waiting[0].pk).state == "recorded"
