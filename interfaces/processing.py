@@ -12,6 +12,7 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from journey.models import OPEN_STAGES, Journey
 from tracker.models import LabTest
@@ -43,7 +44,7 @@ def process_message(message_id, *, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         message = (
-            InboundMessage.objects.select_for_update()
+            InboundMessage.objects.select_for_update(of=("self",))
             .select_related("lab__center")
             .filter(pk=message_id, status=MessageStatus.RECEIVED)
             .first()
@@ -95,10 +96,63 @@ def _items(message, report):
     return items
 
 
+class _Lookups:
+    """What one settle reads once: the catalogue with its units, the lab's local codes, each
+    record number's journey, and the results already recorded for these orders."""
+
+    def __init__(self, lab, items):
+        tests = list(LabTest.objects.prefetch_related("units"))
+        self.by_pk = {t.pk: t for t in tests}
+        self.by_loinc = {t.loinc: t for t in tests}
+        self.local = dict(LocalCode.objects.filter(sender=lab).values_list("code", "test_id"))
+        self.journeys = {}
+        orders = {i.order_id for i in items if i.order_id}
+        recorded = InboundResult.objects.filter(
+            message__lab=lab,
+            order_id__in=orders,
+            state=ResultState.RECORDED,
+            lab_result__superseded_at__isnull=True,
+        )
+        self.earlier = {
+            (r.order_id, r.code, r.journey_id): r
+            for r in recorded.select_related("lab_result").order_by("pk")
+        }
+
+    def journey(self, item):
+        key = (item.center_id, item.record_number)
+        if key not in self.journeys:
+            try:
+                self.journeys[key] = find_journey(item)
+            except Unmatched as miss:
+                self.journeys[key] = miss
+        found = self.journeys[key]
+        if isinstance(found, Unmatched):
+            raise found
+        return found
+
+    def test(self, item):
+        if item.test_id:
+            return self.by_pk[item.test_id]
+        test_id = self.local.get(item.code)
+        test = self.by_pk.get(test_id) if test_id else self.by_loinc.get(item.code)
+        if test is None or not item.code:
+            raise Unmatched(
+                Problem.TEST, _("Neither a LOINC code of the catalogue nor a local code.")
+            )
+        return test
+
+    def earlier_of(self, item):
+        """The recorded result of the same lab, order and test, still current (for C, or a
+        re-sent final with a new message id)."""
+        if not item.order_id:
+            return None
+        return self.earlier.get((item.order_id, item.code, item.journey_id))
+
+
 def find_journey(item):
     """The open journey of the child with this record number at the lab's center."""
     if not item.record_number:
-        raise Unmatched(Problem.PATIENT, "No identifier from the lab's assigning authority.")
+        raise Unmatched(Problem.PATIENT, _("No identifier from the lab's assigning authority."))
     journeys = list(
         Journey.objects.filter(
             center=item.center_id,
@@ -107,29 +161,21 @@ def find_journey(item):
         )[:2]
     )
     if len(journeys) != 1:
-        found = "No" if not journeys else "More than one"
-        raise Unmatched(Problem.PATIENT, f"{found} open journey for this record number.")
+        if not journeys:
+            raise Unmatched(Problem.PATIENT, _("No open journey has this record number."))
+        raise Unmatched(Problem.PATIENT, _("More than one open journey has this record number."))
     return journeys[0]
-
-
-def find_test(item, lab):
-    local = LocalCode.objects.filter(sender=lab, code=item.code).select_related("test").first()
-    if local:
-        return local.test
-    test = LabTest.objects.filter(loinc=item.code).first() if item.code else None
-    if test is None:
-        raise Unmatched(Problem.TEST, "Neither a LOINC code of the catalogue nor a local code.")
-    return test
 
 
 def check_value(item, test):
     """(value, unit as the catalogue spells it), or Unmatched."""
     if item.value.startswith(BOUNDS):
-        raise Unmatched(Problem.VALUE, "A bound, not a value: enter it by hand if it matters.")
+        raise Unmatched(Problem.VALUE, _("A bound, not a value: enter it by hand if it matters."))
     units = {u.unit.lower(): u.unit for u in test.units.all()}
     unit = units.get(item.unit.lower())
     if unit is None:
-        raise Unmatched(Problem.UNIT, f"Unit {item.unit!r} is not accepted for {test.code}.")
+        message = _("Unit %(unit)s is not accepted for %(test)s.")
+        raise Unmatched(Problem.UNIT, message % {"unit": repr(item.unit), "test": test.code})
     try:
         parse_value(test, item.value, unit)
     except ValidationError as exc:
@@ -137,17 +183,17 @@ def check_value(item, test):
     return item.value, unit
 
 
-def _prepare(item):
-    """Resolve one item; leaves it recordable (state RECORDED pending) or unmatched."""
-    lab = item.message.lab
+def _prepare(item, lookups):
+    """Resolve one item: (value, unit) when it is to be recorded, else None (its state set)."""
     if item.result_status == "X":
         item.state, item.problem, item.detail = ResultState.CANCELLED, "", ""
         return None
     try:
         if item.collected_at is None:
-            raise Unmatched(Problem.OTHER, "No collection time (OBR-7).")
-        item.journey = item.journey or find_journey(item)
-        item.test = item.test or find_test(item, lab)
+            raise Unmatched(Problem.OTHER, _("No collection time (OBR-7)."))
+        if item.journey_id is None:
+            item.journey = lookups.journey(item)
+        item.test = lookups.test(item)
         value, unit = check_value(item, item.test)
     except Unmatched as miss:
         item.state, item.problem, item.detail = ResultState.UNMATCHED, miss.problem, miss.detail
@@ -158,32 +204,19 @@ def _prepare(item):
     return value, unit
 
 
-def _earlier(item):
-    """The recorded result of the same lab, order and test, still current (for C, or a re-sent
-    final with a new message id)."""
-    if not item.order_id:
-        return None
-    rows = InboundResult.objects.filter(
-        message__lab=item.message.lab_id,
-        order_id=item.order_id,
-        code=item.code,
-        journey=item.journey,
-        state=ResultState.RECORDED,
-        lab_result__superseded_at__isnull=True,
-    ).exclude(pk=item.pk)
-    return rows.select_related("lab_result").order_by("-pk").first()
-
-
 def settle(items, *, by, now):
-    """Decide and record each item (new or unmatched); saves them all."""
+    """Decide and record each item (new or unmatched) of one message; saves them all."""
+    if not items:
+        return
+    lookups = _Lookups(items[0].message.lab, items)
     batches = defaultdict(list)
     for item in items:
-        ready = _prepare(item)
+        ready = _prepare(item, lookups)
         if ready is None:
             continue
-        earlier = _earlier(item)
-        if earlier is None:
-            batches[(item.journey.pk, item.collected_at)].append((item, ready))
+        earlier = lookups.earlier_of(item)
+        if earlier is None or earlier.pk == item.pk:
+            batches[(item.journey_id, item.collected_at)].append((item, ready))
         else:
             _correct(item, earlier, ready, by, now)
     for batch in batches.values():

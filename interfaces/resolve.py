@@ -39,7 +39,7 @@ def match(item, journey, *, by, now=None):
         raise PermissionDenied
     with transaction.atomic():
         rows = list(
-            InboundResult.objects.select_for_update()
+            InboundResult.objects.select_for_update(of=("self",))
             .select_related("message__lab", "test")
             .filter(
                 message=item.message_id,
