@@ -96,6 +96,22 @@ def parse_message(text):
         raise Refused("AE", f"Could not parse the message: {type(exc).__name__}.") from exc
 
 
+def msh_only(raw):
+    """The MSH segment alone, parsed, of a message refused before parsing (too large, wrong
+    encoding), so that its ACK can name it; None when even that cannot be read."""
+    head = SEGMENT_BREAKS.split(raw[:4000].decode("utf-8", "replace").strip(), maxsplit=1)[0]
+    if not head.startswith("MSH") or "\ufffd" in head:
+        return None
+    try:
+        return decode_and_parse(head.encode("utf-8"))
+    except Refused:
+        return None
+
+
+def decode_and_parse(raw):
+    return parse_message(decode(raw))
+
+
 def header(message):
     """(sender, control id) of a parsed message, or ('', '') when MSH is unreadable."""
     try:

@@ -26,6 +26,7 @@ def _check(raw):
         sender, control_id = hl7v2.check_header(message)
         hl7v2.read_report(message)
     except hl7v2.Refused as refused:
+        message = message if message is not None else hl7v2.msh_only(raw)
         sender, control_id = hl7v2.header(message) if message is not None else ("", "")
         return message, sender, control_id, refused.code, refused.reason
     return message, sender, control_id, "AA", ""

@@ -150,3 +150,12 @@ def test_unknown_sender_gets_AE_and_is_kept(db):
     row, answer = receive_hl7(liver(), "mllp")
     assert str(msa(answer)(1)) == "AE" and "NORTHLAB" in str(msa(answer)(3))
     assert row.status == MessageStatus.ERROR and bytes(row.raw) == liver()
+
+
+def test_a_message_too_large_is_refused_by_name_and_kept_in_part(setup):
+    raw = liver(id="BIG1") + b"NTE|1||" + b"x" * 2_000_000 + b"\r"
+    row, answer = receive_hl7(raw, "mllp")
+    assert str(msa(answer)(1)) == "AR" and str(msa(answer)(2)) == "BIG1"
+    assert "too large" in str(msa(answer)(3))
+    assert row.size == len(raw) and bytes(row.raw) == raw[: len(bytes(row.raw))]
+    assert row.status == MessageStatus.REJECTED and not LabResult.objects.exists()
