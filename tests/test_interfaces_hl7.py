@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import hl7
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from interfaces import processing, resolve
@@ -159,3 +160,30 @@ def test_a_message_too_large_is_refused_by_name_and_kept_in_part(setup):
     assert "too large" in str(msa(answer)(3))
     assert row.size == len(raw) and bytes(row.raw) == raw[: len(bytes(row.raw))]
     assert row.status == MessageStatus.REJECTED and not LabResult.objects.exists()
+
+
+def test_what_the_service_refuses_waits_and_the_rest_is_recorded(setup):
+    """An impossible value (the service's plausible maximum) waits with the service's reason;
+    the other tests of the collection are recorded."""
+    take(liver(alt="999999999"))
+    alt = InboundResult.objects.get(code="1742-6")
+    assert alt.state == "unmatched" and alt.problem == "value" and alt.detail
+    assert set(LabResult.objects.values_list("test__code", flat=True)) == {"AST", "TBIL", "INR"}
+
+
+def test_a_collection_time_in_the_future_waits_never_crashes(setup):
+    raw = liver().replace(b"20260112080000-0500", b"20991231080000-0500")
+    row, _answer = take(raw)
+    assert row.status == MessageStatus.PROCESSED
+    assert set(InboundResult.objects.values_list("state", flat=True)) == {"unmatched"}
+    assert not LabResult.objects.exists()
+
+
+def test_the_sweep_processes_what_no_task_took(setup):
+    from interfaces.tasks import process_waiting
+
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        row, _answer = receive_hl7(liver(), "mllp")  # the broker was down: nothing enqueued
+    process_waiting()
+    row.refresh_from_db()
+    assert row.status == MessageStatus.PROCESSED and LabResult.objects.count() == 4
