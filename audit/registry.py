@@ -36,6 +36,7 @@ PATIENT_PATHS = {
     "reports.symptomreport": "patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
+    "interfaces.inboundresult": "journey__patient_id",
 }
 GUARDIAN_PATHS = {
     "journey.guardian": "",
@@ -71,6 +72,9 @@ REGISTERED = {
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
+    "interfaces.labsender": {},
+    "interfaces.localcode": {},
+    "interfaces.inboundresult": {},
 }
 # The domain row's own "who" when no request is behind the change (services, Celery).
 ACTOR_FIELDS = (
@@ -85,6 +89,7 @@ ACTOR_FIELDS = (
     "decided_by",
     "answered_by",
     "by",
+    "resolved_by",
 )
 REASON_FIELDS = (
     "reason",
@@ -95,6 +100,7 @@ REASON_FIELDS = (
     "cancel_reason",
     "extension_end_reason",
     "answer_note",
+    "resolution",
 )
 
 

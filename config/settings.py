@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tracker",
     "reports",  # "something is wrong": families' reports to the care team
     "notifications",
+    "interfaces",  # results from lab systems (HL7 v2 over MLLP, drop folder)
     "audit",
     "devdata",  # seed_demo, demo_code, seed_scale: local demo and bench data, no models
 ]
@@ -254,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 20.0,
         "options": {"expires": 15},
     },
+    # Lab results accepted while the broker was down (docs/interfaces.md).
+    "interfaces-waiting": {
+        "task": "interfaces.tasks.process_waiting",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     # Plans that drifted from their journey (docs/monitoring.md "Plans never drift"): hourly,
     # on the planning queue so a long repair never delays an alert.
     "plans-repair": {
@@ -362,6 +369,10 @@ REPORTS_RESPONSE_HOURS = {
 }
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
 # A portal invitation link works for this many days; a new one replaces it.
+# Lab interfaces (docs/interfaces.md): the MLLP listener's address and the drop folder.
+WAYPOINT_MLLP_HOST = env.str("WAYPOINT_MLLP_HOST", default="127.0.0.1")
+WAYPOINT_MLLP_PORT = env.int("WAYPOINT_MLLP_PORT", default=2575)
+WAYPOINT_HL7_DROP_DIR = env.str("WAYPOINT_HL7_DROP_DIR", default=str(VAR_DIR / "hl7-drop"))
 WAYPOINT_INVITATION_DAYS = env.int("WAYPOINT_INVITATION_DAYS", default=7)
 
 # Reminder delivery (docs/reminders.md "When the relay is slow or down", docs/deploy.md).

@@ -330,7 +330,25 @@ def seed_demo(password):
             patient = _patient(centers[key], guardian, child, today)
             _diagnosis(patient, child, today, coordinators[key])
             _journey(patient, child, coordinators[key], today)
+    _lab_system(centers["a"])
     return logins(centers)
+
+
+def _lab_system(center):
+    """A lab system allowed to send HL7 results to center A (make demo runs the listener on
+    port 2575; docs/interfaces.md). Demo children have no record number, so what it sends
+    waits in the worklist's unmatched queue for the coordinator to match."""
+    from interfaces.models import LabSender
+
+    LabSender.objects.get_or_create(
+        sending_facility="DEMO-LAB",
+        defaults={
+            "center": center,
+            "name": "Demo hospital lab",
+            "assigning_authority": "DEMO-MRN",
+            "time_zone": center.time_zone,
+        },
+    )
 
 
 STAFF, FAMILY = "admin", "portal"

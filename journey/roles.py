@@ -7,7 +7,7 @@ by this group. It is kept in sync after every migrate.
 from django.contrib.auth.models import Group, Permission
 
 COORDINATOR_GROUP = "Care coordinators"
-APPS = ("journey", "tracker", "reports", "notifications")
+APPS = ("journey", "tracker", "reports", "notifications", "interfaces")
 # Catalogue and people-management models: read-only to coordinators.
 READ_ONLY_MODELS = {
     "therapy",
@@ -18,6 +18,8 @@ READ_ONLY_MODELS = {
     "center",
     "membership",
     "user",
+    "labsender",
+    "inboundmessage",
 }
 
 

@@ -168,6 +168,14 @@ MODELS.update(model_rows("journey.centercriterionsetting",
                          pages("200", "200", "200", "403", "200"),
                          pages("200", "200", "404", "404", "404"), ALL_200))  # fmt: skip
 
+# lab interfaces: lab systems are set up by administrators; coordinators keep the local codes
+# and answer the unmatched results (change); the inbox is read-only to everyone.
+MODELS.update(model_rows("interfaces.labsender", pages("200", "403", "200", "403", "200"),
+                         pages("200", "403", "404", "404", "404"), ALL_200))  # fmt: skip
+MODELS.update(model_rows("interfaces.localcode", ALL_200, OTHER_CENTER, ALL_200))
+for _m in ["interfaces.inboundmessage", "interfaces.inboundresult"]:
+    MODELS.update(model_rows(_m, READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
+
 SCOPED_OBJECT = admin_page("200", "404", "200")  # a custom page about one of center A's objects
 
 MATRIX = {

@@ -125,6 +125,7 @@ class World:
         )
         from audit.models import AuditRecord
 
+        lab_system, local_code, message, inbound = _lab_interface_rows(self.center_a)
         self.objects = {
             ("journey", "patient"): self.child_a,
             ("journey", "guardian"): self.guardian_a,
@@ -155,6 +156,10 @@ class World:
             ("notifications", "centernotificationsettings"): self.center_settings_a,
             ("journey", "centercriterionsetting"): self.center_policy_a,
             ("reports", "symptomreport"): self.report_a,
+            ("interfaces", "labsender"): lab_system,
+            ("interfaces", "localcode"): local_code,
+            ("interfaces", "inboundmessage"): message,
+            ("interfaces", "inboundresult"): inbound,
         }
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
@@ -207,6 +212,22 @@ class World:
         if key and "/" not in key:  # a named pattern; unnamed ones are keyed by their route
             return reverse(key, kwargs=kwargs)
         return "/" + _fill(route, kwargs)
+
+
+def _lab_interface_rows(center):
+    """Center A's lab system, one local code, and a message whose results wait unmatched."""
+    from interfaces import processing
+    from interfaces.inbox import receive_hl7
+    from interfaces.models import LocalCode
+    from tests.hl7_samples import liver, make_lab
+
+    lab = make_lab(center)
+    code = LocalCode.objects.create(
+        sender=lab, code="ALTL", test=tm.LabTest.objects.get(code="ALT")
+    )
+    message, _answer = receive_hl7(liver(mrn="NOT-KNOWN"), "mllp")
+    processing.process_message(message.pk)
+    return lab, code, message, message.results.order_by("pk").first()
 
 
 def _preferences_salt():

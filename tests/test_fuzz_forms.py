@@ -61,6 +61,7 @@ def world(center_a, coordinator_a, superuser, settings):
     _, token = invite(invited, by=coordinator_a)
     _axes_rows()
     _reminder_and_device_rows(center_a, guardian, child, coordinator_a)
+    _lab_interface_rows(center_a)
     return {
         "superuser": superuser,
         "coordinator": coordinator_a,
@@ -114,6 +115,20 @@ def _family_report_row(guardian, child):
     from reports import services
 
     services.submit_report(guardian, child, None, [], "fuzz: a rash")
+
+
+def _lab_interface_rows(center):
+    """A lab system, a local code, a message and its results waiting in the unmatched queue."""
+    from interfaces import processing
+    from interfaces.inbox import receive_hl7
+    from interfaces.models import LocalCode
+    from tests.hl7_samples import liver, make_lab
+    from tracker.models import LabTest
+
+    lab = make_lab(center)
+    LocalCode.objects.create(sender=lab, code="ALTL", test=LabTest.objects.get(code="ALT"))
+    row, _answer = receive_hl7(liver(mrn="NOT-KNOWN"), "mllp")
+    processing.process_message(row.pk)
 
 
 def _center_policy_row(center, coordinator):

@@ -11,10 +11,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "journey": {"audit", "tracker", "reports", "notifications", "devdata", "bench", "tests"},
-    "tracker": {"audit", "reports", "notifications", "devdata", "bench", "tests"},
+    "journey": {
+        "audit",
+        "tracker",
+        "reports",
+        "interfaces",
+        "notifications",
+        "devdata",
+        "bench",
+        "tests",
+    },
+    "tracker": {"audit", "reports", "interfaces", "notifications", "devdata", "bench", "tests"},
     # Families' reports sit above journey and tracker; notifications listens to their signals.
-    "reports": {"audit", "notifications", "devdata", "bench", "tests"},
+    "reports": {"audit", "interfaces", "notifications", "devdata", "bench", "tests"},
+    # Results from lab systems sit above tracker and call its services; nothing imports them.
+    "interfaces": {"audit", "reports", "notifications", "devdata", "bench", "tests"},
 }
 
 
@@ -43,6 +54,16 @@ def test_app_imports_only_what_is_below_it(app):
 def test_the_walk_sees_imports_inside_functions():
     source = "def f():\n    from audit import events\n    import notifications.sweep\n"
     assert set(imported_packages(source)) == {"audit", "notifications"}
+
+
+def test_nothing_imports_interfaces():
+    """interfaces sits on top (beside notifications): no other app imports it."""
+    found = []
+    for app in ("journey", "tracker", "notifications", "audit"):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "interfaces" in set(imported_packages(path.read_text(encoding="utf-8"))):
+                found.append(str(path.relative_to(ROOT)))
+    assert found == []
 
 
 MAX_LINES = 500

@@ -1,0 +1,173 @@
+"""HL7 v2 results per second end to end: a real MLLP client -> the listener -> the inbox ->
+the processing task -> tracker.services.record_results.
+
+Each message is one collection (a journey's first post-infusion lab item, all its tests as OBX
+segments, LOINC codes, the catalogue's units). The listener runs in a thread on a free port
+(python-hl7's asyncio server, the database work in worker threads as in production); one client
+connection sends every message and waits for each ACK. The task body then runs for each
+accepted message in this process (`process_message.apply`: Celery's code path without a
+broker). Beside it, in the same run, the same LabResult rows are inserted with the bare ORM:
+`ratio_vs_bare_insert` is end-to-end time / bare time.
+
+    python bench/ingest.py [--patients 10000] [--results 10000]
+"""
+
+import asyncio
+import itertools
+import queue
+import random
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+from bench.results import _bare_insert, _collections  # noqa: E402
+
+FACILITY = "BENCHLAB"
+AUTHORITY = "BENCH-MRN"
+
+
+def _message(control_id, journey, rows, tests, when):
+    stamp = when.strftime("%Y%m%d%H%M%S+0000")
+    facility = f"{FACILITY}-{journey.center_id}"
+    lines = [
+        f"MSH|^~\\&|LIS|{facility}|WAYPOINT|WP|{stamp}||ORU^R01^ORU_R01|{control_id}|P|2.5.1",
+        f"PID|1||{journey.patient.medical_record_number}^^^{AUTHORITY}^MR||X^Y||20200101|U",
+        f"OBR|1||ORD-{control_id}|PANEL^Panel^L|||{stamp}",
+    ]
+    for i, (code, value, unit) in enumerate(rows, 1):
+        test = tests[code]
+        lines.append(f"OBX|{i}|NM|{test.loinc}^{code}^LN||{value}|{_escape(unit)}|||||F")
+    return ("\r".join(lines) + "\r").encode()
+
+
+def _escape(text):
+    return text.replace("\\", "\\E\\").replace("^", "\\S\\")
+
+
+def _labs():
+    """One lab system per scale center, the scale record numbers under its authority."""
+    from devdata import scale
+    from interfaces.models import LabSender
+    from journey.models import Center
+
+    labs = {}
+    for center in Center.objects.filter(name__startswith=scale.CENTER_PREFIX):
+        labs[center.pk], _ = LabSender.objects.get_or_create(
+            sending_facility=f"{FACILITY}-{center.pk}",
+            defaults={
+                "center": center,
+                "name": f"Bench lab {center.pk}",
+                "assigning_authority": AUTHORITY,
+            },
+        )
+    return labs
+
+
+class Listener:
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.ports = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        from interfaces.listener import serve
+
+        asyncio.set_event_loop(self.loop)
+        self.stop = asyncio.Event()
+        self.loop.run_until_complete(serve("127.0.0.1", 0, ready=self.ports.put, stop=self.stop))
+
+    def __enter__(self):
+        self.thread.start()
+        return self.ports.get(timeout=30)
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(timeout=30)
+
+
+def run(args):
+    import hl7
+    from hl7.client import MLLPClient
+
+    from interfaces.models import InboundMessage, InboundResult
+    from interfaces.tasks import process_message
+    from tracker.models import LabTest
+
+    rng = random.Random(args.seed)
+    common.ensure_seeded(args.patients, args.centers, args.seed)
+    collections = _collections(args.results // 2, rng)
+    if not collections:
+        raise SystemExit("no journeys in monitoring: seed more patients")
+    labs = _labs()
+    tests = {t.code: t for t in LabTest.objects.all()}
+    when = datetime.now(UTC) - timedelta(hours=1)
+    run_id = f"{int(time.time())}"
+    messages, total = [], 0
+    for n, (journey, rows) in enumerate(itertools.cycle(collections)):
+        if total >= args.results:
+            break
+        messages.append(_message(f"R{run_id}-{n:07d}", journey, rows, tests, when))
+        total += len(rows)
+    assert len(labs) >= 1
+    first_id = (InboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
+    common.log(f"sending {len(messages)} messages ({total} results) over MLLP")
+    started = time.perf_counter()
+    with Listener() as port, MLLPClient("127.0.0.1", port) as client:
+        for raw in messages:
+            answer = client.send_message(raw)
+            code = str(hl7.parse(answer.decode().strip("\x0b\x1c\r") + "\r").segment("MSA")(1))
+            if code != "AA":
+                raise SystemExit(f"answered {code}: {answer!r}")
+    sent = time.perf_counter()
+    ids = list(
+        InboundMessage.objects.filter(pk__gt=first_id).order_by("pk").values_list("pk", flat=True)
+    )
+    for message_id in ids:
+        process_message.apply(args=[message_id], throw=True)
+    done = time.perf_counter()
+    items = InboundResult.objects.filter(message_id__in=ids)
+    recorded = items.filter(state="recorded").count()
+    by_message = defaultdict(list)
+    for item in items.exclude(lab_result=None).select_related("lab_result"):
+        by_message[item.message_id].append(item.lab_result)
+    bare_started = time.perf_counter()
+    for rows in by_message.values():
+        _bare_insert(rows)  # one transaction per collection, as bench/results.py
+    bare_s = time.perf_counter() - bare_started
+    results = sum(len(rows) for rows in by_message.values())
+    end_to_end = done - started
+    return {
+        "bench": "ingest",
+        "messages": len(ids),
+        "results": total,
+        "recorded": recorded,
+        "unmatched": items.filter(state="unmatched").count(),
+        "seconds": round(end_to_end, 3),
+        "listener_seconds": round(sent - started, 3),
+        "task_seconds": round(done - sent, 3),
+        "results_per_s": round(total / end_to_end, 1),
+        "bare_insert_seconds": round(bare_s, 3),
+        "bare_insert_results_per_s": round(results / bare_s, 1) if bare_s else None,
+        "ratio_vs_bare_insert": round(end_to_end / bare_s, 2) if bare_s else None,
+        "patients": args.patients,
+        "database": common.database_label(),
+        "machine": common.machine(),
+    }
+
+
+def main(argv=None):
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--results", type=int, default=10_000)
+    args = p.parse_args(argv)
+    common.setup_django()
+    common.emit(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Processing an accepted message: map each observation, record through tracker's service.
+
+Mapping: patient by PID-3 under the lab's assigning authority (the center's record number),
+test by the lab's local code or LOINC, unit among the test's accepted units, value as typed
+results are. Anything that does not match waits in the unmatched queue: nothing is guessed.
+OBX-11: F final (recorded), C corrected (supersedes the result of the same order and test),
+P preliminary (kept, not recorded), X cancelled (kept).
+"""
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journey.models import OPEN_STAGES, Journey
+from tracker.models import LabTest
+from tracker.services import correct_result, parse_value, record_results
+
+from . import hl7v2
+from .models import (
+    InboundMessage,
+    InboundResult,
+    LocalCode,
+    MessageStatus,
+    Problem,
+    ResultState,
+)
+
+BOUNDS = ("<", ">", "\u2264", "\u2265")
+CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C)."
+
+
+class Unmatched(Exception):
+    def __init__(self, problem, detail):
+        super().__init__(detail)
+        self.problem = problem
+        self.detail = str(detail)[:500]
+
+
+def process_message(message_id, *, now=None):
+    """Process one accepted message once; a second call (or a re-sent copy) does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("lab__center")
+            .filter(pk=message_id, status=MessageStatus.RECEIVED)
+            .first()
+        )
+        if message is None:
+            return None
+        try:
+            report = hl7v2.read_report(hl7v2.parse_message(hl7v2.decode(bytes(message.raw))))
+        except hl7v2.Refused as refused:
+            message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
+        else:
+            items = _items(message, report)
+            settle(items, by=None, now=now)
+            message.status = MessageStatus.PROCESSED
+        message.processed_at = now
+        message.save(update_fields=["status", "reason", "processed_at"])
+    return message
+
+
+def _items(message, report):
+    lab = message.lab
+    items = []
+    for patient in report.patients:
+        number = next((n for n, auth in patient.ids if auth == lab.assigning_authority), "")
+        shown = "; ".join(f"{n} ({auth})" if auth else n for n, auth in patient.ids)
+        for order in patient.orders:
+            collected = hl7v2.in_zone(order.collected, lab.time_zone) if order.collected else None
+            for obs in order.observations:
+                items.append(
+                    InboundResult(
+                        message=message,
+                        center=lab.center,
+                        position=obs.position,
+                        patient_ids=shown[:250],
+                        record_number=number,
+                        patient_name=patient.name,
+                        birth_date=patient.birth_date,
+                        order_id=order.order_id,
+                        code=obs.code,
+                        code_text=obs.text,
+                        value=obs.value,
+                        unit=obs.unit,
+                        reference_range=obs.reference_range,
+                        result_status=obs.status,
+                        collected_at=collected,
+                        state=ResultState.UNMATCHED,
+                    )
+                )
+    return items
+
+
+class _Lookups:
+    """What one settle reads once: the catalogue with its units, the lab's local codes, each
+    record number's journey, and the results already recorded for these orders."""
+
+    def __init__(self, lab, items):
+        tests = list(LabTest.objects.prefetch_related("units"))
+        self.by_pk = {t.pk: t for t in tests}
+        self.by_loinc = {t.loinc: t for t in tests}
+        self.local = dict(LocalCode.objects.filter(sender=lab).values_list("code", "test_id"))
+        self.journeys = {}
+        orders = {i.order_id for i in items if i.order_id}
+        recorded = InboundResult.objects.filter(
+            message__lab=lab,
+            order_id__in=orders,
+            state=ResultState.RECORDED,
+            lab_result__superseded_at__isnull=True,
+        )
+        self.earlier = {
+            (r.order_id, r.code, r.journey_id): r
+            for r in recorded.select_related("lab_result").order_by("pk")
+        }
+
+    def journey(self, item):
+        key = (item.center_id, item.record_number)
+        if key not in self.journeys:
+            try:
+                self.journeys[key] = find_journey(item)
+            except Unmatched as miss:
+                self.journeys[key] = miss
+        found = self.journeys[key]
+        if isinstance(found, Unmatched):
+            raise found
+        return found
+
+    def test(self, item):
+        if item.test_id:
+            return self.by_pk[item.test_id]
+        test_id = self.local.get(item.code)
+        test = self.by_pk.get(test_id) if test_id else self.by_loinc.get(item.code)
+        if test is None or not item.code:
+            raise Unmatched(
+                Problem.TEST, _("Neither a LOINC code of the catalogue nor a local code.")
+            )
+        return test
+
+    def earlier_of(self, item):
+        """The recorded result of the same lab, order and test, still current (for C, or a
+        re-sent final with a new message id)."""
+        if not item.order_id:
+            return None
+        return self.earlier.get((item.order_id, item.code, item.journey_id))
+
+
+def find_journey(item):
+    """The open journey of the child with this record number at the lab's center."""
+    if not item.record_number:
+        raise Unmatched(Problem.PATIENT, _("No identifier from the lab's assigning authority."))
+    journeys = list(
+        Journey.objects.filter(
+            center=item.center_id,
+            stage__in=OPEN_STAGES,
+            patient__medical_record_number=item.record_number,
+        )[:2]
+    )
+    if len(journeys) != 1:
+        if not journeys:
+            raise Unmatched(Problem.PATIENT, _("No open journey has this record number."))
+        raise Unmatched(Problem.PATIENT, _("More than one open journey has this record number."))
+    return journeys[0]
+
+
+def check_value(item, test):
+    """(value, unit as the catalogue spells it), or Unmatched."""
+    if item.value.startswith(BOUNDS):
+        raise Unmatched(Problem.VALUE, _("A bound, not a value: enter it by hand if it matters."))
+    units = {u.unit.lower(): u.unit for u in test.units.all()}
+    unit = units.get(item.unit.lower())
+    if unit is None:
+        message = _("Unit %(unit)s is not accepted for %(test)s.")
+        raise Unmatched(Problem.UNIT, message % {"unit": repr(item.unit), "test": test.code})
+    try:
+        parse_value(test, item.value, unit)
+    except ValidationError as exc:
+        raise Unmatched(Problem.VALUE, " ".join(exc.messages)) from exc
+    return item.value, unit
+
+
+def _prepare(item, lookups):
+    """Resolve one item: (value, unit) when it is to be recorded, else None (its state set)."""
+    if item.result_status == "X":
+        item.state, item.problem, item.detail = ResultState.CANCELLED, "", ""
+        return None
+    try:
+        if item.collected_at is None:
+            raise Unmatched(Problem.OTHER, _("No collection time (OBR-7)."))
+        if item.journey_id is None:
+            item.journey = lookups.journey(item)
+        item.test = lookups.test(item)
+        value, unit = check_value(item, item.test)
+    except Unmatched as miss:
+        item.state, item.problem, item.detail = ResultState.UNMATCHED, miss.problem, miss.detail
+        return None
+    if item.result_status == "P":
+        item.state, item.problem, item.detail = ResultState.PRELIMINARY, "", ""
+        return None
+    return value, unit
+
+
+def settle(items, *, by, now):
+    """Decide and record each item (new or unmatched) of one message; saves them all."""
+    if not items:
+        return
+    lookups = _Lookups(items[0].message.lab, items)
+    batches = defaultdict(list)
+    for item in items:
+        ready = _prepare(item, lookups)
+        if ready is None:
+            continue
+        earlier = lookups.earlier_of(item)
+        if earlier is None or earlier.pk == item.pk:
+            batches[(item.journey_id, item.collected_at)].append((item, ready))
+        else:
+            _correct(item, earlier, ready, by, now)
+    for batch in batches.values():
+        _record(batch, by, now)
+    for item in items:
+        item.save()
+
+
+def _correct(item, earlier, ready, by, now):
+    old = earlier.lab_result
+    if old.value_entered == ready[0].strip() and old.unit_entered == ready[1]:
+        item.state, item.lab_result, item.problem, item.detail = ResultState.RECORDED, old, "", ""
+        return
+    try:
+        new = correct_result(old, ready[0], ready[1], by=by, reason=CORRECTED_BY_LAB, now=now)
+    except (ValidationError, ValueError) as exc:
+        _miss(item, Problem.VALUE, exc)
+        return
+    item.state, item.lab_result, item.problem, item.detail = ResultState.RECORDED, new, "", ""
+
+
+def _record(batch, by, now):
+    """One call of record_results per collection; a row the service refuses waits alone."""
+    while batch:
+        item = batch[0][0]
+        rows = [(i.test.code, value, unit) for i, (value, unit) in batch]
+        try:
+            results = record_results(item.journey, item.collected_at, rows, by=by, now=now)
+        except ValidationError as exc:
+            bad = set(getattr(exc, "error_dict", {}) or {})
+            kept = [(i, r) for i, r in batch if i.test.code not in bad]
+            for i, _ready in batch:
+                if i.test.code in bad or len(kept) == len(batch):
+                    _miss(i, Problem.VALUE, exc)
+            batch = [] if len(kept) == len(batch) else kept
+            continue
+        except ValueError as exc:
+            for i, _ready in batch:
+                _miss(i, Problem.OTHER, exc)
+            return
+        for (i, _ready), result in zip(batch, results, strict=True):
+            i.state, i.lab_result, i.problem, i.detail = ResultState.RECORDED, result, "", ""
+        return
+
+
+def _miss(item, problem, exc):
+    messages = getattr(exc, "messages", None) or [str(exc)]
+    item.state, item.problem, item.detail = ResultState.UNMATCHED, problem, " ".join(messages)[:500]

@@ -1,0 +1,37 @@
+"""Celery tasks of the lab interfaces: ids only, safe to run twice."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from . import processing
+from .models import InboundMessage, MessageStatus
+
+SWEEP_AFTER = timedelta(minutes=2)
+SWEEP_LIMIT = 500
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def process_message(message_id):
+    processing.process_message(message_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def process_waiting():
+    """Beat: accepted messages nobody processed (broker down when they came) are processed."""
+    before = timezone.now() - SWEEP_AFTER
+    ids = InboundMessage.objects.filter(
+        status=MessageStatus.RECEIVED, received_at__lt=before
+    ).values_list("pk", flat=True)
+    for message_id in list(ids.order_by("received_at")[:SWEEP_LIMIT]):
+        processing.process_message(message_id)
