@@ -196,6 +196,8 @@ class World:
             if name == "object_id":
                 obj = self.child_a if key == "admin:view_on_site" else self.objects[model]
                 kwargs[name] = obj.pk
+            elif name == "pk" and model in self.objects:  # a model admin's own <int:pk> page
+                kwargs[name] = self.objects[model].pk
             elif name == "token":
                 kwargs[name] = tokens[key]
             else:
