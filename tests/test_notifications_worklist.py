@@ -74,6 +74,7 @@ def test_escalated_labs_show_one_row_per_draw_with_a_link_to_result_entry(
             user=coordinator_a,
             center=center_a,
             patient=guardianship.patient,
+            journey=journey,
             scheduled_lab=lab,
             due_on=lab.due_on,
             send_at=timezone.now(),

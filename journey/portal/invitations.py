@@ -90,7 +90,11 @@ def change_email(guardian, new_email, *, by, now=None):
     new_email = new_email.strip().lower()
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Guardian.objects.select_for_update().select_related("user").get(pk=guardian.pk)
+        locked = (
+            Guardian.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=guardian.pk)
+        )
         old_email = locked.email
         if new_email == old_email.lower():
             return ""
