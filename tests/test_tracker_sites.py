@@ -166,3 +166,51 @@ def test_the_reminder_says_where_and_nothing_more_in_minimal_mode(family, quest)
         assert "Quest Elm Street, 12 Elm St, Dayton, 555-0100" in text
     minimal = emails.build(reminder, minimal=True)
     assert "Quest" not in minimal.body
+
+
+def test_the_reminder_reads_its_place_without_a_query_of_its_own(
+    family, quest, coordinator_a, django_assert_num_queries
+):
+    from notifications import dispatch
+
+    guardian, child, journey = family
+    set_draw_site(
+        journey, NEXT_DRAW, site=SiteChoice.LOCAL_LAB, lab=quest, by=coordinator_a, reason="x"
+    )
+    Reminder.objects.all().delete()
+    saved = Reminder.objects.create(
+        key="lab:where",
+        kind=Kind.LAB_REMINDER,
+        guardian=guardian,
+        center=journey.center,
+        patient=child,
+        journey=journey,
+        scheduled_lab=_rows(journey)[0],
+        due_on=NEXT_DRAW,
+        rung=1,
+        send_at=TODAY,
+        time_zone="America/New_York",
+    )
+    row = Reminder.objects.select_related(*dispatch.ROW_RELATED).get(pk=saved.pk)
+    with django_assert_num_queries(0):
+        message = emails.build(row)
+    assert "Quest Elm Street" in message.body
+
+
+def _plan_queries(client, child):
+    url = reverse("portal_tracker:plan", kwargs={"public_id": child.public_id})
+    with time_machine.travel(TODAY, tick=False), CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_plan_page_reads_the_places_in_no_extra_query(client, family, quest, coordinator_a):
+    guardian, child, journey = family
+    client.force_login(guardian.user)
+    _plan_queries(client, child)  # warm the session
+    at_center = _plan_queries(client, child)
+    set_default_site(journey.monitoring_plan, quest, ResultSender.LAB_FAX)
+    set_draw_site(
+        journey, NEXT_DRAW, site=SiteChoice.LOCAL_LAB, lab=quest, by=coordinator_a, reason="x"
+    )
+    assert _plan_queries(client, child) == at_center
