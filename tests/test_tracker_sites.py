@@ -60,7 +60,11 @@ def test_draws_happen_at_the_center_until_the_coordinator_sets_a_local_lab(famil
     assert _place(journey, row).at_center
     set_default_site(journey.monitoring_plan, quest, ResultSender.LAB_FAX)
     place = _place(journey, row)
-    assert (place.name, place.address, place.phone) == ("Quest Elm Street", "12 Elm St, Dayton", "555-0100")
+    assert (place.name, place.address, place.phone) == (
+        "Quest Elm Street",
+        "12 Elm St, Dayton",
+        "555-0100",
+    )
     assert journey.monitoring_plan.default_result_sender == ResultSender.LAB_FAX
 
 

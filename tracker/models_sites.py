@@ -76,3 +76,6 @@ class DrawSiteChange(models.Model):
                 name="drawsitechange_lab_iff_local",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.due_on}: {self.get_site_display()}"
