@@ -65,9 +65,7 @@ class LocalLabAdmin(CenterScopedAdmin):
             path(
                 "plan/<int:plan_id>/site/", view(self.default_site_view), name="tracker_plan_site"
             ),
-            path(
-                "draw/<uuid:public_id>/site/", view(self.draw_site_view), name="tracker_draw_site"
-            ),
+            path("draw/<uuid:lab_id>/site/", view(self.draw_site_view), name="tracker_draw_site"),
             *super().get_urls(),
         ]
 
@@ -113,14 +111,12 @@ class LocalLabAdmin(CenterScopedAdmin):
         title = _("Where %(patient)s's draws happen") % {"patient": plan.journey.patient}
         return self._form_page(request, form, title, plan.journey)
 
-    def draw_site_view(self, request, public_id):
+    def draw_site_view(self, request, lab_id):
         """One draw (the journey's open rows due that day) at another site."""
         if not request.user.has_perm("tracker.change_scheduledlab"):
             raise PermissionDenied
         rows = ScheduledLab.objects.filter(journey__in=access.journeys_for_staff(request.user))
-        row = get_object_or_404(
-            rows.select_related("journey__patient", "item"), public_id=public_id
-        )
+        row = get_object_or_404(rows.select_related("journey__patient", "item"), public_id=lab_id)
         initial = {
             "site": row.site,
             "local_lab": row.local_lab_id,
