@@ -218,3 +218,14 @@ def test_the_plan_page_reads_the_places_in_no_extra_query(client, family, quest,
         journey, NEXT_DRAW, site=SiteChoice.LOCAL_LAB, lab=quest, by=coordinator_a, reason="x"
     )
     assert _plan_queries(client, child) == at_center
+
+
+def test_the_database_refuses_a_local_lab_site_without_its_lab(family, quest):
+    from django.db import IntegrityError, transaction
+
+    _guardian, _child, journey = family
+    rows = ScheduledLab.objects.filter(journey=journey, due_on=NEXT_DRAW)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.update(site=SiteChoice.LOCAL_LAB, local_lab=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.update(site=SiteChoice.CENTER, local_lab=quest)
