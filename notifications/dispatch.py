@@ -42,6 +42,7 @@ BATCH_SIZE = 25  # small batches: a crash re-sends at most one message (the one 
 SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS)
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
+ROW_RELATED += ("scheduled_lab__local_lab", "scheduled_lab__item__plan__default_lab")
 DAY_BOUND_KINDS = (Kind.LAB_REMINDER, Kind.STEP_DUE)  # pointless once their day has passed
 CONNECTION_CODES = {421}  # "service not available": the relay, not the message
 

@@ -1,7 +1,8 @@
 """One function builds each reminder email: subject, text and HTML templates per kind.
 
 What an email may say is the minimum: the child's first name, the kind of step (a lab draw, a
-clinic visit, a step for the family) and when, in the recipient's zone, and a link to log in.
+clinic visit, a step for the family) and when, in the recipient's zone, where (a place's name,
+address and phone) and a link to log in.
 Never a diagnosis, a therapy, a test name or a result value; in "minimal" mode (center-wide or the
 guardian's own choice) not even the name or the date.
 """
@@ -22,6 +23,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from tracker.models import ItemKind
+from tracker.sites import place_for
 
 from .models import Kind
 
@@ -95,7 +97,7 @@ def render(kind, context):
 
 
 # The per-recipient values of the context; the templates print them as they are (no filter).
-FILLED = ("first_name", "when", "center", "login_url", "preferences_url")
+FILLED = ("first_name", "when", "where", "center", "login_url", "preferences_url")
 _MARKER = re.compile("\x1f([a-z_]+)\x1f")
 
 
@@ -133,6 +135,7 @@ def _context(reminder, minimal, digest):
         "first_name": None if minimal or not reminder.patient_id else reminder.patient.first_name,
         "what": _what(reminder),
         "when": None if minimal else _when(reminder),
+        "where": None if minimal else _where(reminder),
         "rung": reminder.rung,
         "center": reminder.center.name,
         "digest": digest,
@@ -158,6 +161,14 @@ def _what(reminder):
         ItemKind.LAB: _("a lab draw"),
         ItemKind.VISIT: _("a clinic visit"),
     }.get(kind, _("a check-in"))
+
+
+def _where(reminder):
+    """Where a reminded draw happens: a place's name, address and phone (nothing medical)."""
+    lab = reminder.scheduled_lab if reminder.kind == Kind.LAB_REMINDER else None
+    if lab is None:
+        return None
+    return place_for(lab, lab.item.plan.default_lab, reminder.center).text
 
 
 def _when(reminder):

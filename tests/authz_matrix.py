@@ -159,6 +159,8 @@ MODELS.update(model_rows("tracker.worklist", READ_ONLY_A, READ_ONLY_B, READ_ONLY
 MODELS.update(model_rows("tracker.monitoringplan", pages("200", "403", "200", "403", "200"),
                          pages("200", "403", "404", "404", "404"),
                          pages("200", "403", "200", "403", "200")))  # fmt: skip
+# a center's local labs (where its families' draws happen): its coordinators keep the list
+MODELS.update(model_rows("tracker.locallab", ALL_200, OTHER_CENTER, ALL_200))
 # families' reports: the care team reads them and answers with a note; nobody adds or deletes
 MODELS.update(model_rows("reports.symptomreport", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
 for _m in ["notifications.preference", "notifications.centernotificationsettings"]:
@@ -246,6 +248,8 @@ MATRIX = {
     "admin:tracker_labresult_error": SCOPED_OBJECT,
     "admin:tracker_plan_print": SCOPED_OBJECT,
     "admin:tracker_label_review": SCOPED_OBJECT,
+    "admin:tracker_plan_site": SCOPED_OBJECT,
+    "admin:tracker_draw_site": SCOPED_OBJECT,
     "admin:notifications_delivery_log": SCOPED_OBJECT,
     "admin:audit_patient_timeline": SCOPED_OBJECT,
     "admin:auth_user_password_change": admin_page("403", "403", "200"),

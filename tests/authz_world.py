@@ -64,6 +64,9 @@ class World:
             proposed_digest=self.plan_a.schedule_digest,
         )
         self.lab_a = tm.ScheduledLab.objects.filter(journey=self.journey_a).order_by("pk").first()
+        self.local_lab_a = tm.LocalLab.objects.create(
+            center=self.center_a, name="Elm Street Lab", address="12 Elm St", phone="555-0100"
+        )
         self.check_a = journey_services.run_eligibility(self.journey_a, by=self.coordinator_a)
         self.preference_a = nm.Preference.objects.create(
             guardian=self.guardian_a, patient=self.child_a
@@ -151,6 +154,7 @@ class World:
             ("tracker", "scheduledlab"): self.lab_a,
             ("tracker", "worklist"): self.lab_a,
             ("tracker", "monitoringplan"): self.plan_a,
+            ("tracker", "locallab"): self.local_lab_a,
             ("notifications", "reminder"): self.reminder_a,
             ("notifications", "preference"): self.preference_a,
             ("notifications", "centernotificationsettings"): self.center_settings_a,
@@ -175,6 +179,8 @@ class World:
             "public_id": self.child_a.public_id,
             "journey_id": self.journey_a.pk,
             "review_id": self.review_a.pk,
+            "plan_id": self.plan_a.pk,
+            "lab_id": self.lab_a.public_id,
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
             "report_id": self.report_a.public_id,

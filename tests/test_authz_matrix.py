@@ -175,6 +175,14 @@ def _backup_codes(w):
     return sorted(w.static_device_a.token_set.values_list("token", flat=True))
 
 
+def _plan_lab(w):
+    return tm.MonitoringPlan.objects.get(pk=w.plan_a.pk).default_lab_id
+
+
+def _draw_sites(w):
+    return tm.DrawSiteChange.objects.filter(journey=w.journey_a).count()
+
+
 def _child(name):
     return lambda w: reverse(name, args=[w.child_a.public_id])
 
@@ -223,6 +231,14 @@ POSTS = [
      lambda w: {"reason": "wrong child"}, _counting,
      {"coordinator_b": "404", "guardian_b": "adm-login", "staff_no_otp": "otp",
       "coordinator_a": "302"}),
+    ("plan_site", _obj("admin:tracker_plan_site", "plan_a"),
+     lambda w: {"local_lab": w.local_lab_a.pk, "result_sender": "fax_portal"}, _plan_lab,
+     {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
+    ("draw_site", lambda w: reverse("admin:tracker_draw_site", args=[w.lab_a.public_id]),
+     lambda w: {"site": "center", "reason": "closer to home"}, _draw_sites,
+     {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp",
+      "coordinator_a": "302"}),
     ("portal_access_revoke", _obj("admin:journey_guardian_portal_access", "guardian_a"),
      lambda w: {"do": "revoke_access"}, _guardian_access,
      {"coordinator_b": "404", "guardian_b": "adm-login", "staff_no_otp": "otp",
@@ -247,8 +263,8 @@ CHANGES = {("calendar_revoke", "guardian_a"), ("calendar_new", "guardian_a"),
            ("worklist_review", "coordinator_a"), ("move_stage", "coordinator_a"),
            ("infusion_date", "coordinator_a"), ("run_eligibility", "coordinator_a"),
            ("result_correct", "coordinator_a"), ("result_error", "coordinator_a"),
-           ("portal_access_revoke", "coordinator_a"),
-           ("guardian_bulk_revoke", "coordinator_a")}  # fmt: skip
+           ("portal_access_revoke", "coordinator_a"), ("plan_site", "coordinator_a"),
+           ("draw_site", "coordinator_a"), ("guardian_bulk_revoke", "coordinator_a")}  # fmt: skip
 
 
 def _post_cells():

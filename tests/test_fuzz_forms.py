@@ -36,6 +36,7 @@ from tests import factories as f
 from tests import factories_portal_tracker as fp
 from tests.conftest import otp_login as staff_login
 from tests.fuzz_values import discover, value_for
+from tracker.models import LocalLab
 
 pytestmark = pytest.mark.django_db
 ADMIN_EXAMPLES = 15
@@ -62,6 +63,7 @@ def world(center_a, coordinator_a, superuser, settings):
     _axes_rows()
     _reminder_and_device_rows(center_a, guardian, child, coordinator_a)
     _lab_interface_rows(center_a)
+    LocalLab.objects.create(center=center_a, name="Fuzz lab", address="1 Main St", phone="555")
     return {
         "superuser": superuser,
         "coordinator": coordinator_a,

@@ -1,7 +1,8 @@
 """The families' private calendar feed (iCalendar) and its revocable links.
 
 What a feed carries is what the reminder email carries, no more: the child's first name and
-the kind of date ("Lab draw for Maya", "Clinic visit for Maya"). No diagnosis, therapy, test
+the kind of date ("Lab draw for Maya", "Clinic visit for Maya"), and where (LOCATION: the
+center, or the local lab's name, address and phone). No diagnosis, therapy, test
 names or results: a calendar is shared, synced and shown on lock screens.
 
 Events are all-day (DTSTART;VALUE=DATE) on the due day. The reminder is a VALARM with a
@@ -30,12 +31,15 @@ from journey.access import patients_for_guardian
 
 from .models import CalendarFeed, ItemKind, ScheduledLab
 from .portal import wording
+from .sites import place_for
 
 SALT = "tracker.calendar-feed"
 REMINDER_LEAD_DAYS = 1
 REMINDER_HOUR = 9
 PRODID = "-//Waypoint//Family calendar//EN"
 FEED_KINDS = (ItemKind.LAB, ItemKind.VISIT)
+# The row's item and version, and where it happens (its lab, the plan's usual lab, the center).
+FEED_RELATED = ("item", "version", "local_lab", "item__plan__default_lab", "journey__center")
 
 
 def _signer():
@@ -113,7 +117,7 @@ def _summary(kind, first_name):
 def feed_dates(patient):
     """Dates the family goes to: lab draws and visits, not cancelled or missed, not inpatient.
 
-    One query: the child's journeys' rows with their item and plan version.
+    One query: the child's journeys' rows with their item, plan version and site.
     """
     return (
         ScheduledLab.objects.filter(
@@ -124,7 +128,7 @@ def feed_dates(patient):
             cancelled_at__isnull=True,
             missed_at__isnull=True,
         )
-        .select_related("item", "version")
+        .select_related(*FEED_RELATED)
         .order_by("due_on", "item__position", "pk")
     )
 
@@ -156,6 +160,8 @@ def _event(patient, due_on, kind, rows, link, stamp, domain):
     event.add("summary", summary)
     event.add("sequence", max(r.version.number for r in rows))
     event.add("transp", "TRANSPARENT")
+    first = rows[0]
+    event.add("location", place_for(first, first.item.plan.default_lab, first.journey.center).text)
     if start < end:
         when = _("Any day from %(start)s to %(end)s is fine.") % {
             "start": wording.day(start),

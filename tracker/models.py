@@ -16,6 +16,7 @@ from journey.models import Sex
 
 from . import schedule
 from .holds import hold_text
+from .models_sites import DrawSiteChange, LocalLab, ResultSender, SiteChoice  # noqa: F401
 from .schedule import Status
 
 # A reference range is for one sex or for both ("": any). The sexes are journey's Sex; its
@@ -156,6 +157,22 @@ class MonitoringPlan(models.Model):
     )
     label_as_of = models.DateField(_("label as of"), editable=False)
     schedule_digest = models.CharField(max_length=32, editable=False)
+    # Where the family's draws happen unless a draw says otherwise (tracker.models_sites).
+    default_lab = models.ForeignKey(
+        "tracker.LocalLab",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("usual local lab"),
+        help_text=_("Empty: the family's draws happen at the center."),
+    )
+    default_result_sender = models.CharField(
+        _("who usually sends the result"),
+        max_length=12,
+        choices=ResultSender.choices,
+        default=ResultSender.LAB_INTERFACE,
+    )
 
     class Meta:
         verbose_name = _("monitoring plan")
@@ -320,6 +337,21 @@ class ScheduledLab(models.Model):
     missed_reason = models.TextField(_("why missed"), blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancel_reason = models.TextField(_("why cancelled"), blank=True)
+    # Empty site: the plan's default (tracker.sites.place_for).
+    site = models.CharField(
+        _("site"), max_length=12, choices=SiteChoice.choices, blank=True, default=""
+    )
+    local_lab = models.ForeignKey(
+        "tracker.LocalLab", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result_sender = models.CharField(
+        _("who sends the result"),
+        max_length=12,
+        choices=ResultSender.choices,
+        blank=True,
+        default="",
+        help_text=_("Empty: the plan's usual sender."),
+    )
 
     objects = ScheduledLabQuerySet.as_manager()
 
@@ -333,6 +365,11 @@ class ScheduledLab(models.Model):
                 condition=Q(window_start__lte=models.F("due_on"))
                 & Q(due_on__lte=models.F("window_end")),
                 name="scheduledlab_due_in_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(site=SiteChoice.LOCAL_LAB, local_lab__isnull=False)
+                | (~Q(site=SiteChoice.LOCAL_LAB) & Q(local_lab__isnull=True)),
+                name="scheduledlab_lab_iff_local",
             ),
         ]
         indexes = [

@@ -87,7 +87,11 @@ class MonitoringPlanAdmin(CenterScopedAdmin):
         today = user_today(request.user)
         items = []
         if plan is not None:
-            labs = ScheduledLab.objects.with_status(today).order_by("due_on", "sequence")
+            labs = (
+                ScheduledLab.objects.with_status(today)
+                .select_related("local_lab")
+                .order_by("due_on", "sequence")
+            )
             items = plan.items.filter(removed_at__isnull=True).prefetch_related(
                 Prefetch("scheduled", queryset=labs)
             )

@@ -15,6 +15,7 @@ from tracker import flags
 from tracker.draws import group_draws
 from tracker.models import ItemKind, Status
 from tracker.schedule import OPEN_STATUSES
+from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
@@ -82,6 +83,8 @@ class DateGroup:
     when: str = ""  # "Tuesday, Feb. 3, 2026"
     window: str = ""  # when it may be done, in words ("" for a single day)
     next_text: str = ""  # "next: Monday, Feb. 3, 2026" on the labs page's folded list
+    where: str = ""  # the place (tracker.sites), on the plan page's next draw
+    rows: list = field(default_factory=list, repr=False)  # the draw's scheduled rows
 
     @property
     def status_text(self):
@@ -134,6 +137,7 @@ def _group_by_day(rows, tests, days, today=None):
         statuses = [_status(row) for row in draw.rows]
         status = min(statuses, key=STATUS_WEIGHT.__getitem__)
         group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
+        group.rows = draw.rows
         group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
         group.set_words(days, today)
         groups.append(group)
@@ -173,6 +177,15 @@ def _family_words(context, journey, today):
     context["family_notes"] = words.family_text(therapy.family_notes) if therapy else ""
 
 
+def _next_group(groups, plan, journey):
+    """The next draw, with where it happens (its rows came with their lab; the plan with its
+    usual lab)."""
+    group = next((g for g in groups if g.status != Status.OVERDUE), None)
+    if group is not None:
+        group.where = draw_place(group, plan.default_lab, journey.center).text
+    return group
+
+
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
     _family_words(context, journey, today)
@@ -191,7 +204,7 @@ def plan_context(patient, journey, today):
         visit_lines=[x for x in lines if x.kind == ItemKind.VISIT],
         check_lines=[x for x in lines if x.kind == ItemKind.CHECKPOINT],
         missed=missed_words(missed) if missed else "",
-        next_group=next((g for g in groups if g.status != Status.OVERDUE), None),
+        next_group=_next_group(groups, plan, journey),
         last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
     )
     return context

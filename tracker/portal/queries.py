@@ -36,6 +36,8 @@ JOURNEY_COLUMNS = (
     *("therapy__family_notes", "therapy__urgent_symptoms"),
     *("center__name", "center__main_phone", "center__after_hours_phone"),
     "monitoring_plan__id",
+    *("monitoring_plan__default_lab__name", "monitoring_plan__default_lab__address"),
+    "monitoring_plan__default_lab__phone",
 )
 
 
@@ -45,7 +47,7 @@ def current_journey(patient):
         When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
     )
     return (
-        patient.journeys.select_related("therapy", "center", "monitoring_plan")
+        patient.journeys.select_related("therapy", "center", "monitoring_plan__default_lab")
         .only(*JOURNEY_COLUMNS)
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
@@ -68,6 +70,7 @@ PLAN_ITEM_COLUMNS = (
 PLAN_DATE_COLUMNS = (
     *("item_id", "journey_id", "sequence", "due_on", "window_start", "window_end"),
     *("done_at", "missed_at", "cancelled_at"),
+    *("site", "local_lab__name", "local_lab__address", "local_lab__phone"),
 )
 TEST_COLUMNS = ("code", "family_name", "unit", "decimal_places", "position")
 
@@ -76,6 +79,7 @@ def plan_items(plan):
     """The plan's live items, each with its not-cancelled dates in order (2 queries)."""
     dates = (
         ScheduledLab.objects.filter(cancelled_at__isnull=True)
+        .select_related("local_lab")
         .only(*PLAN_DATE_COLUMNS)
         .order_by("due_on", "sequence")
     )
