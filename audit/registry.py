@@ -34,6 +34,7 @@ PATIENT_PATHS = {
     "tracker.labresult": "journey__patient_id",
     "tracker.planreview": "journey__patient_id",
     "reports.symptomreport": "patient_id",
+    "reports.outsideresult": "patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
 }
@@ -43,6 +44,7 @@ GUARDIAN_PATHS = {
     "journey.invitation": "guardian_id",
     "journey.portalaccesschange": "guardian_id",
     "reports.symptomreport": "guardian_id",
+    "reports.outsideresult": "guardian_id",
     "notifications.preference": "guardian_id",
 }
 # Registered with these auditlog options (token hashes and passwords never stored).
@@ -68,6 +70,7 @@ REGISTERED = {
     "tracker.labresult": {},
     "tracker.planreview": {},
     "reports.symptomreport": {},
+    "reports.outsideresult": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
@@ -84,6 +87,7 @@ ACTOR_FIELDS = (
     "done_by",
     "decided_by",
     "answered_by",
+    "verified_by",
     "by",
 )
 REASON_FIELDS = (
@@ -95,6 +99,7 @@ REASON_FIELDS = (
     "cancel_reason",
     "extension_end_reason",
     "answer_note",
+    "verify_note",
 )
 
 
