@@ -61,19 +61,18 @@ class OutsideResultAdmin(CenterScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<int:pk>/file/", wrap(self.file_view), name="reports_outsideresult_file"),
-            path("<int:pk>/check/", wrap(self.check_view), name="reports_outsideresult_check"),
+            path("<path:object_id>/file/", wrap(self.file_view), name="reports_outsideresult_file"),
+            path(
+                "<path:object_id>/check/", wrap(self.check_view), name="reports_outsideresult_check"
+            ),
             *super().get_urls(),
         ]
 
-    def _scoped(self, request, pk):
-        return self.get_object(request, str(pk))  # 404 outside the user's centers
+    def file_view(self, request, object_id):
+        return file_response(self.get_object(request, object_id))  # 404 outside their centers
 
-    def file_view(self, request, pk):
-        return file_response(self._scoped(request, pk))
-
-    def check_view(self, request, pk):
-        report = self._scoped(request, pk)
+    def check_view(self, request, object_id):
+        report = self.get_object(request, object_id)
         if not (
             request.user.has_perm("reports.change_outsideresult")
             and request.user.has_perm("tracker.add_labresult")

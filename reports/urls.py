@@ -19,7 +19,7 @@ urlpatterns = [
         name="outside_new",
     ),
     path(
-        "children/<uuid:public_id>/outside-results/<uuid:report_id>/file/",
+        "children/<uuid:public_id>/outside-results/<uuid:outside_id>/file/",
         views_outside.outside_file,
         name="outside_file",
     ),

@@ -72,6 +72,6 @@ def new_outside_result(request, public_id):
 @never_cache
 @require_GET
 @guardian_required
-def outside_file(request, public_id, report_id):
+def outside_file(request, public_id, outside_id):
     child = get_child_or_404(request.user, public_id)
-    return file_response(get_object_or_404(OutsideResult, patient=child, public_id=report_id))
+    return file_response(get_object_or_404(OutsideResult, patient=child, public_id=outside_id))
