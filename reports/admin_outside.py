@@ -79,8 +79,11 @@ class OutsideResultAdmin(CenterScopedAdmin):
         ):
             raise PermissionDenied
         form = CheckForm(report.journey, request.POST or None, initial=_initial(report))
-        if request.method == "POST" and form.is_valid() and _decide(request, report, form):
-            return redirect(reverse("admin:reports_outsideresult_change", args=[report.pk]))
+        warnings = []
+        if request.method == "POST" and form.is_valid():
+            warnings = form.warnings()
+            if not warnings and _decide(request, report, form):
+                return redirect(reverse("admin:reports_outsideresult_change", args=[report.pk]))
         zone = zoneinfo.ZoneInfo(report.center.time_zone)
         context = {
             **self.admin_site.each_context(request),
@@ -88,6 +91,7 @@ class OutsideResultAdmin(CenterScopedAdmin):
             "title": _("Check a result from another lab"),
             "report": report,
             "form": form,
+            "warnings": warnings,
             "file_url": self._file_url(report),
             "sent_at": timezone.localtime(report.created_at, zone),
         }

@@ -1,11 +1,14 @@
 """The family's "Result from another lab" form and the coordinator's check of it."""
 
+import zoneinfo
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tracker.models import LabTest, LabUnit
+from tracker.services import confirm_token, entry_warnings
 
 from . import outside
 from .models_outside import MAX_FILE_NAME, MAX_LAB_NAME, MAX_VALUE, MAX_VERIFY_NOTE
@@ -129,6 +132,8 @@ class CheckForm(TypedResultForm):
         max_length=MAX_VERIFY_NOTE,
         widget=forms.TextInput(attrs={"maxlength": MAX_VERIFY_NOTE}),
     )
+    # The digest of the values the page asked to confirm (tracker.services.confirm_token).
+    confirm = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     field_order = ["decision", *TYPED, "note"]
 
     def clean(self):
@@ -136,3 +141,20 @@ class CheckForm(TypedResultForm):
         if cleaned.get("decision") == Decision.VERIFY:
             self.check_typed()
         return cleaned
+
+    def warnings(self):
+        """As the care team's own entry: a likely unit slip or a critical value asks to
+        confirm once ([] when confirmed or nothing to ask)."""
+        if self.cleaned_data.get("decision") != Decision.VERIFY:
+            return []
+        data = self.cleaned_data
+        rows = [(data["test"].code, data["value"], data["unit"])]
+        zone = zoneinfo.ZoneInfo(self.journey.center.time_zone)
+        collected_at = outside.collected_at_for(data["collected_on"], zone, timezone.now())
+        found = entry_warnings(self.journey, collected_at, rows)
+        token = confirm_token(collected_at, rows, found)
+        if not found or data.get("confirm") == token:
+            return []
+        self.data = self.data.copy()
+        self.data["confirm"] = token
+        return [line for lines in found.values() for line in lines]

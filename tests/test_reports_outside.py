@@ -224,3 +224,27 @@ def test_the_form_fields_are_bounded(client, mia):
     assert 'name="value" maxlength="20"' in page or 'maxlength="20"' in page
     assert 'maxlength="120"' in page
     assert 'accept="image/jpeg,image/png,application/pdf"' in page
+
+
+# ---- no chart and no alert until verified ----
+
+
+def test_no_chart_and_no_critical_alert_until_verified(
+    client, mia, coordinator_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    from notifications.models import Kind, Reminder
+    from tests.factories_reports import run_tasks_inline
+
+    run_tasks_inline(monkeypatch)
+    guardian, child, _journey = mia
+    labs = reverse("portal_tracker:labs", args=[child.public_id])
+    client.force_login(guardian.user)
+    before = len(client.get(labs).context["charts"])
+    with django_capture_on_commit_callbacks(execute=True):
+        report = family_sends(mia, value="900")
+    assert len(client.get(labs).context["charts"]) == before
+    assert not Reminder.objects.filter(kind=Kind.CRITICAL_RESULT).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        verify(report, coordinator_a, value="900")
+    assert len(client.get(labs).context["charts"]) == before + 1
+    assert Reminder.objects.filter(kind=Kind.CRITICAL_RESULT, patient=child).exists()

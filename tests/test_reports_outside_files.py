@@ -294,3 +294,17 @@ def test_the_labs_page_is_in_spanish(client, mia):
     client.force_login(guardian.user)
     page = client.get(reverse("portal_tracker:labs", args=[child.public_id])).content.decode()
     assert "Resultados de otros laboratorios" in page
+
+
+def test_a_critical_value_asks_to_confirm_once_as_on_the_staff_entry(client, mia, coordinator_a):
+    report = sent_report(mia)
+    otp_login(client, coordinator_a)
+    alt = LabTest.objects.get(code="ALT")
+    data = {"decision": "verify", "test": alt.pk, "value": "900", "unit": "U/L"}
+    data["collected_on"] = "2026-03-30"
+    asked = client.post(check_url(report), data)
+    assert asked.status_code == 200 and asked.context["warnings"]
+    assert not LabResult.objects.filter(test=alt).exists()
+    token = asked.context["form"].data["confirm"]
+    assert client.post(check_url(report), dict(data, confirm=token)).status_code == 302
+    assert LabResult.objects.get(test=alt).flag.startswith("critical")
