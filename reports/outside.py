@@ -112,7 +112,7 @@ def submit_outside_result(
 
 def _locked_pending(report):
     locked = (
-        OutsideResult.objects.select_for_update()
+        OutsideResult.objects.select_for_update(of=("self",))
         .select_related("test", "journey__center", "journey__patient")
         .get(pk=report.pk)
     )

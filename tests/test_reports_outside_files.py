@@ -184,6 +184,17 @@ def test_center_staff_get_the_file_and_other_centers_get_404(
     assert client.get(change).status_code == 404
 
 
+def test_a_staff_download_of_the_file_is_recorded_as_a_view(client, mia, coordinator_a):
+    report = sent_report(mia)
+    otp_login(client, coordinator_a)
+    ct = ContentType.objects.get_for_model(report)
+    viewed = AuditRecord.objects.filter(content_type=ct, object_id=report.pk, event=Event.VIEWED)
+    assert not viewed.exists()
+    assert client.get(admin_file_url(report)).status_code == 200
+    record = viewed.get()
+    assert (record.actor, record.patient_id) == (coordinator_a, report.patient_id)
+
+
 def test_a_logged_out_visitor_never_gets_the_file(client, mia):
     report = sent_report(mia)
     assert client.get(file_url(report)).status_code == 302
@@ -204,6 +215,24 @@ def test_the_worklist_shows_pending_reports_of_the_center_only(
     client.logout()
     otp_login(client, coordinator_b)
     assert "Mia Rivera" not in client.get(WORKLIST).content.decode()
+
+
+def test_worklist_queries_do_not_grow_with_outside_results(
+    client, mia, coordinator_a, django_assert_max_num_queries
+):
+    guardian, _child, journey = mia
+    alt = LabTest.objects.get(code="ALT")
+    typed = {"test": alt, "value": "20", "unit": "U/L", "collected_on": NOW.date()}
+    outside.submit_outside_result(guardian, journey, upload=upload(), **typed)
+    otp_login(client, coordinator_a)
+    client.get(WORKLIST)  # warm: session, permissions
+    with CaptureQueriesContext(connection) as one:
+        client.get(WORKLIST)
+    for _ in range(10):
+        outside.submit_outside_result(guardian, journey, upload=upload(), **typed)
+    with django_assert_max_num_queries(len(one)):
+        page = client.get(WORKLIST).content.decode()
+    assert page.count(reverse("admin:reports_outsideresult_changelist")) >= 11
 
 
 def test_the_check_page_records_the_result(client, mia, coordinator_a):
