@@ -3,7 +3,8 @@
 from . import outside
 
 
-def outside_results_block(child):
-    """One query: this child's reports not checked yet, and the link to send one."""
-    context = {"child": child, "pending": outside.pending_for(child)}
+def outside_results_block(child, journey):
+    """One query: this child's reports not checked yet, and the link to send one (a result
+    belongs to a journey: none yet, no link)."""
+    context = {"child": child, "pending": outside.pending_for(child), "can_send": bool(journey)}
     return "portal/reports/_outside_block.html", context

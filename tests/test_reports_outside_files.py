@@ -337,3 +337,14 @@ def test_a_critical_value_asks_to_confirm_once_as_on_the_staff_entry(client, mia
     token = asked.context["form"].data["confirm"]
     assert client.post(check_url(report), dict(data, confirm=token)).status_code == 302
     assert LabResult.objects.get(test=alt).flag.startswith("critical")
+
+
+def test_a_child_without_a_journey_has_no_form_and_no_link(client, center_a):
+    from tests.factories_portal import family
+
+    guardian, child = family(center_a, first_name="Zoe", email="zoe@example.org")
+    client.force_login(guardian.user)
+    assert client.get(new_url(child)).status_code == 404
+    page = client.get(reverse("portal_tracker:labs", args=[child.public_id]))
+    assert page.status_code == 200
+    assert new_url(child) not in page.content.decode()

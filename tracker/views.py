@@ -42,7 +42,7 @@ def _labs_context(request, public_id):
     child, journey = _child_and_journey(request, public_id)
     context = labs_page.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
-    context["extra_blocks"] = extras.labs_blocks(child)
+    context["extra_blocks"] = extras.labs_blocks(child, journey)
     return context
 
 

@@ -1,8 +1,8 @@
 """Blocks a higher app adds to the family's labs page (registered in its AppConfig.ready).
 
-tracker may not import the apps above it; each registered function gets the child and
-returns (template name, context) or None. A block should cost one query at most, whatever
-the number of its rows, so the labs page's count stays constant.
+tracker may not import the apps above it; each registered function gets the child and its
+current journey (or None) and returns (template name, context) or None. A block should cost
+one query at most, whatever the number of its rows, so the labs page's count stays constant.
 """
 
 LABS_BLOCKS = []
@@ -13,6 +13,6 @@ def register_labs_block(block):
         LABS_BLOCKS.append(block)
 
 
-def labs_blocks(child):
-    shown = (block(child) for block in LABS_BLOCKS)
+def labs_blocks(child, journey):
+    shown = (block(child, journey) for block in LABS_BLOCKS)
     return [{"template": b[0], "context": b[1]} for b in shown if b is not None]
