@@ -44,6 +44,15 @@ VIEW_TARGETS = {
         ("patient",),
     ),
     "admin:audit_patient_timeline": ("journey.patient", "patient_id", "pk", ("patient",)),
+    # A family's outside lab report: its page, its check page and the file itself.
+    "admin:reports_outsideresult_change": (
+        "reports.outsideresult",
+        "object_id",
+        "pk",
+        ("original",),
+    ),
+    "admin:reports_outsideresult_check": ("reports.outsideresult", "object_id", "pk", ("report",)),
+    "admin:reports_outsideresult_file": ("reports.outsideresult", "object_id", "pk", ()),
 }
 
 

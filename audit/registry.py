@@ -35,6 +35,7 @@ PATIENT_PATHS = {
     "tracker.planreview": "journey__patient_id",
     "tracker.drawsitechange": "journey__patient_id",
     "reports.symptomreport": "patient_id",
+    "reports.outsideresult": "patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
     "interfaces.inboundresult": "journey__patient_id",
@@ -45,6 +46,7 @@ GUARDIAN_PATHS = {
     "journey.invitation": "guardian_id",
     "journey.portalaccesschange": "guardian_id",
     "reports.symptomreport": "guardian_id",
+    "reports.outsideresult": "guardian_id",
     "notifications.preference": "guardian_id",
 }
 # Registered with these auditlog options (token hashes and passwords never stored).
@@ -72,6 +74,7 @@ REGISTERED = {
     "tracker.locallab": {},
     "tracker.drawsitechange": {},
     "reports.symptomreport": {},
+    "reports.outsideresult": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
@@ -91,6 +94,7 @@ ACTOR_FIELDS = (
     "done_by",
     "decided_by",
     "answered_by",
+    "verified_by",
     "by",
     "resolved_by",
 )
@@ -104,6 +108,7 @@ REASON_FIELDS = (
     "extension_end_reason",
     "answer_note",
     "resolution",
+    "verify_note",
 )
 
 

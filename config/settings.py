@@ -359,6 +359,7 @@ WAYPOINT_RATE_LIMITS = {
     "two_factor": {"ip": "30/10m", "user": "10/10m"},
     "calendar_feed": {"ip": "600/h", "token": "60/h"},
     "symptom_report": {"user": "10/h"},
+    "outside_result": {"user": "20/h"},
 }
 
 # Waypoint's own knobs.
@@ -367,6 +368,10 @@ REPORTS_RESPONSE_HOURS = {
     "urgent": env.int("REPORTS_RESPONSE_HOURS_URGENT", default=1),
     "other": env.int("REPORTS_RESPONSE_HOURS", default=24),
 }
+# A family's outside lab report (photo or PDF): stored here, outside STATIC_ROOT and any URL,
+# under a random name; served only through a view that checks access. Largest upload in bytes.
+WAYPOINT_PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+REPORTS_UPLOAD_MAX_BYTES = env.int("REPORTS_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 WAYPOINT_EVIDENCE_VALIDITY_DAYS = env.int("WAYPOINT_EVIDENCE_VALIDITY_DAYS", default=90)
 # A portal invitation link works for this many days; a new one replaces it.
 # Lab interfaces (docs/interfaces.md): the MLLP listener's address and the drop folder.

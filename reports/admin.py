@@ -69,3 +69,6 @@ class SymptomReportAdmin(CenterScopedAdmin):
         done = sum(services.answer_report(report, request.user) for report in queryset)
         text = ngettext("%(n)d report marked answered.", "%(n)d reports marked answered.", done)
         self.message_user(request, text % {"n": done}, messages.SUCCESS)
+
+
+from .admin_outside import OutsideResultAdmin  # noqa: E402, F401

@@ -7,8 +7,11 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Family reports")
 
     def ready(self):
+        from tracker.portal.extras import register_labs_block
         from tracker.services import register_worklist_section
 
-        from . import worklist
+        from . import labs_block, worklist
 
         register_worklist_section(worklist.open_reports)
+        register_worklist_section(worklist.outside_results)
+        register_labs_block(labs_block.outside_results_block)

@@ -100,3 +100,8 @@ class SymptomReport(models.Model):
 
     def is_overdue(self, now):
         return self.status == Status.OPEN and self.respond_by < now
+
+
+from .models_outside import OutsideResult, OutsideStatus  # noqa: E402
+
+__all__ = ["OutsideResult", "OutsideStatus", "Status", "SymptomReport"]

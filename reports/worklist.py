@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from journey.access import scope_to_centers
 from tracker.services import WorklistSection
 
-from .models import Status, SymptomReport
+from .models import OutsideResult, OutsideStatus, Status, SymptomReport
 
 
 def open_reports(user):
@@ -19,4 +19,17 @@ def open_reports(user):
         _("Families reporting a problem"),
         "admin/reports/_worklist_reports.html",
         rows.select_related("patient").annotate(overdue=late).order_by("respond_by", "pk"),
+    )
+
+
+def outside_results(user):
+    """Results families sent from other labs, not checked yet, oldest first."""
+    rows = scope_to_centers(
+        OutsideResult.objects.filter(status=OutsideStatus.PENDING), user, "center"
+    )
+    return WorklistSection(
+        "outside-results",
+        _("Results from other labs: reported by family, not verified"),
+        "admin/reports/_worklist_outside.html",
+        rows.select_related("patient", "test").order_by("created_at", "pk"),
     )

@@ -6,6 +6,7 @@ import re
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
 from notifications import models as nm
+from reports import outside
 from reports import services as report_services
 from tests import authz_matrix as am
 from tests import factories as f
@@ -96,6 +98,9 @@ class World:
         self.report_a = report_services.submit_report(
             self.guardian_a, self.child_a, self.journey_a, [], "Amaryllis has a rash"
         )
+        self.outside_a = outside.submit_outside_result(
+            self.guardian_a, self.journey_a, upload=SimpleUploadedFile("lab.pdf", b"%PDF-1.4\n")
+        )
         self.feed_a = calendar.new_feed(self.guardian_a, self.child_a)
         self.unsubscribe_token = signing.dumps(
             {"g": str(self.guardian_a.public_id), "p": str(self.child_a.public_id)},
@@ -164,6 +169,7 @@ class World:
             ("interfaces", "localcode"): local_code,
             ("interfaces", "inboundmessage"): message,
             ("interfaces", "inboundresult"): inbound,
+            ("reports", "outsideresult"): self.outside_a,
         }
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
@@ -184,6 +190,7 @@ class World:
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
             "report_id": self.report_a.public_id,
+            "outside_id": self.outside_a.public_id,
             "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode
             "id": self.guardian_a.user.pk,  # the user's password page
             "app_label": "journey",

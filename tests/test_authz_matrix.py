@@ -14,6 +14,7 @@ docs/authorization.md.
 """
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,7 +37,9 @@ from tracker import models as tm
 def world(django_db_setup, django_db_blocker):
     """Built once; every test runs in a savepoint inside this module's transaction."""
     fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), fast:
+    files = tempfile.TemporaryDirectory()  # family A's upload, never in the worktree's var/
+    private = override_settings(WAYPOINT_PRIVATE_MEDIA_ROOT=files.name)
+    with django_db_blocker.unblock(), fast, private, files:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:

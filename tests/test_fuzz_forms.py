@@ -110,6 +110,23 @@ def _reminder_and_device_rows(center, guardian, child, coordinator):
     StaticDevice.objects.create(user=coordinator, name="fuzz backup codes", confirmed=True)
     _center_policy_row(center, coordinator)
     _family_report_row(guardian, child)
+    _outside_result_row(guardian, child)
+
+
+def _outside_result_row(guardian, child):
+    """A typed outside result waiting for its check (no file: nothing written to disk)."""
+    from reports import outside
+    from reports.services import latest_journey
+    from tracker.models import LabTest
+
+    outside.submit_outside_result(
+        guardian,
+        latest_journey(child),
+        test=LabTest.objects.get(code="ALT"),
+        value="20",
+        unit="U/L",
+        collected_on=child.date_of_birth,
+    )
 
 
 def _family_report_row(guardian, child):
@@ -237,6 +254,19 @@ def _custom(name, world):
         ),
         "worklist_csv_get": (reverse("admin:tracker_worklist_csv"), "coordinator", (), "get"),
     }
+    if name.startswith("outside_"):  # the family's form, and the care team's check page
+        from reports.models import OutsideResult
+
+        if name == "outside_new":
+            url = reverse("portal_reports:outside_new", args=[child.public_id])
+            return url, "guardian", (), None
+        report = OutsideResult.objects.order_by("pk").first()
+        return (
+            reverse("admin:reports_outsideresult_check", args=[report.pk]),
+            "coordinator",
+            (),
+            None,
+        )
     if name.startswith("result_"):  # a current result of the child: correct it, or withdraw it
         from tracker.models import LabResult
 
@@ -276,6 +306,8 @@ CUSTOM = [
     "worklist_csv_get",
     "result_correct",
     "result_error",
+    "outside_new",
+    "outside_check",
 ]
 
 

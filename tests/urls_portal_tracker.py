@@ -11,4 +11,5 @@ urlpatterns = [
     path("accounts/", include(account_urlpatterns)),
     path("portal/", include("journey.urls")),
     path("portal/", include("tracker.urls")),
+    path("portal/", include("reports.urls")),  # the labs page's "results from other labs"
 ]

@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import calendar, fhir
+from .portal import extras, pages, queries
 from .portal import labs as labs_page
-from .portal import pages, queries
 
 
 def _child_and_journey(request, public_id):
@@ -42,6 +42,7 @@ def _labs_context(request, public_id):
     child, journey = _child_and_journey(request, public_id)
     context = labs_page.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
+    context["extra_blocks"] = extras.labs_blocks(child, journey)
     return context
 
 

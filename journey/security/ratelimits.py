@@ -21,6 +21,7 @@ GUARDED = {
     "two_factor:setup": ("two_factor", ["POST"]),
     "portal_tracker:feed": ("calendar_feed", ["GET", "HEAD"]),
     "portal_reports:new": ("symptom_report", ["POST"]),
+    "portal_reports:outside_new": ("outside_result", ["POST"]),
 }
 
 

@@ -1,0 +1,77 @@
+"""The family's outside results: send one, and fetch the file sent (theirs only).
+
+The child comes from journey.access.get_child_or_404; a report is looked up only among that
+child's reports, so another family's report answers 404. Coordinators fetch the same file
+from the admin (reports.admin_outside), scoped to their centers.
+"""
+
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from journey.access import get_child_or_404
+from journey.views import guardian_required
+
+from . import outside, services
+from .forms_outside import OutsideResultForm
+from .models_outside import OutsideResult
+
+
+def file_response(report):
+    """The report's file as a download: no cache, no type sniffing, a plain name."""
+    if not report.file:
+        raise Http404
+    try:
+        handle = report.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    day = report.created_at.date().isoformat()
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"lab-report-{day}.{report.file_type}",
+        content_type=outside.MIME[report.file_type],
+    )
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@guardian_required
+def new_outside_result(request, public_id):
+    child = get_child_or_404(request.user, public_id)
+    journey = services.latest_journey(child)
+    if journey is None:
+        raise Http404
+    posted = request.method == "POST"
+    form = OutsideResultForm(
+        journey, request.POST if posted else None, request.FILES if posted else None
+    )
+    if posted and form.is_valid():
+        data = form.cleaned_data
+        outside.submit_outside_result(
+            request.guardian,
+            journey,
+            test=data["test"],
+            value=data["value"],
+            unit=data["unit"],
+            collected_on=data["collected_on"],
+            lab_name=data["lab_name"],
+            upload=data["upload"] or None,
+        )
+        return redirect(reverse("portal_tracker:labs", args=[child.public_id]) + "#outside")
+    context = {"child": child, "page": "labs", "form": form, "today": timezone.localdate()}
+    return render(request, "portal/reports/outside_new.html", context)
+
+
+@never_cache
+@require_GET
+@guardian_required
+def outside_file(request, public_id, outside_id):
+    child = get_child_or_404(request.user, public_id)
+    return file_response(get_object_or_404(OutsideResult, patient=child, public_id=outside_id))
