@@ -129,12 +129,15 @@ def _check_written(written, row):
 
 _TABLES = {"reminder": Reminder._meta.db_table, "attempt": DeliveryAttempt._meta.db_table}
 # The outbox row (a compare-and-set on the lease token) and its attempt: one statement, atomic
-# by itself. r counts the outbox rows written (0: the lease was lost).
+# by itself. r counts the outbox rows written (0: the lease was lost). `status || ''` keeps the
+# planner on the primary key: written plainly, the test matches the partial lease index, which
+# statistics taken while nothing was being sent price as empty, and each send scanned every row
+# being sent (and their earlier versions) for its own: 3x the statement's time in the bench.
 _FINISH = """
 r AS (
     UPDATE {reminder} SET status = %s, send_at = %s, sent_at = %s, message_id = %s,
         attempts = %s, last_error = %s, lease_until = NULL, lease_token = NULL, updated_at = %s
-    WHERE id = %s AND lease_token = %s AND status = 'sending' RETURNING id
+    WHERE id = %s AND lease_token = %s AND status || '' = 'sending' RETURNING id
 )"""
 _FINISH_SQL = (
     "WITH" + _FINISH + "\nUPDATE {attempt} SET outcome = %s, completed_at = %s, error = %s,"

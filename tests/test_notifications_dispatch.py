@@ -3,12 +3,13 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications import breaker, dispatch, emails, lease, services
+from notifications import breaker, dispatch, emails, lease, outcomes, services
 from notifications.models import DeliveryAttempt, Kind, Outcome, Reminder, Status
 from tests.factories_notifications import Family, due_reminders, smtp  # noqa: F401
 
@@ -207,3 +208,23 @@ def test_a_row_without_an_address_fails_instead_of_counting_as_sent(db, smtp):  
     totals = dispatch.dispatch_due()
     row = Reminder.objects.get()
     assert (totals.failed, row.status, row.last_error) == (1, Status.FAILED, "no email address")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_a_sends_outcome_finds_its_outbox_row_by_primary_key(db):
+    """GIVEN a claimed batch, planner statistics taken while no row was being sent, as most
+    of autovacuum's are WHEN the statement
+    that records a send's outcome is planned THEN it reads the row by its primary key, not
+    by scanning every row being sent (the partial lease index): one row's cost per send."""
+    due_reminders(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notifications_reminder")  # usually, nothing is being sent
+    token = dispatch.claim_batch(30, timezone.now())
+    row = outcomes.held(token).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table's scan: as a large one
+        now = timezone.now()
+        values = ["sent", now, now, "<m@x>", 1, "", now, row.pk, token, "sent", now, "", None, 1]
+        cursor.execute("EXPLAIN " + outcomes._FINISH_SQL.format(**outcomes._TABLES), values)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "notifications_reminder_pkey" in plan and "reminder_lease" not in plan, plan
