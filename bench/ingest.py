@@ -112,7 +112,10 @@ def run(args):
     for n, (journey, rows) in enumerate(itertools.cycle(collections)):
         if total >= args.results:
             break
-        messages.append(_message(f"R{run_id}-{n:07d}", journey, rows, tests, when))
+        # Each message its own collection time: a journey met again by the cycle is a new draw,
+        # not a second result for the same test and time (which would wait as a duplicate).
+        drawn = when - timedelta(seconds=n)
+        messages.append(_message(f"R{run_id}-{n:07d}", journey, rows, tests, drawn))
         total += len(rows)
     assert len(labs) >= 1
     first_id = (InboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
@@ -138,7 +141,9 @@ def run(args):
         by_message[item.message_id].append(item.lab_result)
     bare_started = time.perf_counter()
     for rows in by_message.values():
-        _bare_insert(rows)  # one transaction per collection, as bench/results.py
+        # One transaction per collection, as bench/results.py; a microsecond later, since one
+        # test may have one current result per collection time.
+        _bare_insert(rows, rows[0].collected_at + timedelta(microseconds=1))
     bare_s = time.perf_counter() - bare_started
     results = sum(len(rows) for rows in by_message.values())
     end_to_end = done - started
