@@ -156,7 +156,12 @@ class InfusionDateForm(forms.Form):
         label=_("Infusion date"),
         required=False,
         input_formats=UNAMBIGUOUS_DATE_FORMATS,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "maxlength": 20}),
+        # A text box, not the browser's date picker: a picker sends an impossible date
+        # (02/30/2026) as empty, which would clear the saved date instead of saying why.
+        widget=forms.DateInput(
+            format="%Y-%m-%d",
+            attrs={"maxlength": 20, "placeholder": "2026-05-12", "autocomplete": "off"},
+        ),
         error_messages={"invalid": _("Write the date as 2026-05-12 or 12 May 2026.")},
         help_text=_("As 2026-05-12 or 12 May 2026. Leave empty to clear the date."),
     )

@@ -108,3 +108,17 @@ def test_a_past_date_after_the_infusion_needs_no_question(client_a, journey_a):
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Infusion date saved: 2026-02-03 (was 2026-02-01)."
     ]
+
+
+def test_the_date_is_a_text_box_so_a_typo_is_never_sent_as_empty(client_a, journey_a):
+    """Review finding: the browser's date picker sent 02/30/2026 as "", which cleared the saved
+    date. A text box sends what was typed; the typo is refused by the field, the date kept."""
+    journey_a.infusion_date = TODAY + dt.timedelta(days=20)
+    journey_a.save(update_fields=["infusion_date"])
+    page = client_a.get(url("journey_infusion_date", journey_a.pk)).content.decode()
+    assert 'type="date"' not in page
+    response = _post(client_a, journey_a, "02/30/2026")
+    assert response.status_code == 200
+    assert "2026-05-12 or 12 May 2026" in response.content.decode()
+    journey_a.refresh_from_db()
+    assert journey_a.infusion_date == TODAY + dt.timedelta(days=20)
