@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "journey.security.ratelimits.RateLimitMiddleware",
     # The logged-in guardian's language and time zone (after authentication).
     "journey.portal.middleware.GuardianLocaleMiddleware",
+    # Staff pages' times in their center's zone (named in the admin header).
+    "journey.security.staff_zone.StaffTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.

@@ -1,0 +1,48 @@
+"""Staff pages show times in their center's time zone, named in the header.
+
+A coordinator at one center (or at several in the same zone) reads every time in that zone; a
+superuser or a coordinator across zones reads them in their own zone (User.time_zone). The
+centers are read in the same query that journey.access would make for them (one query, no
+cache between requests).
+"""
+
+import zoneinfo
+
+from django.urls import reverse
+from django.utils import timezone
+
+from journey.models import Membership
+
+
+def staff_zone(user):
+    """The zone a staff user's pages use; also fills journey.access's centers for the request."""
+    own = getattr(user, "time_zone", "") or "UTC"
+    if not user.is_superuser:
+        rows = list(
+            Membership.objects.filter(user=user).values_list("center_id", "center__time_zone")
+        )
+        user._waypoint_center_ids = {center for center, _zone in rows}
+        zones = {zone for _center, zone in rows}
+        if len(zones) == 1:
+            own = zones.pop()
+    try:
+        return zoneinfo.ZoneInfo(own)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+class StaffTimeZoneMiddleware:
+    """Activates the staff zone on the admin's pages (after authentication)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = None
+
+    def __call__(self, request):
+        user = request.user
+        self.prefix = self.prefix or reverse("admin:index")
+        staff = user.is_authenticated and user.is_active and user.is_staff
+        if not (staff and request.path.startswith(self.prefix)):
+            return self.get_response(request)
+        with timezone.override(staff_zone(user)):
+            return self.get_response(request)
