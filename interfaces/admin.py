@@ -39,9 +39,7 @@ class LabSenderAdmin(SuperuserEditsMixin, CenterScopedAdmin):
         token = issue_token(labs[0])
         context = {**self.admin_site.each_context(request), "lab": labs[0], "token": token}
         context["title"] = _("New FHIR API token")
-        response = TemplateResponse(request, "admin/interfaces/token_issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return TemplateResponse(request, "admin/interfaces/token_issued.html", context)
 
 
 @admin.register(LocalCode)
