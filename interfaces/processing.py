@@ -30,7 +30,7 @@ from .models import (
 )
 
 BOUNDS = ("<", ">", "\u2264", "\u2265")
-CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C)."
+CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C, or FHIR amended/corrected)."
 
 
 class Unmatched(Exception):
