@@ -78,7 +78,7 @@ REGISTERED = {
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
-    "interfaces.labsender": {},
+    "interfaces.labsender": {"exclude_fields": ["api_token_hash"]},
     "interfaces.localcode": {},
     "interfaces.inboundresult": {},
 }

@@ -362,6 +362,7 @@ WAYPOINT_RATE_LIMITS = {
     "calendar_feed": {"ip": "600/h", "token": "60/h"},
     "symptom_report": {"user": "10/h"},
     "outside_result": {"user": "20/h"},
+    "fhir_in": {"ip": env.str("WAYPOINT_FHIR_RATE", default="600/m")},
 }
 
 # Waypoint's own knobs.

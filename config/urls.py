@@ -27,6 +27,7 @@ urlpatterns = [
     *_tracker_pages(),
     path("portal/", include("reports.urls")),  # app_name "portal_reports"
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
+    path("fhir/", include("interfaces.urls")),  # lab systems' FHIR results (API token)
     path("health/", health_view, name="health"),  # no login, no patient data
     path("metrics", metrics_view, name="metrics"),  # token or network (notifications.monitoring)
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),

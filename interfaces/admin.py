@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -11,12 +12,34 @@ from journey.admin.scoping import CenterScopedAdmin, SuperuserEditsMixin
 from . import resolve
 from .forms import ResolveForm
 from .models import InboundMessage, InboundResult, LabSender, LocalCode, ResultState
+from .tokens import issue_token
 
 
 @admin.register(LabSender)
 class LabSenderAdmin(SuperuserEditsMixin, CenterScopedAdmin):
-    list_display = ["name", "sending_facility", "assigning_authority", "center", "active"]
+    list_display = [
+        "name",
+        "sending_facility",
+        "assigning_authority",
+        "center",
+        "active",
+        "api_token_issued_at",
+    ]
     search_fields = ["name", "sending_facility"]
+    readonly_fields = ["api_token_issued_at"]
+    actions = ["issue_api_token"]
+
+    @admin.action(description=_("Issue a new FHIR API token (shown once; the old one stops)"))
+    def issue_api_token(self, request, queryset):
+        """The queryset is already the user's centers' lab systems (get_queryset)."""
+        labs = list(queryset[:2])
+        if len(labs) != 1:
+            messages.error(request, _("Choose exactly one lab system."))
+            return None
+        token = issue_token(labs[0])
+        context = {**self.admin_site.each_context(request), "lab": labs[0], "token": token}
+        context["title"] = _("New FHIR API token")
+        return TemplateResponse(request, "admin/interfaces/token_issued.html", context)
 
 
 @admin.register(LocalCode)

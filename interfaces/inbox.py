@@ -9,8 +9,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import hl7v2
-from .models import InboundMessage, LabSender, MessageStatus, Source
+from . import fhir_in, hl7v2
+from .models import Channel, InboundMessage, LabSender, MessageStatus, Source
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,43 @@ def receive_hl7(raw, channel, *, now=None):
         if lab is None:
             code, reason = "AE", f"Unknown sending facility {hl7v2.clean(sender)!r}."
     row = _store(raw, channel, sender, control_id, lab, code, reason, now or timezone.now())
-    if row.status == MessageStatus.RECEIVED and row.ack_code == "AA":
-        transaction.on_commit(lambda: _enqueue(row.pk))
+    _enqueue_if_accepted(row)
     return row, hl7v2.ack(message, row.ack_code, row.reason, f"WP{row.pk}")
 
 
-def _store(raw, channel, sender, control_id, lab, code, reason, now):
+def receive_fhir(raw, lab, kind, *, now=None):
+    """Store a FHIR Observation or Bundle sent by an authenticated lab system, then answer:
+    (row, first time?). A re-sent identifier finds its first row and changes nothing."""
+    raw = bytes(raw)
+    control_id, code, reason = "", "AA", ""
+    try:
+        control_id = fhir_in.read_report(raw, lab.sending_facility, kind).control_id
+    except hl7v2.Refused as refused:
+        code, reason = refused.code, refused.reason
+    if code == "AA" and not control_id:
+        code, reason = "AE", "The resource has neither an identifier nor an id."
+    now = now or timezone.now()
+    row = _store(
+        raw,
+        Channel.HTTP,
+        lab.sending_facility,
+        control_id,
+        lab,
+        code,
+        reason,
+        now,
+        source=Source.FHIR,
+    )
+    _enqueue_if_accepted(row)
+    return row, not getattr(row, "resent", False)
+
+
+def _enqueue_if_accepted(row):
+    if row.status == MessageStatus.RECEIVED and row.ack_code == "AA":
+        transaction.on_commit(lambda: _enqueue(row.pk))
+
+
+def _store(raw, channel, sender, control_id, lab, code, reason, now, source=Source.HL7V2):
     kept = raw if len(raw) <= hl7v2.MAX_BYTES else raw[:KEEP_BYTES]
     fields = {
         "channel": channel,
@@ -60,10 +91,8 @@ def _store(raw, channel, sender, control_id, lab, code, reason, now):
         "reason": reason[:500],
     }
     if not control_id or not sender:
-        return InboundMessage.objects.create(
-            source=Source.HL7V2, sender=sender, control_id="", **fields
-        )
-    key = {"source": Source.HL7V2, "sender": sender, "control_id": control_id}
+        return InboundMessage.objects.create(source=source, sender=sender, control_id="", **fields)
+    key = {"source": source, "sender": sender, "control_id": control_id}
     try:
         with transaction.atomic():
             return InboundMessage.objects.create(**key, **fields)
@@ -74,6 +103,8 @@ def _store(raw, channel, sender, control_id, lab, code, reason, now):
                 for name, value in fields.items():
                     setattr(first, name, value)
                 first.save()
+            else:
+                first.resent = True
         return first  # re-sent: an accepted message is never taken twice
 
 

@@ -34,11 +34,25 @@ class LabSender(models.Model):
         _("time zone of the lab"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
     active = models.BooleanField(_("accepting results"), default=True)
+    # FHIR API token: only its SHA-256 is kept (interfaces/tokens.py); shown once when issued.
+    api_token_hash = models.CharField(
+        _("API token (hashed)"), max_length=64, blank=True, editable=False
+    )
+    api_token_issued_at = models.DateTimeField(
+        _("API token issued at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("lab system")
         verbose_name_plural = _("lab systems")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_token_hash"],
+                condition=~Q(api_token_hash=""),
+                name="labsender_token_unique",
+            )
+        ]
 
     def __str__(self):
         return self.name

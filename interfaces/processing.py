@@ -18,7 +18,7 @@ from journey.models import OPEN_STAGES, Journey
 from tracker.models import LabTest
 from tracker.services import correct_result, parse_value, record_results
 
-from . import hl7v2
+from . import fhir_in, hl7v2
 from .models import (
     InboundMessage,
     InboundResult,
@@ -26,10 +26,11 @@ from .models import (
     MessageStatus,
     Problem,
     ResultState,
+    Source,
 )
 
 BOUNDS = ("<", ">", "\u2264", "\u2265")
-CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C)."
+CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C, or FHIR amended/corrected)."
 
 
 class Unmatched(Exception):
@@ -52,7 +53,7 @@ def process_message(message_id, *, now=None):
         if message is None:
             return None
         try:
-            report = hl7v2.read_report(hl7v2.parse_message(hl7v2.decode(bytes(message.raw))))
+            report = read(message)
         except hl7v2.Refused as refused:
             message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
         else:
@@ -62,6 +63,14 @@ def process_message(message_id, *, now=None):
         message.processed_at = now
         message.save(update_fields=["status", "reason", "processed_at"])
     return message
+
+
+def read(message):
+    """The stored message's Report, whichever its source (HL7 v2 or FHIR)."""
+    raw = bytes(message.raw)
+    if message.source == Source.FHIR:
+        return fhir_in.read_report(raw, message.sender)
+    return hl7v2.read_report(hl7v2.parse_message(hl7v2.decode(raw)))
 
 
 def _items(message, report):

@@ -211,6 +211,9 @@ MATRIX = {
     # address) or with the token (tests/test_notifications_health.py)
     "health": everyone("200"),
     "metrics": everyone("200"),
+    # lab systems' FHIR results in: POST with an API token only (tests/test_interfaces_fhir.py)
+    "fhir:observation": GET_ONLY_POST,
+    "fhir:bundle": GET_ONLY_POST,
     # --- accounts ----------------------------------------------------------------------------
     "login": row("200", "302", "302", "admin", "admin", "admin", "admin"),  # staff: worklist
     "logout": everyone("405"),  # POST only

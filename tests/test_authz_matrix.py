@@ -170,6 +170,12 @@ def _counting(w):
     return tm.LabResult.objects.current().filter(pk=w.result_a.pk).exists()
 
 
+def _inbox(w):
+    from interfaces.models import InboundMessage
+
+    return InboundMessage.objects.count()
+
+
 def _checks(w):
     return jm.EligibilityCheck.objects.filter(journey=w.journey_a).count()
 
@@ -258,6 +264,11 @@ POSTS = [
      {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp"}),
     ("backup_codes_renew", lambda w: reverse("two_factor:backup_codes"),
      lambda w: {}, _backup_codes, {"staff_no_otp": "403"}),
+    # the FHIR endpoints take a lab system's API token, never a session: no token, 401
+    ("fhir_observation", lambda w: reverse("fhir:observation"), lambda w: {}, _inbox,
+     {"anonymous": "401", "coordinator_a": "401", "superuser": "401"}),
+    ("fhir_bundle", lambda w: reverse("fhir:bundle"), lambda w: {}, _inbox,
+     {"guardian_a": "401", "coordinator_a": "401", "superuser": "401"}),
 ]  # fmt: skip
 
 # Where the owner's POST is expected to change the state (the others must not).
