@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import ChecklistStep, Guardian, Journey, MarketStatus, Stage, Therapy, User
 from .portal import invitations
 from .widgets import SafeAutocompleteSelect
@@ -134,8 +135,14 @@ class MoveStageForm(forms.Form):
         the usual next one first and chosen already."""
         super().__init__(*args, **kwargs)
         labels = dict(Stage.choices)
-        self.fields["to_stage"].choices = [(stage, labels[stage]) for stage in allowed]
-        self.fields["to_stage"].initial = next_stage
+        choices = [(stage, labels[stage]) for stage in allowed]
+        if next_stage is None:
+            # Nothing preselected: the browser would otherwise pick the first choice, which
+            # may be a step back. Say what keeps the usual next stage away.
+            choices.insert(0, ("", "---------"))
+            self.fields["to_stage"].help_text = services.why_no_next_stage(journey)
+        self.fields["to_stage"].choices = choices
+        self.fields["to_stage"].initial = next_stage or ""
 
 
 # Dates a person types that cannot be misread: ISO, or with the month's name (never 5/12/2026,

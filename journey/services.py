@@ -177,6 +177,20 @@ def next_stage(journey):
     return following[0] if following and _can_reach(journey, following[0]) else None
 
 
+def why_no_next_stage(journey):
+    """Why the usual next stage is not offered now, in the coordinator's words ("" if it is)."""
+    if not journey.is_open or next_stage(journey) is not None:
+        return ""
+    here = STAGE_ORDER.index(journey.stage)
+    if here + 1 >= len(STAGE_ORDER):
+        return ""
+    if journey.therapy_id is None:
+        return _("Choose a therapy first to move the journey forward.")
+    return _("Set the infusion date first to move on to %(stage)s.") % {
+        "stage": Stage(STAGE_ORDER[here + 1]).label
+    }
+
+
 def _can_reach(journey, stage):
     if journey.therapy_id is None:
         return False

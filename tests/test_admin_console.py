@@ -120,3 +120,25 @@ def test_staff_sent_to_the_admin_index_by_default_land_on_the_worklist(client, c
     response = client.post(login, data, follow=True)
     assert _verify(client, device, response.context["next"]) == WORKLIST
     assert client.get(reverse("portal:home"))["Location"] == WORKLIST
+
+
+def test_with_no_next_stage_offered_nothing_is_preselected_and_the_page_says_why(
+    client, coordinator_a, center_a
+):
+    """Review finding: a journey at "infusion scheduled" with no date offered no forward stage,
+    so the browser preselected the first choice: a step back to "insurance and access"."""
+    from tests import factories as f
+    from tests import factories_tracker as ft
+    from tests.conftest import otp_login
+
+    journey = f.JourneyFactory(
+        patient__center=center_a,
+        stage=Stage.INFUSION_SCHEDULED,
+        therapy=ft.therapy(),
+        infusion_date=None,
+    )
+    otp_login(client, coordinator_a)
+    response = client.get(reverse("admin:journey_journey_move_stage", args=[journey.pk]))
+    page = response.content.decode()
+    assert '<option value="" selected>---------</option>' in page
+    assert "Set the infusion date first" in page
