@@ -221,6 +221,9 @@ def test_family_pages_are_never_wider_than_a_phone(personas, new_page, viewport)
     urls = [reverse("portal:home"), reverse("portal:child", args=[child])]
     urls += [reverse("portal_tracker:labs", args=[child]), reverse("portal:card", args=[child])]
     urls += [reverse("portal_tracker:plan", args=[child])]
+    # Review finding: the report box (40 columns) and the record's tables were wider.
+    urls += [reverse("portal_reports:new", args=[child])]
+    urls += [reverse("portal_tracker:record", args=[child])]
     for url in urls:
         page.goto(base + url)
         for details in page.locator("details").all():
