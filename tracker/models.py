@@ -373,10 +373,12 @@ class ScheduledLab(models.Model):
             ),
         ]
         indexes = [
-            # Worklist "overdue" (window_end < today) and "due in the next 7 days"
-            # (due_on between), and the reminders sweep: open rows only.
+            # Worklist "overdue" (window_end < today, joined to the center's journeys: read
+            # from the index alone, hence the included columns) and the reminders sweep:
+            # open rows only.
             models.Index(
                 fields=["window_end", "due_on"],
+                include=["journey", "window_start"],
                 condition=Q(
                     done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
                 ),
