@@ -96,6 +96,9 @@ class LabResult(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
+    # The acknowledgement clock: an abnormal result is to be reviewed by then (set when it is
+    # recorded, tracker.acknowledge); None for a result in the range.
+    acknowledge_by = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
 
     objects = LabResultQuerySet.as_manager()
 
