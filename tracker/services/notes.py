@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from journey.inputs import require_reason
 from journey.models import Journey
 
-from ..models import FamilyNote, FamilyNoteRevision, ItemKind, ScheduledLab
+from ..models import FamilyNote, FamilyNoteRevision, ScheduledLab
 from ..models_notes import NOTE_MAX
 
 
@@ -26,11 +26,9 @@ def _text(text):
 
 
 def draw_exists(journey, due_on):
-    """A draw is the journey's lab rows due that day (not cancelled)."""
-    labs = ScheduledLab.objects.filter(
-        journey=journey, due_on=due_on, item__kind=ItemKind.LAB, cancelled_at__isnull=True
-    )
-    return labs.exists()
+    """A draw is the journey's rows due that day (not cancelled; tracker.draws)."""
+    rows = ScheduledLab.objects.filter(journey=journey, due_on=due_on, cancelled_at__isnull=True)
+    return rows.exists()
 
 
 def write_note(journey, *, text, by, result=None, due_on=None, reason="", now=None):
