@@ -46,8 +46,8 @@ def write_note(journey, *, text, by, result=None, due_on=None, reason="", now=No
     with transaction.atomic():
         # One writer per journey at a time: two first notes on one draw cannot both be created.
         Journey.objects.select_for_update().filter(pk=journey.pk).first()
-        key = {"result": result} if result is not None else {"journey": journey, "due_on": due_on}
-        note = FamilyNote.objects.filter(**key).first()
+        key = {"result": result} if result is not None else {"due_on": due_on}
+        note = FamilyNote.objects.filter(journey=journey, **key).first()
         if note is not None and note.text == text:
             return note
         if note is None:
