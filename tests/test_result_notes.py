@@ -284,3 +284,25 @@ def test_the_labs_page_costs_the_same_with_notes_and_held_results(client, family
     services.write_note(journey, due_on=_draw_day(journey), text="Moved.", by=coordinator_a)
     fp.record(journey, 21, [("ALT", "140", "U/L"), ("PLT", "240", "10^9/L")])
     assert count() == before
+
+
+def test_a_held_result_is_in_no_other_family_page_until_reviewed(client, family, coordinator_a):
+    """The emergency card, the printable record and its FHIR download hold it too."""
+    guardian, child, journey, high = family
+    _hold(journey.center)
+    client.force_login(guardian.user)
+    urls = [
+        reverse("portal:card", args=[child.public_id]),
+        reverse("portal_tracker:record", args=[child.public_id]),
+        reverse("portal_tracker:record_fhir", args=[child.public_id]),
+    ]
+
+    def pages():
+        with time_machine.travel(NOW, tick=False):
+            return [client.get(url).content.decode() for url in urls]
+
+    for page in pages():
+        assert "120" not in _text(page) and "31" in _text(page)
+    services.review_result(high, by=coordinator_a, note=STAFF_NOTE, now=NOW)
+    for page in pages():
+        assert "120" in page and STAFF_NOTE not in page
