@@ -34,6 +34,8 @@ PATIENT_PATHS = {
     "tracker.labresult": "journey__patient_id",
     "tracker.planreview": "journey__patient_id",
     "tracker.drawsitechange": "journey__patient_id",
+    "tracker.familynote": "journey__patient_id",
+    "tracker.familynoterevision": "note__journey__patient_id",
     "reports.symptomreport": "patient_id",
     "reports.outsideresult": "patient_id",
     "notifications.preference": "patient_id",
@@ -73,6 +75,8 @@ REGISTERED = {
     "tracker.planreview": {},
     "tracker.locallab": {},
     "tracker.drawsitechange": {},
+    "tracker.familynote": {},
+    "tracker.familynoterevision": {},
     "reports.symptomreport": {},
     "reports.outsideresult": {},
     "notifications.preference": {},
@@ -97,6 +101,7 @@ ACTOR_FIELDS = (
     "verified_by",
     "by",
     "resolved_by",
+    "written_by",
 )
 REASON_FIELDS = (
     "reason",

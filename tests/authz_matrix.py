@@ -253,6 +253,8 @@ MATRIX = {
     "admin:tracker_enter_results": SCOPED_OBJECT,
     "admin:tracker_labresult_correct": SCOPED_OBJECT,
     "admin:tracker_labresult_error": SCOPED_OBJECT,
+    "admin:tracker_labresult_note": SCOPED_OBJECT,
+    "admin:tracker_draw_note": SCOPED_OBJECT,
     "admin:reports_outsideresult_file": SCOPED_OBJECT,
     "admin:reports_outsideresult_check": SCOPED_OBJECT,
     "admin:tracker_plan_print": SCOPED_OBJECT,

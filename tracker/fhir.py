@@ -126,6 +126,7 @@ def load_record(child, today=None):
     )
     results = list(
         LabResult.objects.current()
+        .released_to_family()
         .filter(journey_id__in=journey_ids)
         .select_related("test")
         .order_by("collected_at", "test__position", "pk")

@@ -220,6 +220,23 @@ class ReasonForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=1000)
 
 
+class FamilyNoteForm(forms.Form):
+    """A plain-language note the family reads beside a result or a draw (never emailed)."""
+
+    text = forms.CharField(
+        label=_("Note for the family"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
+        help_text=_("Plain words the family reads on the labs page. Never sent by email."),
+    )
+    reason = forms.CharField(
+        label=_("Why change it (kept in the history)"),
+        required=False,
+        max_length=REASON_MAX,
+        help_text=_("Required when you change a note: the old text stays in the history."),
+    )
+
+
 class LabelReviewForm(forms.Form):
     """The coordinator's decision on a label change: apply it, or keep the plan (say why)."""
 

@@ -419,6 +419,7 @@ class Worklist(ScheduledLab):
 
 
 # Portal-only models live in their own module; imported here so Django registers them.
+from .models_notes import FamilyNote, FamilyNoteRevision  # noqa: E402, F401
 from .models_portal import CalendarFeed  # noqa: E402, F401
 from .models_results import (  # noqa: E402, F401
     ABNORMAL_FLAGS,

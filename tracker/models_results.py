@@ -26,6 +26,13 @@ CRITICAL_FLAGS = [Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH]
 # A result counts (flags, exit rules, charts, the family's pages) while it is neither
 # superseded by a correction nor marked entered in error. The partial indexes say the same.
 CURRENT_Q = Q(superseded_at__isnull=True, entered_in_error_at__isnull=True)
+# A result the family does not see yet: flagged, not reviewed, at a center whose policy holds
+# such results until review (journey.Center.result_release). Read with a join, no query more.
+HELD_FROM_FAMILY_Q = Q(
+    journey__center__result_release="flagged_after_review",
+    flag__in=ABNORMAL_FLAGS,
+    reviewed_at__isnull=True,
+)
 # Nothing collected before this is a real result (a typo such as year 0001 broke pages).
 EARLIEST_COLLECTION = datetime(1900, 1, 1, tzinfo=UTC)
 
@@ -34,6 +41,11 @@ class LabResultQuerySet(models.QuerySet):
     def current(self):
         """Results that count: not superseded by a correction, not entered in error."""
         return self.filter(CURRENT_Q)
+
+    def released_to_family(self):
+        """What a family's record, card and export show (the labs page says "being reviewed"
+        for the others: tracker.portal.care_team)."""
+        return self.exclude(HELD_FROM_FAMILY_Q)
 
     def awaiting_review(self):
         return self.current().filter(flag__in=ABNORMAL_FLAGS, reviewed_at__isnull=True)
@@ -96,6 +108,9 @@ class LabResult(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
+    # The acknowledgement clock: an abnormal result is to be reviewed by then (set when it is
+    # recorded, tracker.acknowledge); None for a result in the range.
+    acknowledge_by = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
 
     objects = LabResultQuerySet.as_manager()
 

@@ -20,7 +20,7 @@ class CenterAdmin(SuperuserEditsMixin, CenterScopedAdmin):
     """Coordinators may look at their own center; only administrators edit centers."""
 
     center_path = "pk"
-    list_display = ["name", "time_zone", "main_phone", "after_hours_phone"]
+    list_display = ["name", "time_zone", "main_phone", "after_hours_phone", "result_release"]
     search_fields = ["name"]
 
 

@@ -35,6 +35,7 @@ from .people import (
     Guardianship,
     Membership,
     Patient,
+    ResultRelease,
     Sex,
     User,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "Patient",
     "PortalAccessChange",
     "Responsible",
+    "ResultRelease",
     "Sex",
     "Stage",
     "StageChange",

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -90,6 +91,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+class ResultRelease(models.TextChoices):
+    """When a family sees a new result. Immediately is the default (the US 21st Century Cures
+    Act); a center whose written policy allows may hold results outside the range until its
+    care team has reviewed them (every other result still shows at once)."""
+
+    IMMEDIATE = "immediate", _("Immediately, every result")
+    FLAGGED_AFTER_REVIEW = "flagged_after_review", _("Results outside the range after review")
+
+
 class Center(models.Model):
     """A treatment center. Its coordinators see only its patients."""
 
@@ -103,14 +113,56 @@ class Center(models.Model):
     baseline_window_days = models.PositiveSmallIntegerField(
         _("baseline lab window (days before infusion)"), default=30
     )
+    result_release = models.CharField(
+        _("families see results"),
+        max_length=24,
+        choices=ResultRelease.choices,
+        default=ResultRelease.IMMEDIATE,
+    )
+    result_release_policy = models.CharField(
+        _("policy that allows holding results"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Required to hold results: the center's policy, e.g. 'Lab results policy 4.2'."
+        ),
+    )
+    # The acknowledgement clock of an abnormal result (tracker.acknowledge): business hours
+    # (Monday to Friday, 9:00 to 17:00 in the center's zone); a critical one runs on the clock.
+    ack_abnormal_hours = models.PositiveSmallIntegerField(
+        _("acknowledge an abnormal result within (business hours)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+    ack_critical_hours = models.PositiveSmallIntegerField(
+        _("acknowledge a critical result within (hours, any time)"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("center")
         verbose_name_plural = _("centers")
+        constraints = [
+            # Holding results back is allowed only where a written policy says so.
+            models.CheckConstraint(
+                condition=Q(result_release="immediate") | ~Q(result_release_policy=""),
+                name="center_held_results_need_policy",
+                violation_error_message=_("Name the policy that allows holding results."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ack_abnormal_hours__gte=1, ack_critical_hours__gte=1),
+                name="center_ack_hours_positive",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def holds_flagged_results(self):
+        return self.result_release == ResultRelease.FLAGGED_AFTER_REVIEW
 
 
 class Membership(models.Model):

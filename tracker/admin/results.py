@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from journey.admin.scoping import CenterScopedAdmin
 
 from ..models import LabResult, ScheduledLab, Status
-from . import entry
+from . import entry, notes
 from .common import ReadOnlyAdminMixin, user_today
 
 
@@ -49,6 +49,7 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
         "unit",
         "flag",
         "x_uln",
+        "acknowledge_by",
         "standing",
         "result_actions",
     ]
@@ -66,6 +67,16 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
         return [
             path("<int:pk>/correct/", view("correct"), name="tracker_labresult_correct"),
             path("<int:pk>/error/", view("error"), name="tracker_labresult_error"),
+            path(
+                "<int:pk>/family-note/",
+                self.admin_site.admin_view(lambda r, pk: notes.result_note_view(self, r, pk)),
+                name="tracker_labresult_note",
+            ),
+            path(
+                "draw/<uuid:lab_id>/family-note/",
+                self.admin_site.admin_view(lambda r, lab_id: notes.draw_note_view(self, r, lab_id)),
+                name="tracker_draw_note",
+            ),
             *super().get_urls(),
         ]
 
@@ -93,9 +104,11 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
             return ""
         site = self.admin_site.name
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse(f"{site}:tracker_labresult_correct", args=[result.pk]),
             _("Correct"),
             reverse(f"{site}:tracker_labresult_error", args=[result.pk]),
             _("Entered in error"),
+            reverse(f"{site}:tracker_labresult_note", args=[result.pk]),
+            _("Note for the family"),
         )

@@ -24,6 +24,7 @@ PATIENT = ("journey__patient_id", "journey__patient__first_name", "journey__pati
 # (tracker.services.worklist_pages._draw).
 DRAW = PATIENT
 _MARKER = "999999999"
+_UUID_MARKER = "99999999-9999-4999-8999-999999999999"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class Links:
         self.patient = _split(reverse(f"{site_name}:journey_patient_change", args=[_MARKER]))
         self.review = _split(reverse(f"{site_name}:tracker_label_review", args=[_MARKER]))
         self.entry = _split(reverse(f"{site_name}:tracker_enter_results", args=[_MARKER]))
+        self._result_note = _split(reverse(f"{site_name}:tracker_labresult_note", args=[_MARKER]))
+        self._draw_note = reverse(f"{site_name}:tracker_draw_note", args=[_UUID_MARKER])
+        self.note_label = escape(_("Note for the family"))
+        self.now = timezone.now()
         self._entry_html = tuple(escape(part) for part in self.entry)
         self._patient_html = tuple(escape(part) for part in self.patient)
         self.entry_label = escape(_("Enter results"))
@@ -80,6 +85,16 @@ class Links:
         before, after = self._entry_html
         href = f"{before}{int(row['journey_id'])}{after}?due={row['due_on'].isoformat()}"
         return mark_safe(f'<a href="{href}">{self.entry_label}</a>')  # noqa: S308
+
+    def result_note_link(self, row):
+        before, after = self._result_note
+        href = escape(f"{before}{int(row['pk'])}{after}")
+        return mark_safe(f'<a href="{href}">{self.note_label}</a>')  # noqa: S308
+
+    def draw_note_link(self, row):
+        """The family's note on this draw, through its first lab (a uuid: nothing to escape)."""
+        href = escape(self._draw_note.replace(_UUID_MARKER, str(row["labs"][0])))
+        return mark_safe(f'<a href="{href}">{self.note_label}</a>')  # noqa: S308
 
     def form(self, action, target_name, target, label, placeholder):
         """A row's POST form: the action, its target(s), a required note and the button.
@@ -119,7 +134,7 @@ def _overdue(links, row):
         _tests(row),
         row["due_on"].isoformat(),
         row["closes_on"].isoformat(),
-        links.entry_link(row),
+        _entry_and_note(links, row),
         links.form("missed", "target", row["labs"], _("Missed"), _("why")),
     )
 
@@ -131,8 +146,23 @@ def _due_soon(links, row):
         _tests(row),
         row["due_on"].isoformat(),
         window,
-        links.entry_link(row),
+        _entry_and_note(links, row),
     )
+
+
+def _entry_and_note(links, row):
+    return mark_safe(f"{links.entry_link(row)} · {links.draw_note_link(row)}")  # noqa: S308
+
+
+def _acknowledge(links, row):
+    """By when the care team should have seen it; an overdue one says so (not by colour only)."""
+    due = row["acknowledge_by"]
+    if due is None:
+        return ""
+    when = _local(due, row["journey__center__time_zone"])
+    if due < links.now:
+        return ("ack-overdue", _("overdue since %(when)s") % {"when": when})
+    return when
 
 
 def _result_text(row):
@@ -153,7 +183,9 @@ def _review(links, row):
         row["test__family_name"],
         (f"flag-{row['flag']}", _result_text(row)),
         collected,
-        links.form("review", "target", row["public_id"], _("Reviewed"), _("note")),
+        _acknowledge(links, row),
+        links.form("review", "target", row["public_id"], _("Reviewed"), _("staff note")),
+        links.result_note_link(row),
     )
 
 
@@ -196,9 +228,20 @@ TABLES = {
             gettext_lazy("Test"),
             gettext_lazy("Result"),
             gettext_lazy("Collected"),
+            gettext_lazy("Acknowledge by"),
             gettext_lazy("Mark reviewed"),
+            gettext_lazy("Family"),
         ),
-        (*PATIENT, "public_id", "test__family_name", "value", "unit", "flag", "x_uln")
+        (
+            *PATIENT,
+            "public_id",
+            "acknowledge_by",
+            "test__family_name",
+            "value",
+            "unit",
+            "flag",
+            "x_uln",
+        )
         + ("at_2x_uln", "at_1_5x_baseline", "collected_at", "journey__center__time_zone"),
         _review,
         gettext_lazy("No results waiting."),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from tracker import charts, flags
 from tracker.models import Flag, ItemKind, Status
 
-from . import queries
+from . import care_team, queries
 from . import wording as w
 from .card import steroid_period
 from .labs_markup import RowMarkup, join_html
@@ -42,6 +42,8 @@ class ResultRow:
     x_uln: str = ""
     corrected: str = ""  # the day the care team corrected it, in words ("" when not)
     before_treatment: bool = False
+    care_team: str = ""  # the care team's acknowledgement and note, escaped HTML (care_team)
+    held: bool = False  # held until reviewed by the center's policy: no value shown, no chart
     item_html: str = ""  # the row as a list item of its day (labs_markup)
     table_html: str = ""  # the row in its chart's table (labs_markup)
 
@@ -252,17 +254,20 @@ def _latest_first(result_rows, results):
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
     context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
-    context.update(latest_html="", missed="")
+    context.update(latest_html="", missed="", draw_notes=[])
     if journey is None:
         return context
     days = w.DayWords()
     rows = queries.journey_dates(journey, today)
     tests = queries.lab_tests()
     results = queries.current_results(journey, tests)
-    formatter, markup = _Rows(journey.infusion_date, days), RowMarkup()
+    formatter, care = _Rows(journey.infusion_date, days), care_team.CareTeamWords(journey, days)
+    markup = RowMarkup(care)
     result_rows = [formatter.row(r) for r in results]
-    for row in result_rows:
+    for result, row in zip(results, result_rows, strict=True):
+        row.care_team, row.held = care.html(result), care.held(result)
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
+    shown = [(r, row) for r, row in zip(results, result_rows, strict=True) if not row.held]
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
     groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days, today)
     missed = [g for g in groups if g.status == Status.OVERDUE]
@@ -279,6 +284,7 @@ def labs_context(patient, journey, today):
         upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),
         past=_past(done, result_rows, tests, days),
-        charts=_charts(results, result_rows, journey, rows),
+        charts=_charts([p[0] for p in shown], [p[1] for p in shown], journey, rows),
+        draw_notes=care_team.draw_notes(rows, lambda r: _heading(r.item, tests), days),
     )
     return context

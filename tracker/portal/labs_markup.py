@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 class RowMarkup:
     """Formats ResultRows as list items (results by day) and table rows (under each chart)."""
 
-    def __init__(self):
+    def __init__(self, care=None):
+        self.care = care  # care_team.CareTeamWords: a held row's item, without its value
         self.before = escape(_("before treatment"))
         self.corrected = _("corrected by the care team on %(day)s")
 
@@ -30,6 +31,8 @@ class RowMarkup:
     def item(self, row, with_day=False):
         """One result in the day's list: name, value, range, flag in words and tags (and its
         day, for the latest results)."""
+        if row.held:
+            return mark_safe(self.care.held_item(row, with_day))  # noqa: S308 - escaped there
         day = f'<span class="result__day">{escape(row.day_text)}</span><br>\n' if with_day else ""
         parts = [
             f"<li>{day}<strong>{escape(row.test_name)}</strong>: {escape(row.value)} "
@@ -44,11 +47,15 @@ class RowMarkup:
             parts.append(f'\n<span class="tag">{corrected}</span>')
         if row.flag.help:
             parts.append(f'\n<br><span class="result__help">{escape(row.flag.help)}</span>')
+        parts.append(row.care_team)  # escaped HTML (care_team.CareTeamWords.html)
         parts.append("\n</li>")
         return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
 
     def table_row(self, row):
-        """One row of a chart's table: date, result, normal range, what it means."""
+        """One row of a chart's table: date, result, normal range, what it means (a held
+        row is in no chart)."""
+        if row.held:
+            return ""
         before = f" ({self.before})" if row.before_treatment else ""
         x_uln = f" ({escape(row.x_uln)})" if row.x_uln else ""
         flag = row.flag

@@ -4,12 +4,20 @@ Access goes through journey.access.patients_for_guardian only: a child who is no
 guardian's is a 404, the same answer as a child that does not exist.
 """
 
-from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from journey.access import patients_for_guardian
 from journey.models import OPEN_STAGES, Guardian
-from tracker.models import ItemKind, LabResult, LabTest, MonitoringPlan, ScheduledLab, Status
+from tracker.models import (
+    FamilyNote,
+    ItemKind,
+    LabResult,
+    LabTest,
+    MonitoringPlan,
+    ScheduledLab,
+    Status,
+)
 
 FAMILY_KINDS = (ItemKind.LAB, ItemKind.VISIT)
 
@@ -35,6 +43,7 @@ JOURNEY_COLUMNS = (
     *("therapy__name", "therapy__generic_name", "therapy__steroid_regimen"),
     *("therapy__family_notes", "therapy__urgent_symptoms"),
     *("center__name", "center__main_phone", "center__after_hours_phone"),
+    "center__result_release",
     "monitoring_plan__id",
     *("monitoring_plan__default_lab__name", "monitoring_plan__default_lab__address"),
     "monitoring_plan__default_lab__phone",
@@ -101,8 +110,14 @@ DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
 ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
 RESULT_COLUMNS = (
     *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
-    *("baseline_value", "supersedes_id", "entered_at"),
+    *("baseline_value", "supersedes_id", "entered_at", "reviewed_at"),
 )
+
+
+def _draw_note():
+    """The family's note on a row's draw (its journey and due day), in the same query."""
+    notes = FamilyNote.objects.filter(journey_id=OuterRef("journey_id"), due_on=OuterRef("due_on"))
+    return Subquery(notes.values("text")[:1])
 
 
 def journey_dates(journey, today):
@@ -114,6 +129,7 @@ def journey_dates(journey, today):
         .filter(item__removed_at__isnull=True)
         .select_related("item")
         .only(*DATE_COLUMNS, *items)
+        .annotate(draw_note=_draw_note())
         .order_by("due_on", "item__position", "pk")
     )
 
@@ -128,6 +144,7 @@ def current_results(journey, tests):
         LabResult.objects.current()
         .filter(journey=journey)
         .only(*RESULT_COLUMNS)
+        .annotate(family_note_text=F("family_note__text"))  # the care team's note, one join
         .order_by("collected_at", "test__position", "pk")
     )
     for result in results:

@@ -15,12 +15,14 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   mark_entered_in_error(result, *, by, reason, now=None) -> LabResult (no longer counts)
   draw_tests / entry_help / entry_warnings / confirm_token: what the result form shows and asks
   review_result(result, *, by, note, now=None)
+  write_note(journey, *, text, by, result=None | due_on=None, reason="", now=None) -> FamilyNote
   overdue_labs / labs_due_soon / results_awaiting_review / open_extensions(user, ...) -> querysets
 """
 
 from .corrections import mark_entered_in_error
 from .entry import confirm_token, draw_tests, entry_help, entry_warnings
 from .label_review import apply_review, keep_plan, on_therapy_saved, open_reviews
+from .notes import write_note
 from .plans import (
     close_extension,
     complete_visit,
@@ -82,4 +84,5 @@ __all__ = [
     "review_result",
     "same_time_results",
     "schedule_items",
+    "write_note",
 ]

@@ -15,9 +15,11 @@ from journey.inputs import require_reason
 from journey.models import Journey
 
 from .. import flags, schedule, signals
+from ..acknowledge import acknowledge_by
 from ..models import (
     CRITICAL_FLAGS,
     EARLIEST_COLLECTION,
+    FamilyNote,
     ItemKind,
     LabResult,
     LabTest,
@@ -132,8 +134,10 @@ class _ResultContext:
         return candidates[0] if candidates else None
 
 
-def _result_fields(ctx, test, canonical):
-    return flags.result_fields(test, canonical, ctx.limits(test), ctx.baselines.get(test.code))
+def _result_fields(ctx, test, canonical, now):
+    fields = flags.result_fields(test, canonical, ctx.limits(test), ctx.baselines.get(test.code))
+    fields["acknowledge_by"] = acknowledge_by(fields["flag"], now, ctx.journey.center)
+    return fields
 
 
 def _parse_rows(tests, rows):
@@ -224,7 +228,7 @@ def record_results(journey, collected_at, rows, *, by, corrections=None, now=Non
                     collected_at=collected_at,
                     entered_by=by,
                     entered_at=now,
-                    **_result_fields(ctx, test, canonical),
+                    **_result_fields(ctx, test, canonical, now),
                 )
             )
         if results:
@@ -328,8 +332,10 @@ def correct_result(result, raw, unit, *, by, reason, now=None):
             entered_at=now,
             supersedes=old,
             correction_reason=reason,
-            **_result_fields(ctx, test, canonical),
+            **_result_fields(ctx, test, canonical, now),
         )
+        # The family's note follows the value it explains (its text keeps its history).
+        FamilyNote.objects.filter(result=old).update(result=new)
         _after_results(journey, [new], by, now)
     return new
 
