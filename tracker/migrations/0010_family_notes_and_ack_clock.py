@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('journey', '0007_center_result_release_and_ack_clock'),
-        ('tracker', '0008_draw_sites'),
+        ('tracker', '0009_worklist_overdue_from_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
