@@ -36,6 +36,9 @@ PATIENT_PATHS = {
     "tracker.drawsitechange": "journey__patient_id",
     "reports.symptomreport": "patient_id",
     "reports.outsideresult": "patient_id",
+    "conversations.thread": "patient_id",
+    "conversations.message": "thread__patient_id",
+    "conversations.threadevent": "thread__patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
     "interfaces.inboundresult": "journey__patient_id",
@@ -47,6 +50,7 @@ GUARDIAN_PATHS = {
     "journey.portalaccesschange": "guardian_id",
     "reports.symptomreport": "guardian_id",
     "reports.outsideresult": "guardian_id",
+    "conversations.message": "guardian_id",
     "notifications.preference": "guardian_id",
 }
 # Registered with these auditlog options (token hashes and passwords never stored).
@@ -75,6 +79,10 @@ REGISTERED = {
     "tracker.drawsitechange": {},
     "reports.symptomreport": {},
     "reports.outsideresult": {},
+    "conversations.thread": {},
+    "conversations.message": {},
+    "conversations.threadevent": {},
+    "conversations.businesshours": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},
