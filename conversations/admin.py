@@ -179,9 +179,6 @@ class ThreadAdmin(CenterScopedAdmin):
         if data.get("close_thread"):
             services.close(obj, request.user, now)
 
-    def save_related(self, request, form, formsets, change):
-        """The inlines are read-only history: nothing to save."""
-
     @admin.display(description=_("respond by"), ordering="respond_by")
     def clock(self, obj):
         if obj.respond_by is None:
