@@ -371,3 +371,39 @@ def test_the_family_list_and_the_inbox_have_a_fixed_number_of_queries(
     client.force_login(guardian.user)
     with django_assert_num_queries(5):
         assert client.get(list_url(child)).status_code == 200
+
+
+# Session, user, second factor, centers, the filter's colleagues, count, page, action choices.
+INBOX_QUERIES = 8
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_the_inbox_has_a_fixed_number_of_queries(
+    client, mia, coordinator_a, count, django_assert_num_queries
+):
+    guardian, _, child = mia
+    for i in range(count):
+        thread = services.start_thread(guardian, child, f"Question {i}", SECRET)
+        services.assign(thread, coordinator_a, coordinator_a)
+    otp_login(client, coordinator_a)
+    client.get(INBOX)  # the session's first staff page settles its own rows
+    with django_assert_num_queries(INBOX_QUERIES):
+        page = client.get(INBOX, {"inbox": "mine"}).content.decode()
+    assert all(f"Question {i}" in page for i in range(count))
+
+
+def test_a_spanish_speaking_guardian_reads_the_pages_in_spanish(
+    client, mia, django_capture_on_commit_callbacks
+):
+    guardian, _, child = mia
+    guardian.user.language = guardian.language = "es"
+    guardian.user.save()
+    guardian.save()
+    thread = started(client, mia, django_capture_on_commit_callbacks)
+    page = client.get(list_url(child), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Mensajes sobre Mia" in page
+    assert "Escribir un mensaje nuevo" in page
+    assert (
+        "Esperando al equipo de atención"
+        in client.get(thread_url(thread), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    )

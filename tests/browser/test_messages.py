@@ -41,9 +41,7 @@ def _tab_to(page, text, limit=80):
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_writing_to_the_care_team_with_the_keyboard_only(
-    personas, new_page, axe_source, viewport
-):
+def test_writing_to_the_care_team_with_the_keyboard_only(personas, new_page, axe_source, viewport):
     base, leo = personas["url"], personas["b"].child
     page = new_page(VIEWPORTS[viewport])
     login(page, base, "ben@example.org")
