@@ -118,7 +118,15 @@ SHOWN = ["patient", "subject", "status", "created_at", "last_message_at", "respo
 
 @admin.register(Thread)
 class ThreadAdmin(CenterScopedAdmin):
-    list_display = ["subject", "patient", "status", "assigned_to", "last_message_at", "clock"]
+    list_display = [
+        "subject",
+        "patient",
+        "status",
+        "assigned_to",
+        "last_message_at",
+        "unread_count",
+        "clock",
+    ]
     list_filter = [InboxFilter, "status"]
     list_select_related = ["patient", "assigned_to"]
     search_fields = ["patient__last_name", "patient__first_name", "subject"]
@@ -135,6 +143,14 @@ class ThreadAdmin(CenterScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        """Each row with the messages this person has not read (their own read state)."""
+        return services.with_unread(super().get_queryset(request), request.user)
+
+    @admin.display(description=_("unread"), ordering="unread")
+    def unread_count(self, obj):
+        return obj.unread or "-"
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.attachment_view)

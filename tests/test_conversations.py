@@ -92,8 +92,11 @@ def test_a_guardians_message_reaches_the_centers_unassigned_inbox(
     otp_login(client, coordinator_a)
     page = client.get(INBOX, {"inbox": "unassigned"}).content.decode()
     assert "Rash" in page
+    assert '<td class="field-unread_count">1</td>' in page
     assert "Rash" not in client.get(INBOX, {"inbox": "mine"}).content.decode()
     assert SECRET in client.get(admin_thread_url(thread)).content.decode()
+    page = client.get(INBOX, {"inbox": "unassigned"}).content.decode()
+    assert '<td class="field-unread_count">-</td>' in page  # read by this coordinator now
 
 
 def test_another_centers_coordinator_neither_lists_nor_opens_the_thread(
