@@ -266,6 +266,22 @@ def test_a_guardian_who_lost_access_before_the_send_gets_no_email(
     assert [m.to for m in mail.outbox] == [[guardian.email]]
 
 
+def test_the_reminder_sweep_leaves_a_waiting_message_email_alone(
+    client, mia, coordinator_a, frozen, django_capture_on_commit_callbacks
+):
+    from journey.models import Stage
+    from notifications import sweep
+    from tests.factories import JourneyFactory
+
+    guardian, _, child = mia
+    JourneyFactory(patient=child, center=child.center, stage=Stage.MONITORING)
+    started(client, mia, django_capture_on_commit_callbacks)
+    sweep.reconcile(patient_ids=[child.pk])
+    sweep.reconcile()
+    row = Reminder.objects.get(kind=Kind.MESSAGE_WAITING_STAFF)
+    assert row.status == Status.PENDING and row.user == coordinator_a
+
+
 # ---- audit, rate limit, the worklist ----
 
 
