@@ -165,7 +165,9 @@ class ThreadAdmin(CenterScopedAdmin):
 
     def attachment_view(self, request, object_id, message_id):
         thread = self.get_object(request, object_id)  # another center's thread: 404
-        return file_response(get_object_or_404(Message, thread=thread, public_id=message_id))
+        response = file_response(get_object_or_404(Message, thread=thread, public_id=message_id))
+        signals.thread_viewed.send(sender=Thread, request=request, thread=thread)
+        return response
 
     def changelist_view(self, request, extra_context=None):
         self.action_form.base_fields["assignee"].queryset = colleagues(request.user)

@@ -116,4 +116,6 @@ def file_response(message):
 def attachment(request, public_id, thread_id, message_id):
     child = get_child_or_404(request.user, public_id)
     found = access.get_thread_or_404(child, thread_id)
-    return file_response(get_object_or_404(Message, thread=found, public_id=message_id))
+    response = file_response(get_object_or_404(Message, thread=found, public_id=message_id))
+    signals.thread_viewed.send(sender=type(found), request=request, thread=found)
+    return response

@@ -187,6 +187,9 @@ def test_a_pdf_is_kept_under_a_random_name_and_served_to_family_and_center_staff
     assert response["X-Content-Type-Options"] == "nosniff"
     otp_login(client, coordinator_a)
     assert client.get(admin_file_url(message)).status_code == 200
+    views = AuditRecord.objects.filter(event=Event.VIEWED, content_type__model="thread")
+    assert views.filter(actor=coordinator_a, path=admin_file_url(message)).exists()
+    assert views.filter(actor=mia[0].user, path=file_url(message)).exists()
 
 
 def test_a_file_that_only_pretends_to_be_a_pdf_is_refused(
