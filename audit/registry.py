@@ -38,6 +38,9 @@ PATIENT_PATHS = {
     "tracker.familynoterevision": "note__journey__patient_id",
     "reports.symptomreport": "patient_id",
     "reports.outsideresult": "patient_id",
+    "conversations.thread": "patient_id",
+    "conversations.message": "thread__patient_id",
+    "conversations.threadevent": "thread__patient_id",
     "notifications.preference": "patient_id",
     "notifications.deliveryattempt": "reminder__patient_id",
     "interfaces.inboundresult": "journey__patient_id",
@@ -49,6 +52,7 @@ GUARDIAN_PATHS = {
     "journey.portalaccesschange": "guardian_id",
     "reports.symptomreport": "guardian_id",
     "reports.outsideresult": "guardian_id",
+    "conversations.message": "guardian_id",
     "notifications.preference": "guardian_id",
 }
 # Registered with these auditlog options (token hashes and passwords never stored).
@@ -79,6 +83,10 @@ REGISTERED = {
     "tracker.familynoterevision": {},
     "reports.symptomreport": {},
     "reports.outsideresult": {},
+    "conversations.thread": {},
+    "conversations.message": {},
+    "conversations.threadevent": {},
+    "conversations.businesshours": {},
     "notifications.preference": {},
     "notifications.centernotificationsettings": {},
     "notifications.deliveryattempt": {},

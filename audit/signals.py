@@ -6,6 +6,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from conversations.signals import thread_viewed
 from journey.security.events import security_event
 
 from . import events
@@ -33,3 +34,9 @@ def on_logout(sender, request, user, **kwargs):
 def on_security_event(sender, request, event, user, details=None, **kwargs):
     """A second-factor step or a session ended by its limits (journey.security.events)."""
     events.record_security_event(request, Event(event), user=user, details=details)
+
+
+@receiver(thread_viewed, dispatch_uid="audit_thread_viewed")
+def on_thread_viewed(sender, request, thread, **kwargs):
+    """A guardian (portal) or a staff member (admin) opened a message thread."""
+    events.record_view(request, thread)

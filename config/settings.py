@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "journey",
     "tracker",
     "reports",  # "something is wrong": families' reports to the care team
+    "conversations",  # secure messages between families and the care team
     "notifications",
     "interfaces",  # results from lab systems (HL7 v2 over MLLP, drop folder)
     "audit",
@@ -362,6 +363,7 @@ WAYPOINT_RATE_LIMITS = {
     "calendar_feed": {"ip": "600/h", "token": "60/h"},
     "symptom_report": {"user": "10/h"},
     "outside_result": {"user": "20/h"},
+    "secure_message": {"user": "30/h"},
     "fhir_in": {"ip": env.str("WAYPOINT_FHIR_RATE", default="600/m")},
 }
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("portal/", include("journey.urls")),
     *_tracker_pages(),
     path("portal/", include("reports.urls")),  # app_name "portal_reports"
+    path("portal/", include("conversations.urls")),  # app_name "portal_messages"
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
     path("fhir/", include("interfaces.urls")),  # lab systems' FHIR results (API token)
     path("health/", health_view, name="health"),  # no login, no patient data

@@ -7,7 +7,7 @@ by this group. It is kept in sync after every migrate.
 from django.contrib.auth.models import Group, Permission
 
 COORDINATOR_GROUP = "Care coordinators"
-APPS = ("journey", "tracker", "reports", "notifications", "interfaces")
+APPS = ("journey", "tracker", "reports", "notifications", "interfaces", "conversations")
 # Catalogue and people-management models: read-only to coordinators.
 READ_ONLY_MODELS = {
     "therapy",

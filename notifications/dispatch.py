@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from . import breaker, clock, emails, lease, outcomes, wire
+from . import breaker, clock, emails, lease, messages, outcomes, wire
 from .batch import batch_context as _batch_context
 from .models import CancelReason, DeliveryAttempt, Kind, Outcome, Reminder
 from .models import Status as S
@@ -245,6 +245,8 @@ def why_not_due(row, now):
         return CancelReason.DONE
     if row.kind in DAY_BOUND_KINDS and clock.local_today(row.time_zone, now) > row.due_on:
         return CancelReason.DAY_PASSED
+    if not messages.still_linked(row):
+        return CancelReason.DONE
     return ""
 
 

@@ -145,6 +145,11 @@ def _context(reminder, minimal, digest):
 
 
 def _login_url(reminder):
+    """The portal or the admin; for a waiting message its list (a public id, no content)."""
+    if reminder.kind == Kind.MESSAGE_WAITING:
+        return f"{settings.SITE_URL}/portal/children/{reminder.patient.public_id}/messages/"
+    if reminder.kind == Kind.MESSAGE_WAITING_STAFF:
+        return f"{settings.SITE_URL}/admin/conversations/thread/"
     if reminder.guardian_id:
         return f"{settings.SITE_URL}/portal/"
     return f"{settings.SITE_URL}/admin/tracker/worklist/"

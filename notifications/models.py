@@ -25,6 +25,8 @@ class Kind(models.TextChoices):
     OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
     DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
     URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
+    MESSAGE_WAITING = "message_waiting", _("A message is waiting")
+    MESSAGE_WAITING_STAFF = "message_waiting_staff", _("A family message is waiting (coordinator)")
 
 
 GUARDIAN_KINDS = [
@@ -33,13 +35,17 @@ GUARDIAN_KINDS = [
     Kind.OVERDUE_OTHER_GUARDIAN,
     Kind.STAGE_CHANGED,
     Kind.STEP_DUE,
+    Kind.MESSAGE_WAITING,
 ]
 COORDINATOR_KINDS = [
     Kind.CRITICAL_RESULT,
     Kind.OVERDUE_COORDINATOR,
     Kind.DAILY_DIGEST,
     Kind.URGENT_REPORT,
+    Kind.MESSAGE_WAITING_STAFF,
 ]
+# Planned per thread by notifications.messages (not by the children's sweep).
+MESSAGE_KINDS = [Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF]
 
 
 class Status(models.TextChoices):

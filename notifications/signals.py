@@ -11,6 +11,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models.signals import post_save
 
+from conversations import signals as conversation_signals
 from journey import signals as journey_signals
 from journey.models import ChecklistStep, Guardian
 from reports import signals as report_signals
@@ -61,6 +62,25 @@ def on_report_answered(sender, report, **kwargs):
     enqueue_plan(patient_ids=[report.patient_id])
 
 
+def on_message_posted(sender, message, **kwargs):
+    # Debounced in the plan itself (send_at after the burst's first unread message).
+    _plan_thread(message.thread_id)
+
+
+def on_thread_read(sender, thread, **kwargs):
+    # Read before the email went: it is no longer due.
+    _plan_thread(thread.pk)
+
+
+def _plan_thread(thread_id):
+    from .messages import plan_thread
+
+    try:
+        plan_thread(thread_id)
+    except Exception:  # noqa: BLE001 - the message is saved; an email lost is logged, not a 500
+        log.exception("could not plan message emails for thread %s", thread_id)
+
+
 def on_scheduled_lab_saved(sender, instance, created, **kwargs):
     # Closing a draw as missed or done (mark_missed, complete_visit) ends its ladder at once.
     if not created:
@@ -93,6 +113,8 @@ def connect():
     tracker_signals.results_recorded.connect(on_results_recorded, dispatch_uid=uid + "results")
     report_signals.report_submitted.connect(on_report_submitted, dispatch_uid=uid + "report")
     report_signals.report_answered.connect(on_report_answered, dispatch_uid=uid + "answered")
+    conversation_signals.message_posted.connect(on_message_posted, dispatch_uid=uid + "message")
+    conversation_signals.thread_read.connect(on_thread_read, dispatch_uid=uid + "read")
     post_save.connect(on_scheduled_lab_saved, sender=ScheduledLab, dispatch_uid=uid + "lab")
     post_save.connect(on_step_saved, sender=ChecklistStep, dispatch_uid=uid + "step")
     post_save.connect(on_guardian_saved, sender=Guardian, dispatch_uid=uid + "guardian")

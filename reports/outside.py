@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import zoneinfo
 
-import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.inputs import require_reason
+from journey.uploads import UploadRejected, checked_mime
 from tracker.services import check_collected_at, parse_value, record_results
 
 from .models_outside import MAX_FILE_NAME, FileType, OutsideResult, OutsideStatus
@@ -30,23 +30,19 @@ ALLOWED = {
     "application/pdf": FileType.PDF,
 }
 MIME = {kind: mime for mime, kind in ALLOWED.items()}
-HEAD_BYTES = 261  # what filetype reads to decide
 
 
 def upload_type(upload):
     """The upload's FileType by its content, or a ValidationError on "upload"."""
     limit = settings.REPORTS_UPLOAD_MAX_BYTES
-    if upload.size > limit:
-        message = _("The file is larger than %(size)s: send a smaller photo or PDF.")
-        raise ValidationError({"upload": message % {"size": filesizeformat(limit)}})
-    upload.seek(0)
-    head = upload.read(HEAD_BYTES)
-    upload.seek(0)
-    kind = filetype.guess(head) if head else None
-    if kind is None or kind.mime not in ALLOWED:
+    try:
+        return ALLOWED[checked_mime(upload, ALLOWED, limit)]
+    except UploadRejected as exc:
+        if exc.too_large:
+            message = _("The file is larger than %(size)s: send a smaller photo or PDF.")
+            raise ValidationError({"upload": message % {"size": filesizeformat(limit)}}) from exc
         message = _("Send a photo (JPEG or PNG) or a PDF of the lab report.")
-        raise ValidationError({"upload": message})
-    return ALLOWED[kind.mime]
+        raise ValidationError({"upload": message}) from exc
 
 
 def collected_at_for(day, zone, now):

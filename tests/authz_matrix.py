@@ -165,6 +165,9 @@ MODELS.update(model_rows("tracker.locallab", ALL_200, OTHER_CENTER, ALL_200))
 MODELS.update(model_rows("reports.symptomreport", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
 # outside results the family sent: the care team checks them on a page of their own
 MODELS.update(model_rows("reports.outsideresult", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
+# family messages: the care team reads, replies, assigns and closes; nobody adds or deletes
+MODELS.update(model_rows("conversations.thread", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
+MODELS.update(model_rows("conversations.businesshours", ALL_200, OTHER_CENTER, ALL_200))
 for _m in ["notifications.preference", "notifications.centernotificationsettings"]:
     MODELS.update(model_rows(_m, ALL_200, OTHER_CENTER, ALL_200))
 # a center's eligibility policy: its coordinators switch rules, never delete a setting
@@ -203,6 +206,10 @@ MATRIX = {
     "portal_reports:sent": PORTAL_CHILD,  # family A's report, under family A's child
     "portal_reports:outside_new": PORTAL_CHILD,
     "portal_reports:outside_file": PORTAL_CHILD,  # family A's upload, under family A's child
+    "portal_messages:list": PORTAL_CHILD,
+    "portal_messages:new": PORTAL_CHILD,
+    "portal_messages:thread": PORTAL_CHILD,  # family A's thread, under family A's child
+    "portal_messages:file": PORTAL_CHILD,  # family A's attachment
     "portal_notifications:snooze": GET_ONLY_POST,
     "portal_notifications:unsnooze": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page
@@ -256,6 +263,7 @@ MATRIX = {
     "admin:tracker_labresult_note": SCOPED_OBJECT,
     "admin:tracker_draw_note": SCOPED_OBJECT,
     "admin:reports_outsideresult_file": SCOPED_OBJECT,
+    "admin:conversations_thread_file": SCOPED_OBJECT,
     "admin:reports_outsideresult_check": SCOPED_OBJECT,
     "admin:tracker_plan_print": SCOPED_OBJECT,
     "admin:tracker_label_review": SCOPED_OBJECT,

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from conversations import services as conversation_services
+from conversations.models import BusinessHours
 from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
@@ -101,6 +103,15 @@ class World:
         self.outside_a = outside.submit_outside_result(
             self.guardian_a, self.journey_a, upload=SimpleUploadedFile("lab.pdf", b"%PDF-1.4\n")
         )
+        self.thread_a = conversation_services.start_thread(
+            self.guardian_a,
+            self.child_a,
+            "Rash",
+            "Amaryllis has a rash",
+            upload=SimpleUploadedFile("rash.pdf", b"%PDF-1.4\n"),
+        )
+        self.message_a = self.thread_a.messages.get()
+        self.hours_a = BusinessHours.objects.create(center=self.center_a)
         self.feed_a = calendar.new_feed(self.guardian_a, self.child_a)
         self.unsubscribe_token = signing.dumps(
             {"g": str(self.guardian_a.public_id), "p": str(self.child_a.public_id)},
@@ -170,6 +181,8 @@ class World:
             ("interfaces", "inboundmessage"): message,
             ("interfaces", "inboundresult"): inbound,
             ("reports", "outsideresult"): self.outside_a,
+            ("conversations", "thread"): self.thread_a,
+            ("conversations", "businesshours"): self.hours_a,
         }
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
@@ -191,6 +204,8 @@ class World:
             "check_id": self.check_a.public_id,
             "report_id": self.report_a.public_id,
             "outside_id": self.outside_a.public_id,
+            "thread_id": self.thread_a.public_id,
+            "message_id": self.message_a.public_id,
             "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode
             "id": self.guardian_a.user.pk,  # the user's password page
             "app_label": "journey",

@@ -22,6 +22,8 @@ GUARDED = {
     "portal_tracker:feed": ("calendar_feed", ["GET", "HEAD"]),
     "portal_reports:new": ("symptom_report", ["POST"]),
     "portal_reports:outside_new": ("outside_result", ["POST"]),
+    "portal_messages:new": ("secure_message", ["POST"]),
+    "portal_messages:thread": ("secure_message", ["POST"]),
 }
 
 

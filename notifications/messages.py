@@ -1,0 +1,116 @@
+"""The "a message is waiting" emails: planned per thread, whenever someone writes or reads.
+
+For each person who should hear of a thread (the child's guardians with a login when the care
+team wrote; the assignee, or else every coordinator of the center, when the family wrote) and
+has messages from the other side they have not read: one outbox row whose key names the first
+of those unread messages. A burst of messages has one first unread message, so one email; it
+waits DEBOUNCE after that message, so a quick run of messages, or the recipient reading them,
+comes before the send. Reading cancels the row not sent yet. The email names nothing but the
+center and a link: the content is only behind the login.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.models import Message, ReadMark, Thread
+from conversations.models import ThreadStatus as TS
+from journey.models import Guardianship, Membership
+
+from .models import Kind, Reminder, Status
+
+DEBOUNCE = dt.timedelta(minutes=2)
+
+
+def plan_thread(thread_id, now=None):
+    """Make the thread's pending "message waiting" rows match who has unread messages now.
+    Returns (created, cancelled)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # One planner per thread at a time (a burst of messages from two tabs or two people).
+        thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+        if thread is None:
+            return 0, 0
+        wanted = {row.key: row for row in _wanted(thread)}
+        mine = Reminder.objects.filter(
+            patient_id=thread.patient_id,
+            kind__in=[Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF],
+            key__contains=f":thread{thread.pk}.",
+        )
+        existing = set(mine.filter(key__in=list(wanted)).values_list("key", flat=True))
+        created = Reminder.objects.bulk_create(
+            [row for key, row in wanted.items() if key not in existing], ignore_conflicts=True
+        )
+        cancelled = (
+            mine.filter(status=Status.PENDING)
+            .exclude(key__in=list(wanted))
+            .update(status=Status.CANCELLED, updated_at=now)
+        )
+    return len(created), cancelled
+
+
+def _wanted(thread):
+    reads = dict(ReadMark.objects.filter(thread=thread).values_list("user_id", "read_at"))
+    messages = list(
+        Message.objects.filter(thread=thread).values_list("pk", "from_family", "author_id",
+                                                          "created_at")
+    )  # fmt: skip
+    out = []
+    for kind, recipient, user_id, zone in _recipients(thread):
+        read_at = reads.get(user_id)
+        unread = [
+            (pk, at)
+            for pk, from_family, author, at in messages
+            if from_family == (kind == Kind.MESSAGE_WAITING_STAFF)
+            and author != user_id
+            and (read_at is None or at > read_at)
+        ]
+        if unread:
+            out.append(_row(thread, kind, recipient, zone, *unread[0]))
+    return out
+
+
+def _recipients(thread):
+    """(kind, Guardian or User, user id, time zone) of everyone who hears of this thread."""
+    links = Guardianship.objects.filter(
+        patient_id=thread.patient_id, guardian__user__is_active=True
+    ).select_related("guardian")
+    for link in links:
+        guardian = link.guardian
+        yield Kind.MESSAGE_WAITING, guardian, guardian.user_id, guardian.time_zone
+    if thread.status == TS.CLOSED:
+        return
+    staff = Membership.objects.filter(center_id=thread.center_id, user__is_active=True)
+    if thread.assigned_to_id:
+        staff = staff.filter(user_id=thread.assigned_to_id)
+    else:
+        staff = staff.filter(role=Membership.Role.COORDINATOR)
+    for membership in staff.select_related("user"):
+        user = membership.user
+        yield Kind.MESSAGE_WAITING_STAFF, user, user.pk, user.time_zone
+
+
+def _row(thread, kind, recipient, zone, first_unread, at):
+    guardian = recipient if kind == Kind.MESSAGE_WAITING else None
+    tag = f"g{recipient.pk}" if guardian else f"u{recipient.pk}"
+    return Reminder(
+        key=f"{tag}:{kind}:thread{thread.pk}.m{first_unread}:{at.date().isoformat()}",
+        kind=kind,
+        guardian=guardian,
+        user=None if guardian else recipient,
+        center_id=thread.center_id,
+        patient_id=thread.patient_id,
+        due_on=at.date(),
+        send_at=at + DEBOUNCE,
+        time_zone=zone,
+    )
+
+
+def still_linked(row):
+    """At send time: a guardian whose link to the child ended hears of nothing."""
+    if row.kind != Kind.MESSAGE_WAITING:
+        return True
+    return Guardianship.objects.filter(
+        guardian_id=row.guardian_id, patient_id=row.patient_id
+    ).exists()
