@@ -25,6 +25,10 @@ class Kind(models.TextChoices):
     OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
     DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
     URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
+    AUTHORIZATION_EXPIRING = (
+        "authorization_expiring",
+        _("Insurance approval ending soon (coordinator)"),
+    )
 
 
 GUARDIAN_KINDS = [
@@ -39,6 +43,7 @@ COORDINATOR_KINDS = [
     Kind.OVERDUE_COORDINATOR,
     Kind.DAILY_DIGEST,
     Kind.URGENT_REPORT,
+    Kind.AUTHORIZATION_EXPIRING,
 ]
 
 

@@ -11,7 +11,7 @@ import logging
 
 from celery import shared_task
 
-from . import dispatch, sweep
+from . import dispatch, expiry, sweep
 from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,12 @@ def plan_reminders(
 
 
 def fan_out(size=None):
-    """One plan_chunk per range of children, then the coordinators' digests (a few rows)."""
+    """One plan_chunk per range of children, then the coordinators' digests and approval
+    reminders (a few rows)."""
     chunks = sweep.sweep_chunks(size or sweep.RANGE_CHUNK)
     for after, upto in chunks:
         plan_chunk.delay(after, upto)
-    counts = sweep.reconcile_digests()
+    counts = sweep.reconcile_digests() + expiry.reconcile_expiry()
     log.info("planning fanned out into %s chunks", len(chunks))
     return {"chunks": len(chunks), **vars(counts)}
 

@@ -14,6 +14,16 @@ from .catalogue import (
     ValueType,
     VectorType,
 )
+from .coverage import (
+    AccessArrangement,
+    Appeal,
+    AppealOutcome,
+    ArrangementKind,
+    AuthorizationStatus,
+    InsuranceCoverage,
+    PriorAuthorization,
+    TravelSupport,
+)
 from .journeys import (
     EXIT_STAGES,
     OPEN_STAGES,
@@ -41,6 +51,14 @@ from .people import (
 from .policy import CenterCriterionSetting
 
 __all__ = [
+    "AccessArrangement",
+    "Appeal",
+    "AppealOutcome",
+    "ArrangementKind",
+    "AuthorizationStatus",
+    "InsuranceCoverage",
+    "PriorAuthorization",
+    "TravelSupport",
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",
