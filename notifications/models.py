@@ -25,6 +25,8 @@ class Kind(models.TextChoices):
     OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
     DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
     URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
+    CONTACT_CHECK = "contact_check", _("Are these still your contact details?")
+    CENTER_CHANGED = "center_changed", _("Care moved to another center")
     AUTHORIZATION_EXPIRING = (
         "authorization_expiring",
         _("Insurance approval ending soon (coordinator)"),
@@ -37,7 +39,12 @@ GUARDIAN_KINDS = [
     Kind.OVERDUE_OTHER_GUARDIAN,
     Kind.STAGE_CHANGED,
     Kind.STEP_DUE,
+    Kind.CONTACT_CHECK,
+    Kind.CENTER_CHANGED,
 ]
+# Planned by their own passes (notifications.expiry, notifications.followup), never by the
+# per-child sweep: its scope leaves them alone.
+PLANNED_APART = ["authorization_expiring", "contact_check", "center_changed"]
 COORDINATOR_KINDS = [
     Kind.CRITICAL_RESULT,
     Kind.OVERDUE_COORDINATOR,

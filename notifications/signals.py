@@ -17,6 +17,8 @@ from reports import signals as report_signals
 from tracker import signals as tracker_signals
 from tracker.models import ScheduledLab
 
+from . import followup
+
 log = logging.getLogger(__name__)
 
 
@@ -97,3 +99,6 @@ def connect():
     post_save.connect(on_step_saved, sender=ChecklistStep, dispatch_uid=uid + "step")
     post_save.connect(on_guardian_saved, sender=Guardian, dispatch_uid=uid + "guardian")
     post_save.connect(on_preference_saved, sender=Preference, dispatch_uid=uid + "pref")
+    journey_signals.patient_transferred.connect(
+        followup.on_patient_transferred, dispatch_uid=uid + "transfer"
+    )

@@ -31,7 +31,7 @@ from reports.models import SymptomReport
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
-from .models import CancelReason, Kind, Preference, Reminder, Status
+from .models import PLANNED_APART, CancelReason, Kind, Preference, Reminder, Status
 
 # `now` (here and in all of notifications) is an aware datetime, never a callable: required by
 # the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
@@ -168,7 +168,7 @@ def _reconcile(patients, now):
         desired = []
         for inputs in load_inputs(patients, now):
             desired += p.plan_patient(inputs, now, nudges())
-        scope = Reminder.objects.filter(**patients.where())
+        scope = Reminder.objects.filter(**patients.where()).exclude(kind__in=PLANNED_APART)
         return apply_plan(desired, scope, now)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from journey import followup
 from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
@@ -170,7 +171,21 @@ class World:
             ("interfaces", "inboundmessage"): message,
             ("interfaces", "inboundresult"): inbound,
             ("reports", "outsideresult"): self.outside_a,
+            ("journey", "priorauthorization"): jm.PriorAuthorization.objects.create(
+                journey=self.journey_a, status=jm.AuthorizationStatus.SUBMITTED
+            ),
+            ("journey", "followuprisk"): jm.FollowUpRisk.objects.create(
+                patient=self.child_a, reason=jm.RiskReason.NO_ANSWER, marked_at=timezone.now()
+            ),
+            ("journey", "centertransfer"): _transfer_from(self.center_a, self.coordinator_a),
         }
+        self.contact_check_a = jm.ContactConfirmation.objects.create(
+            patient=self.child_a,
+            guardian=self.guardian_a,
+            reason=jm.CheckReason.YEARLY,
+            requested_at=timezone.now(),
+            answer_by=timezone.localdate(),
+        )
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
 
@@ -190,6 +205,7 @@ class World:
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
             "report_id": self.report_a.public_id,
+            "center_id": self.center_a.public_id,
             "outside_id": self.outside_a.public_id,
             "pk": self.devices["coordinator_a"].pk,  # otp_totp config / qrcode
             "id": self.guardian_a.user.pk,  # the user's password page
@@ -203,6 +219,7 @@ class World:
             "portal_notifications:unsubscribe": self.unsubscribe_token,
             "accept_invitation": self.invitation_token,
             "password_reset_confirm": default_token_generator.make_token(self.guardian_a.user),
+            "portal:contact_check": followup.confirmation_token(self.contact_check_a),
         }
         kwargs = {}
         for name in names:
@@ -243,6 +260,12 @@ def _lab_interface_rows(center):
     message, _answer = receive_hl7(liver(mrn="NOT-KNOWN"), "mllp")
     processing.process_message(message.pk)
     return lab, code, message, message.results.order_by("pk").first()
+
+
+def _transfer_from(center, by):
+    """A child of another family handed over from `center` to a third center."""
+    moved = f.PatientFactory(center=center, first_name="Moved")
+    return followup.transfer_patient(moved, f.CenterFactory(), by=by, reason="family moved")
 
 
 def _preferences_salt():

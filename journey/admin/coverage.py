@@ -19,12 +19,14 @@ from .scoping import CenterScopedAdmin, ScopedTabularInline
 
 
 class InsuranceCoverageInline(ScopedTabularInline):
+    classes = ["collapse"]  # folded under the stage and checklist
     model = InsuranceCoverage
     fields = ["payer", "plan", "member_id", "is_primary"]
     extra = 0
 
 
 class PriorAuthorizationInline(ScopedTabularInline):
+    classes = ["collapse"]  # folded under the stage and checklist
     model = PriorAuthorization
     fields = [
         "coverage",
@@ -53,12 +55,14 @@ class PriorAuthorizationInline(ScopedTabularInline):
 
 
 class AccessArrangementInline(ScopedTabularInline):
+    classes = ["collapse"]  # folded under the stage and checklist
     model = AccessArrangement
     fields = ["kind", "counterparty", "reference", "starts_on", "ends_on", "note"]
     extra = 0
 
 
 class TravelSupportInline(ScopedTabularInline):
+    classes = ["collapse"]  # folded under the stage and checklist
     model = TravelSupport
     fields = ["funder", "starts_on", "ends_on", "lodging", "note"]
     extra = 0

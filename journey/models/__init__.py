@@ -24,6 +24,13 @@ from .coverage import (
     PriorAuthorization,
     TravelSupport,
 )
+from .followup import (
+    CenterTransfer,
+    CheckReason,
+    ContactConfirmation,
+    FollowUpRisk,
+    RiskReason,
+)
 from .journeys import (
     EXIT_STAGES,
     OPEN_STAGES,
@@ -63,6 +70,11 @@ __all__ = [
     "OPEN_STAGES",
     "STAGE_ORDER",
     "Center",
+    "CenterTransfer",
+    "CheckReason",
+    "ContactConfirmation",
+    "FollowUpRisk",
+    "RiskReason",
     "CenterCriterionSetting",
     "ChecklistStep",
     "Condition",
