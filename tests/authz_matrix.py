@@ -182,6 +182,11 @@ MODELS.update(model_rows("journey.followuprisk", READ_ONLY_A, READ_ONLY_B, READ_
 MODELS.update(model_rows("journey.centertransfer", pages("200", "200", "200", "403", "200"),
                          pages("200", "200", "404", "404", "404"),
                          pages("200", "200", "200", "403", "200")))  # fmt: skip
+# staff changes: assignments kept by the center's coordinators; hand-overs are append-only
+MODELS.update(model_rows("journey.careassignment", ALL_200, OTHER_CENTER, ALL_200))
+MODELS.update(model_rows("journey.staffhandover", pages("200", "200", "200", "403", "200"),
+                         pages("200", "200", "404", "404", "404"),
+                         pages("200", "200", "200", "403", "200")))  # fmt: skip
 
 # lab interfaces: lab systems are set up by administrators; coordinators keep the local codes
 # and answer the unmatched results (change); the inbox is read-only to everyone.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from journey import followup
+from journey import followup, staffing
 from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
@@ -178,6 +178,15 @@ class World:
                 patient=self.child_a, reason=jm.RiskReason.NO_ANSWER, marked_at=timezone.now()
             ),
             ("journey", "centertransfer"): _transfer_from(self.center_a, self.coordinator_a),
+            ("journey", "careassignment"): jm.CareAssignment.objects.create(
+                patient=self.child_a, coordinator=self.coordinator_a
+            ),
+            ("journey", "staffhandover"): staffing.hand_over(
+                f.CoordinatorFactory(center=self.center_a),
+                self.coordinator_a,
+                by=self.coordinator_a,
+                reason="left",
+            ),
         }
         self.contact_check_a = jm.ContactConfirmation.objects.create(
             patient=self.child_a,

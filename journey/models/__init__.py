@@ -56,6 +56,7 @@ from .people import (
     User,
 )
 from .policy import CenterCriterionSetting
+from .staffing import CareAssignment, StaffHandover
 
 __all__ = [
     "AccessArrangement",
@@ -69,6 +70,7 @@ __all__ = [
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",
+    "CareAssignment",
     "Center",
     "CenterTransfer",
     "CheckReason",
@@ -98,6 +100,7 @@ __all__ = [
     "Responsible",
     "Sex",
     "Stage",
+    "StaffHandover",
     "StageChange",
     "StepTemplate",
     "Therapy",
