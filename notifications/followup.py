@@ -13,13 +13,14 @@ All rows go through the outbox (apply_plan on their own kind), so a run twice se
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from journey import followup
 from journey.models import (
     CheckReason,
     ContactConfirmation,
+    FollowUpRisk,
     Guardianship,
     Patient,
     RiskReason,
@@ -68,18 +69,21 @@ def reconcile_checks(now=None):
 
 
 def bounced_children(now):
-    """Children with a guardian's email that failed for good lately (one query)."""
+    """{child: latest failure} for guardians' emails that failed for good lately (one query)."""
     failed = Reminder.objects.filter(
         status=Status.FAILED,
         guardian__isnull=False,
         patient__isnull=False,
         updated_at__gte=now - RECENT_FAILURES,
     )
-    return set(failed.values_list("patient_id", flat=True).distinct())
+    return dict(failed.values("patient_id").annotate(last=Max("updated_at")).values_list(
+        "patient_id", "last"
+    ))  # fmt: skip
 
 
 def silent_children(now):
-    """Children with UNANSWERED_NUDGES overdue nudges sent lately for draws still not done."""
+    """{child: latest nudge} for UNANSWERED_NUDGES overdue nudges sent lately for draws still
+    not done (one query)."""
     nudged = (
         Reminder.objects.filter(
             kind__in=NUDGE_KINDS,
@@ -88,10 +92,19 @@ def silent_children(now):
             scheduled_lab__done_at__isnull=True,
         )
         .values("patient_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), last=Max("sent_at"))
         .filter(n__gte=UNANSWERED_NUDGES)
     )
-    return {row["patient_id"] for row in nudged}
+    return {row["patient_id"]: row["last"] for row in nudged}
+
+
+def _resolved_after(reason, since_by_child):
+    """The children whose mark for `reason` was resolved after the sign was seen: the family
+    was reached since, so the same old bounce or nudges mark nobody again (one query)."""
+    resolved = FollowUpRisk.objects.filter(
+        reason=reason, patient_id__in=since_by_child, resolved_at__isnull=False
+    ).values_list("patient_id", "resolved_at")
+    return {child for child, at in resolved if at >= since_by_child[child]}
 
 
 def watch_families(now=None):
@@ -102,6 +115,7 @@ def watch_families(now=None):
         (RiskReason.BOUNCED, CheckReason.BOUNCED, bounced_children(now)),
         (RiskReason.UNANSWERED, CheckReason.UNANSWERED, silent_children(now)),
     ]:
+        ids = set(ids) - _resolved_after(reason, ids)
         for patient in Patient.objects.filter(pk__in=ids):
             if followup.mark_at_risk(patient.pk, reason, now=now) is not None:
                 followup.request_check(patient, check_reason, now)

@@ -178,6 +178,22 @@ def test_a_bounce_marks_the_child_and_asks_again(family):
     assert set(ContactConfirmation.objects.values_list("reason", flat=True)) == {"bounced"}
 
 
+def test_a_family_reached_since_the_bounce_is_not_marked_again(family):
+    patient, mother, _father, journey = family
+    with time_machine.travel(NOW, tick=False):
+        Reminder.objects.create(
+            key="bounce", kind=Kind.STAGE_CHANGED, guardian=mother, center=patient.center,
+            patient=patient, journey=journey, due_on=NOW.date(), send_at=NOW,
+            time_zone="UTC", status=Status.FAILED,
+        )  # fmt: skip
+        assert notify.watch_families() == 1
+    check = ContactConfirmation.objects.get(guardian=mother)
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        followup.confirm(check)
+        assert notify.watch_families() == 0
+    assert open_marks(patient) == set()
+
+
 def test_three_nudges_unanswered_mark_the_child(family):
     patient, mother, _father, journey = family
     for i in range(3):
