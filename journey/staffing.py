@@ -44,7 +44,9 @@ def hand_over(from_user, to_user, *, by, reason, now=None):
         raise ValidationError({"to_user": _("Choose a colleague, not the same person.")})
     if not to_user.is_active:
         raise ValidationError({"to_user": _("This colleague's account is deactivated.")})
-    assignments = CareAssignment.objects.select_for_update().filter(coordinator=from_user)
+    # Lock the leaving coordinator's rows first (no DISTINCT may ride along with FOR UPDATE).
+    mine = CareAssignment.objects.select_for_update().filter(coordinator=from_user)
+    assignments = CareAssignment.objects.filter(pk__in=list(mine.values_list("pk", flat=True)))
     their_centers = set(to_user.memberships.values_list("center_id", flat=True))
     outside = (
         assignments.exclude(patient__center_id__in=their_centers)
