@@ -117,7 +117,8 @@ def children_due_a_yearly_check(now):
 
 
 def sweep(now=None):
-    """The daily pass: yearly checks asked, late answers marked. Safe to run twice."""
+    """The periodic pass (hourly task): yearly checks asked, late answers marked. Safe to run
+    twice."""
     now = now or timezone.now()
     asked = sum(
         len(request_check(p, CheckReason.YEARLY, now)) for p in children_due_a_yearly_check(now)
