@@ -124,7 +124,8 @@ def watch_families(now=None):
 
 
 def on_patient_transferred(sender, transfer, **kwargs):
-    """Tell each guardian, at once, that the child's care moved (no health information)."""
+    """Tell each guardian, at once, that the child's care moved (no health information), and
+    move the child's unsent reminders to the new center."""
     now = timezone.now()
     links = Guardianship.objects.filter(patient_id=transfer.patient_id).values_list(
         "guardian_id", "guardian__time_zone"
@@ -146,3 +147,7 @@ def on_patient_transferred(sender, transfer, **kwargs):
             )
         )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    # Reminders still to send now come from the new center (its name, its coordinators' lists).
+    Reminder.objects.filter(patient_id=transfer.patient_id, status=Status.PENDING).update(
+        center_id=transfer.to_center_id
+    )

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditRecord
 from journey import followup, services
@@ -22,6 +23,10 @@ def moved(center_a, coordinator_a, center_b, django_capture_on_commit_callbacks)
     f.GuardianshipFactory(guardian=mother, patient=patient, is_primary=True)
     therapy = Therapy.objects.get(slug="zolgensma")
     journey = services.open_journey(patient, by=coordinator_a, therapy=therapy)
+    Reminder.objects.create(
+        key="pending", kind=Kind.STEP_DUE, guardian=mother, center=center_a, patient=patient,
+        journey=journey, due_on=timezone.localdate(), send_at=timezone.now(), time_zone="UTC",
+    )  # fmt: skip
     services.move_stage(
         journey, Stage.PRE_TREATMENT, by=coordinator_a, reason="labs", override_reason="t"
     )
@@ -77,6 +82,7 @@ def test_a_third_center_sees_no_hand_over(client, moved):
 
 def test_the_guardians_are_told_in_their_language_without_health_details(moved):
     _patient, _journey, mother, _transfer = moved
+    assert Reminder.objects.get(key="pending").center.name == "Center B"  # unsent: moved too
     (row,) = Reminder.objects.filter(kind=Kind.CENTER_CHANGED)
     assert row.guardian == mother and row.center.name == "Center B"
     from notifications import emails
