@@ -264,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Keeping families in follow-up (journey.followup): contact checks and "at risk" marks.
+    "follow-up": {
+        "task": "notifications.tasks.plan_follow_up",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     # Plans that drifted from their journey (docs/monitoring.md "Plans never drift"): hourly,
     # on the planning queue so a long repair never delays an alert.
     "plans-repair": {

@@ -21,6 +21,7 @@ from journey import services
 from journey.catalogue import load_catalogue
 from journey.models import (
     STAGE_ORDER,
+    AuthorizationStatus,
     Center,
     Condition,
     Diagnosis,
@@ -28,8 +29,10 @@ from journey.models import (
     FindingType,
     Guardian,
     Guardianship,
+    InsuranceCoverage,
     Membership,
     Patient,
+    PriorAuthorization,
     Stage,
     Therapy,
     User,
@@ -288,10 +291,29 @@ def _walk_to_stage(journey, child, by, today, history):
         journey.steps.filter(stage=journey.stage, done_on__isnull=True).update(
             done_on=timezone.localdate(at), done_by=by
         )
+        if stage == Stage.INFUSION_SCHEDULED:
+            _approve(journey, timezone.localdate(at), child, today)
         if stage == Stage.INFUSION_SCHEDULED and child.infusion_in_days is not None:
             day0 = today + timedelta(days=child.infusion_in_days)
             services.set_infusion_date(journey, day0, by=by, reason=DEMO_REASON, now=at)
         services.move_stage(journey, stage, by=by, reason=DEMO_REASON, now=at)
+
+
+def _approve(journey, decided, child, today):
+    """The payer's approval the move to "infusion scheduled" needs: from the day of the move
+    to half a year after the infusion (or today)."""
+    day0 = today + timedelta(days=child.infusion_in_days or 0)
+    payer = InsuranceCoverage.objects.create(journey=journey, payer="Demo Health Plan")
+    PriorAuthorization.objects.create(
+        journey=journey,
+        coverage=payer,
+        status=AuthorizationStatus.APPROVED,
+        submitted_on=decided,
+        decision_on=decided,
+        approval_number=f"DEMO-{journey.pk}",
+        approved_until=max(day0, decided) + timedelta(days=180),
+        units=1,
+    )
 
 
 def _date_open_steps(journey, today):

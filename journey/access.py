@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from .models import Center, Guardian, Journey, Patient
+from .models import Center, CenterTransfer, Guardian, Journey, Patient
 
 
 def center_ids_for(user):
@@ -56,3 +56,13 @@ def get_child_or_404(user, public_id, *related):
     """One child of this guardian by its public id; any other child answers 404, never 403."""
     queryset = patients_for_guardian(user).select_related("center", *related)
     return get_object_or_404(queryset, public_id=public_id)
+
+
+def transfers_for_staff(user):
+    """Hand-overs from or to the user's centers: the old center reads the history up to the
+    hand-over from these (read-only), never the child's own pages."""
+    ids = center_ids_for(user)
+    transfers = CenterTransfer.objects.all()
+    if ids is None:
+        return transfers
+    return transfers.filter(Q(from_center_id__in=ids) | Q(to_center_id__in=ids))

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import ages, signals, verdicts
+from . import ages, coverage, signals, verdicts
 from .inputs import require_reason
 from .models import (
     EXIT_STAGES,
@@ -262,6 +262,8 @@ def move_stage(journey, to_stage, *, by, reason, override_reason="", now=None):
     with transaction.atomic():
         locked = Journey.objects.select_for_update().get(pk=journey.pk)
         details = _validate_move(locked, to_stage, override_reason)
+        today = center_today(locked, now)
+        details |= coverage.infusion_cover_details(locked, to_stage, override_reason, today)
         change = StageChange.objects.create(
             journey=locked,
             from_stage=locked.stage,

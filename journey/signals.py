@@ -12,3 +12,6 @@ schedule_changed = Signal()
 # journey=Journey, old_therapy_id=int or None, by=User or None: the therapy was chosen or
 # changed (the tracker draws the plan from the new therapy's label at once).
 therapy_changed = Signal()
+# transfer=CenterTransfer: a child was handed over to another center (notifications tells
+# the guardians).
+patient_transferred = Signal()

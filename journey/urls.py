@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_followup
 
 app_name = "portal"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("children/<uuid:public_id>/", views.child, name="child"),
     path("children/<uuid:public_id>/people/", views.people, name="people"),
     path("children/<uuid:public_id>/card/", views.card, name="card"),
+    # The contact check's emailed link (journey.followup): the signed token is the key.
+    path("contact/<str:token>/", views_followup.contact_check, name="contact_check"),
 ]
 
 # Included at /accounts/ without a namespace: Django's auth views reverse these names.

@@ -16,12 +16,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import formats, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from journey.followup import confirmation_token
+from journey.models import ContactConfirmation
 from tracker.models import ItemKind
 from tracker.sites import place_for
 
@@ -150,9 +153,25 @@ def _login_url(reminder):
         return f"{settings.SITE_URL}/portal/children/{reminder.patient.public_id}/messages/"
     if reminder.kind == Kind.MESSAGE_WAITING_STAFF:
         return f"{settings.SITE_URL}/admin/conversations/thread/"
+    if reminder.kind == Kind.CONTACT_CHECK:
+        return _contact_check_url(reminder)
     if reminder.guardian_id:
         return f"{settings.SITE_URL}/portal/"
     return f"{settings.SITE_URL}/admin/tracker/worklist/"
+
+
+def _contact_check_url(reminder):
+    """The signed one-click link of the guardian's open check (journey.followup)."""
+    check = (
+        ContactConfirmation.objects.filter(
+            guardian_id=reminder.guardian_id, patient_id=reminder.patient_id
+        )
+        .order_by(F("answered_at").asc(nulls_first=True), "-requested_at")  # the open one
+        .first()
+    )
+    if check is None:
+        return f"{settings.SITE_URL}/portal/"
+    return f"{settings.SITE_URL}/portal/contact/{confirmation_token(check)}/"
 
 
 def _what(reminder):

@@ -27,6 +27,12 @@ class Kind(models.TextChoices):
     URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
     MESSAGE_WAITING = "message_waiting", _("A message is waiting")
     MESSAGE_WAITING_STAFF = "message_waiting_staff", _("A family message is waiting (coordinator)")
+    CONTACT_CHECK = "contact_check", _("Are these still your contact details?")
+    CENTER_CHANGED = "center_changed", _("Care moved to another center")
+    AUTHORIZATION_EXPIRING = (
+        "authorization_expiring",
+        _("Insurance approval ending soon (coordinator)"),
+    )
 
 
 GUARDIAN_KINDS = [
@@ -36,13 +42,19 @@ GUARDIAN_KINDS = [
     Kind.STAGE_CHANGED,
     Kind.STEP_DUE,
     Kind.MESSAGE_WAITING,
+    Kind.CONTACT_CHECK,
+    Kind.CENTER_CHANGED,
 ]
+# Planned by their own passes (notifications.expiry, notifications.followup), never by the
+# per-child sweep: its scope leaves them alone.
+PLANNED_APART = ["authorization_expiring", "contact_check", "center_changed"]
 COORDINATOR_KINDS = [
     Kind.CRITICAL_RESULT,
     Kind.OVERDUE_COORDINATOR,
     Kind.DAILY_DIGEST,
     Kind.URGENT_REPORT,
     Kind.MESSAGE_WAITING_STAFF,
+    Kind.AUTHORIZATION_EXPIRING,
 ]
 # Planned per thread by notifications.messages (not by the children's sweep).
 MESSAGE_KINDS = [Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF]

@@ -18,6 +18,8 @@ from reports import signals as report_signals
 from tracker import signals as tracker_signals
 from tracker.models import ScheduledLab
 
+from . import followup
+
 log = logging.getLogger(__name__)
 
 
@@ -119,3 +121,6 @@ def connect():
     post_save.connect(on_step_saved, sender=ChecklistStep, dispatch_uid=uid + "step")
     post_save.connect(on_guardian_saved, sender=Guardian, dispatch_uid=uid + "guardian")
     post_save.connect(on_preference_saved, sender=Preference, dispatch_uid=uid + "pref")
+    journey_signals.patient_transferred.connect(
+        followup.on_patient_transferred, dispatch_uid=uid + "transfer"
+    )

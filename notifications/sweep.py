@@ -31,7 +31,7 @@ from reports.models import SymptomReport
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
-from .models import MESSAGE_KINDS, CancelReason, Kind, Preference, Reminder, Status
+from .models import MESSAGE_KINDS, PLANNED_APART, CancelReason, Kind, Preference, Reminder, Status
 
 # `now` (here and in all of notifications) is an aware datetime, never a callable: required by
 # the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
@@ -168,8 +168,11 @@ def _reconcile(patients, now):
         desired = []
         for inputs in load_inputs(patients, now):
             desired += p.plan_patient(inputs, now, nudges())
-        # "A message is waiting" rows are planned per thread (notifications.messages).
-        scope = Reminder.objects.filter(**patients.where()).exclude(kind__in=MESSAGE_KINDS)
+        # Rows planned elsewhere: "a message is waiting" per thread (notifications.messages),
+        # contact checks, hand-over notices and approval expiries (PLANNED_APART).
+        scope = Reminder.objects.filter(**patients.where()).exclude(
+            kind__in=[*MESSAGE_KINDS, *PLANNED_APART]
+        )
         return apply_plan(desired, scope, now)
 
 

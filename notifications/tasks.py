@@ -11,7 +11,10 @@ import logging
 
 from celery import shared_task
 
-from . import dispatch, sweep
+from journey import followup as journey_followup
+from tracker import followup as tracker_followup
+
+from . import dispatch, expiry, followup, sweep
 from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
 
 log = logging.getLogger(__name__)
@@ -33,11 +36,12 @@ def plan_reminders(
 
 
 def fan_out(size=None):
-    """One plan_chunk per range of children, then the coordinators' digests (a few rows)."""
+    """One plan_chunk per range of children, then the coordinators' digests and approval
+    reminders (a few rows)."""
     chunks = sweep.sweep_chunks(size or sweep.RANGE_CHUNK)
     for after, upto in chunks:
         plan_chunk.delay(after, upto)
-    counts = sweep.reconcile_digests()
+    counts = sweep.reconcile_digests() + expiry.reconcile_expiry() + followup.reconcile_checks()
     log.info("planning fanned out into %s chunks", len(chunks))
     return {"chunks": len(chunks), **vars(counts)}
 
@@ -46,6 +50,17 @@ def fan_out(size=None):
 def plan_chunk(after, upto):
     """Reconcile the children with after < patient_id <= upto (upto None: no end)."""
     return vars(sweep.reconcile_range(after, upto))
+
+
+@shared_task(ignore_result=True)
+def plan_follow_up():
+    """Hourly: yearly contact checks asked, late answers, bounces, silence and missed yearly
+    visits marked "at risk"; then the checks' emails planned."""
+    asked = journey_followup.sweep()
+    missed = tracker_followup.mark_missed_visits()
+    watched = followup.watch_families()
+    counts = followup.reconcile_checks()
+    return {**asked, "missed": missed, "watched": watched, **vars(counts)}
 
 
 @shared_task(ignore_result=True)

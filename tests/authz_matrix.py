@@ -174,6 +174,22 @@ for _m in ["notifications.preference", "notifications.centernotificationsettings
 MODELS.update(model_rows("journey.centercriterionsetting",
                          pages("200", "200", "200", "403", "200"),
                          pages("200", "200", "404", "404", "404"), ALL_200))  # fmt: skip
+# a journey's prior authorization: added on the journey's page (never on its own), kept with
+# its appeals on its own page; only administrators delete one
+MODELS.update(model_rows("journey.priorauthorization", pages("200", "403", "200", "403", "200"),
+                         pages("200", "403", "404", "404", "404"),
+                         pages("200", "403", "200", "200", "200")))  # fmt: skip
+# follow-up: "at risk" marks are made by the sweeps and resolved by an action; hand-overs are
+# added through the service and never changed; the old center reads them (history)
+MODELS.update(model_rows("journey.followuprisk", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
+MODELS.update(model_rows("journey.centertransfer", pages("200", "200", "200", "403", "200"),
+                         pages("200", "200", "404", "404", "404"),
+                         pages("200", "200", "200", "403", "200")))  # fmt: skip
+# staff changes: assignments kept by the center's coordinators; hand-overs are append-only
+MODELS.update(model_rows("journey.careassignment", ALL_200, OTHER_CENTER, ALL_200))
+MODELS.update(model_rows("journey.staffhandover", pages("200", "200", "200", "403", "200"),
+                         pages("200", "200", "404", "404", "404"),
+                         pages("200", "200", "200", "403", "200")))  # fmt: skip
 
 # lab interfaces: lab systems are set up by administrators; coordinators keep the local codes
 # and answer the unmatched results (change); the inbox is read-only to everyone.
@@ -214,6 +230,8 @@ MATRIX = {
     "portal_notifications:unsnooze": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page
     "portal_notifications:unsubscribe": row("200", "302", "200", "200", "200", "200", "200"),
+    # the contact check's emailed link (token = key): "still correct" without a login
+    "portal:contact_check": everyone("200"),
     # operators: counts only, no patient data; /metrics from loopback (the test client's
     # address) or with the token (tests/test_notifications_health.py)
     "health": everyone("200"),
@@ -273,6 +291,7 @@ MATRIX = {
     "admin:audit_patient_timeline": SCOPED_OBJECT,
     "admin:auth_user_password_change": admin_page("403", "403", "200"),
     "admin:tracker_worklist_csv": admin_page("200", "200", "200"),  # scoped rows: leak check
+    "admin:tracker_follow_up_report": SCOPED_OBJECT,
     # a TOTP secret (config page and QR code) is shown to nobody, administrators included:
     # whoever reads it can pass that person's second factor
     "admin:otp_totp_totpdevice_config": admin_page("403", "403", "403"),
@@ -285,6 +304,7 @@ KNOWN_HOLES = {}
 
 # Token links: whoever holds the token may open them, so the leak check does not apply.
 TOKEN_URLS = {
+    "portal:contact_check",
     "portal_tracker:feed",
     "portal_notifications:unsubscribe",
     "accept_invitation",

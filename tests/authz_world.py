@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from conversations import services as conversation_services
 from conversations.models import BusinessHours
+from journey import followup, staffing
 from journey import models as jm
 from journey import services as journey_services
 from journey.portal import invitations
@@ -183,7 +184,30 @@ class World:
             ("reports", "outsideresult"): self.outside_a,
             ("conversations", "thread"): self.thread_a,
             ("conversations", "businesshours"): self.hours_a,
+            ("journey", "priorauthorization"): jm.PriorAuthorization.objects.create(
+                journey=self.journey_a, status=jm.AuthorizationStatus.SUBMITTED
+            ),
+            ("journey", "followuprisk"): jm.FollowUpRisk.objects.create(
+                patient=self.child_a, reason=jm.RiskReason.NO_ANSWER, marked_at=timezone.now()
+            ),
+            ("journey", "centertransfer"): _transfer_from(self.center_a, self.coordinator_a),
+            ("journey", "careassignment"): jm.CareAssignment.objects.create(
+                patient=self.child_a, coordinator=self.coordinator_a
+            ),
+            ("journey", "staffhandover"): staffing.hand_over(
+                f.CoordinatorFactory(center=self.center_a),
+                self.coordinator_a,
+                by=self.coordinator_a,
+                reason="left",
+            ),
         }
+        self.contact_check_a = jm.ContactConfirmation.objects.create(
+            patient=self.child_a,
+            guardian=self.guardian_a,
+            reason=jm.CheckReason.YEARLY,
+            requested_at=timezone.now(),
+            answer_by=timezone.localdate(),
+        )
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
 
@@ -203,6 +227,7 @@ class World:
             "patient_id": self.child_a.pk,
             "check_id": self.check_a.public_id,
             "report_id": self.report_a.public_id,
+            "center_id": self.center_a.public_id,
             "outside_id": self.outside_a.public_id,
             "thread_id": self.thread_a.public_id,
             "message_id": self.message_a.public_id,
@@ -218,6 +243,7 @@ class World:
             "portal_notifications:unsubscribe": self.unsubscribe_token,
             "accept_invitation": self.invitation_token,
             "password_reset_confirm": default_token_generator.make_token(self.guardian_a.user),
+            "portal:contact_check": followup.confirmation_token(self.contact_check_a),
         }
         kwargs = {}
         for name in names:
@@ -258,6 +284,12 @@ def _lab_interface_rows(center):
     message, _answer = receive_hl7(liver(mrn="NOT-KNOWN"), "mllp")
     processing.process_message(message.pk)
     return lab, code, message, message.results.order_by("pk").first()
+
+
+def _transfer_from(center, by):
+    """A child of another family handed over from `center` to a third center."""
+    moved = f.PatientFactory(center=center, first_name="Moved")
+    return followup.transfer_patient(moved, f.CenterFactory(), by=by, reason="family moved")
 
 
 def _preferences_salt():

@@ -13,9 +13,10 @@ class TrackerConfig(AppConfig):
         from journey.portal.pages import portal_card_loaded, portal_journeys_loaded
         from journey.signals import schedule_changed, therapy_changed
 
+        from . import followup
         from .portal.card import attach_card_facts
         from .portal.summary import attach_next_draws
-        from .services import on_therapy_saved
+        from .services import on_therapy_saved, register_worklist_section
         from .services.plans import on_schedule_changed, on_therapy_changed
 
         # Day 0 set or moved, therapy chosen or changed: the plan is (re)drawn after commit; a
@@ -26,3 +27,5 @@ class TrackerConfig(AppConfig):
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")
         portal_card_loaded.connect(attach_card_facts, dispatch_uid="tracker.card_facts")
+        # Children at risk of loss to follow-up (journey.followup marks them).
+        register_worklist_section(followup.at_risk)

@@ -30,6 +30,7 @@ from journey.models import (
     StageChange,
 )
 
+from .coverage import COVERAGE_INLINES
 from .patients import age_limit_label, center_today
 from .scoping import CenterScopedAdmin, ReadOnlyInline
 
@@ -129,6 +130,7 @@ class JourneyAdmin(CenterScopedAdmin):
     ]
     inlines = [
         ChecklistStepInline,
+        *COVERAGE_INLINES,
         StageChangeInline,
         InfusionDateChangeInline,
         EligibilityCheckInline,

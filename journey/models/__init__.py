@@ -14,6 +14,23 @@ from .catalogue import (
     ValueType,
     VectorType,
 )
+from .coverage import (
+    AccessArrangement,
+    Appeal,
+    AppealOutcome,
+    ArrangementKind,
+    AuthorizationStatus,
+    InsuranceCoverage,
+    PriorAuthorization,
+    TravelSupport,
+)
+from .followup import (
+    CenterTransfer,
+    CheckReason,
+    ContactConfirmation,
+    FollowUpRisk,
+    RiskReason,
+)
 from .journeys import (
     EXIT_STAGES,
     OPEN_STAGES,
@@ -40,12 +57,27 @@ from .people import (
     User,
 )
 from .policy import CenterCriterionSetting
+from .staffing import CareAssignment, StaffHandover
 
 __all__ = [
+    "AccessArrangement",
+    "Appeal",
+    "AppealOutcome",
+    "ArrangementKind",
+    "AuthorizationStatus",
+    "InsuranceCoverage",
+    "PriorAuthorization",
+    "TravelSupport",
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",
+    "CareAssignment",
     "Center",
+    "CenterTransfer",
+    "CheckReason",
+    "ContactConfirmation",
+    "FollowUpRisk",
+    "RiskReason",
     "CenterCriterionSetting",
     "ChecklistStep",
     "Condition",
@@ -70,6 +102,7 @@ __all__ = [
     "ResultRelease",
     "Sex",
     "Stage",
+    "StaffHandover",
     "StageChange",
     "StepTemplate",
     "Therapy",

@@ -7,6 +7,7 @@ fetch their object within the user's centers (404 otherwise) and call tracker.se
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +26,7 @@ from ..models import LabResult, PlanItem, ScheduledLab, Worklist
 from ..services import worklist
 from . import worklist_rows
 from .common import center_today
+from .followup_report import follow_up_report_view
 from .results import ScheduledLabAdmin
 
 
@@ -46,7 +48,12 @@ class WorklistAdmin(ScheduledLabAdmin):
 
     def get_urls(self):
         csv_view = self.admin_site.admin_view(self.csv_view)
-        return [path("csv/", csv_view, name="tracker_worklist_csv"), *super().get_urls()]
+        report = self.admin_site.admin_view(partial(follow_up_report_view, self))
+        return [
+            path("csv/", csv_view, name="tracker_worklist_csv"),
+            path("follow-up/<uuid:center_id>/", report, name="tracker_follow_up_report"),
+            *super().get_urls(),
+        ]
 
     def csv_view(self, request):
         """The worklist as one CSV (tracker.export), scoped like the page."""
