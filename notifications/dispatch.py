@@ -138,7 +138,7 @@ def send_batch(token, totals, connection=None):
             try:
                 return _send_all(recorder, rows, connection, context, keeper, totals)
             finally:
-                recorder.flush()
+                recorder.close()
     finally:
         if own:
             _close(connection)
@@ -163,11 +163,15 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
             totals.count(outcome)
         else:
             ready.append((row, email))
+    for row, (message, _data) in ready:
+        row.message_id = message.extra_headers["Message-ID"]
+    if ready:
+        recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
     _check_reused(connection)
     for index, (row, email) in enumerate(ready):
         rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it
-            totals.released += outcomes.release(token, rest, timezone.now())
+            totals.released += recorder.release(rest, timezone.now())
             log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
         try:
@@ -175,7 +179,7 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         except Unreachable as exc:
             recorder.flush()
             breaker.trip(timezone.now(), str(exc))
-            totals.released += outcomes.release(token, rest, timezone.now())
+            totals.released += recorder.release(rest[1:], timezone.now())
             totals.deferred += 1
             return False
     return True
@@ -203,11 +207,9 @@ def _send_one(recorder, row, connection, message, data):
     relay cannot be reached (this row goes back untouched, or deferred if it was tried)."""
     error = _open(connection)
     if error is not None:
-        recorder.flush()
-        outcomes.release(recorder.token, [row], timezone.now())
+        recorder.release([row], timezone.now())
         raise Unreachable(error)
-    row.message_id = message.extra_headers["Message-ID"]
-    attempt = recorder.begin(row, row.message_id, timezone.now())
+    attempt = recorder.begin(row, timezone.now())
     try:
         _deliver(connection, message, data)
     except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
