@@ -211,7 +211,8 @@ def _send_one(recorder, row, connection, message, data):
         raise Unreachable(error)
     attempt = recorder.begin(row, timezone.now())
     try:
-        _deliver(connection, message, data)
+        with recorder.sending():
+            _deliver(connection, message, data)
     except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
         # The server answered with a code (SMTPException is an OSError: this clause goes first).
         code, permanent = classify(exc)

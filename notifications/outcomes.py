@@ -11,11 +11,13 @@ Every outbox write is a compare-and-set on the batch's lease token: a worker tha
 lease cannot overwrite the state another worker wrote.
 """
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import random
 import socket
+import threading
 import time
 
 from django.conf import settings
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # message-level answers only (4xx): 1, 2, 4 ... 60 min apart
 RETRY_CAP = dt.timedelta(hours=1)
 FLUSH_SECONDS = 0.1  # answers are written at least this often (and whenever the batch ends)
+SLOW_SEND_SECONDS = 0.02  # a send slower than this has the answers before it written meanwhile
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 _ROW_FIELDS = ("status", "send_at", "sent_at", "message_id", "attempts", "last_error")
 
@@ -64,6 +67,7 @@ class Recorder:
         self.unused = {}  # reminder pk -> its attempt row, written, message not sent yet
         self.answered = []  # (row, attempt): answered by the relay, not written yet
         self.oldest = None  # time.monotonic() of the oldest answer not written
+        self.writer = _SlowSendWriter(self) if self.db.vendor == "postgresql" else None
 
     def begin_all(self, items, now):
         """`items`: (row, message_id) for every message to send. One INSERT: their attempt
@@ -103,11 +107,12 @@ class Recorder:
         """Write the answers not written yet: one statement (two on SQLite)."""
         if not self.answered:
             return
-        answered, self.answered, self.oldest = self.answered, [], None
+        answered = self.answered
         if self.db.vendor == "postgresql":
             lost = self._flush_postgresql(answered)
         else:
             lost = self._flush_other(answered)
+        self.answered, self.oldest = [], None  # written (kept for another try if not)
         if lost:
             log.warning("lease lost on reminders %s: outcomes not recorded", lost)
 
@@ -118,10 +123,30 @@ class Recorder:
         self._drop_unused([row.pk for row in rows])
         return release(self.token, rows, now)
 
+    @contextlib.contextmanager
+    def sending(self):
+        """`with recorder.sending():` around a message being handed to the relay. A send
+        slower than SLOW_SEND_SECONDS (a slow or hung relay) has the answers before it
+        written meanwhile, so a worker killed during it re-sends no message but that one."""
+        if self.writer is None:
+            yield
+            return
+        self.writer.enter()
+        try:
+            yield
+        finally:
+            self.writer.leave()
+
     def close(self):
         """The batch ends: every answer written, attempt rows of messages never sent removed."""
+        self.stop_writer()
         self.flush()
         self._drop_unused(list(self.unused))
+
+    def stop_writer(self):
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
 
     def _drop_unused(self, reminder_ids):
         attempts = [self.unused.pop(pk).pk for pk in reminder_ids if pk in self.unused]
@@ -150,6 +175,59 @@ class Recorder:
             written = cursor.rowcount
             cursor.executemany(_ATTEMPT_SQL.format(**_TABLES), attempts)
         return [] if written == len(rows) else [f"{len(rows) - written} of {len(rows)}"]
+
+
+class _SlowSendWriter:
+    """Writes a batch's answers from a helper thread while the batch waits on a slow send.
+
+    It uses the batch's own database connection, never at the same time as the batch: it
+    writes only while a send is under way (the batch touches no database then) and holds
+    the lock meanwhile, and the batch takes the lock back (`leave`) before its next query.
+    """
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.lock = threading.Condition()
+        self.since = None  # time.monotonic() when the send under way started
+        self.done = False
+        self.thread = None
+
+    def enter(self):
+        with self.lock:
+            if self.thread is None:
+                self.recorder.db.inc_thread_sharing()
+                self.thread = threading.Thread(target=self._run, name="answers", daemon=True)
+                self.thread.start()
+            self.since = time.monotonic()
+            self.lock.notify()
+
+    def leave(self):
+        with self.lock:  # waits for a write under way
+            self.since = None
+
+    def stop(self):
+        with self.lock:
+            self.done = True
+            self.lock.notify()
+        if self.thread is not None:
+            self.thread.join()
+            self.recorder.db.dec_thread_sharing()
+
+    def _run(self):
+        with self.lock:
+            while not self.done:
+                if self.since is None or not self.recorder.answered:
+                    self.lock.wait()
+                    continue
+                left = self.since + SLOW_SEND_SECONDS - time.monotonic()
+                if left > 0:
+                    self.lock.wait(left)
+                    continue
+                try:
+                    self.recorder.flush()
+                except Exception:  # the batch writes them itself after the send
+                    log.warning("answers not written during a slow send", exc_info=True)
+                    self.since = None
 
 
 def _datetime(value, ops=None):

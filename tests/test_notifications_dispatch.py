@@ -224,8 +224,8 @@ def test_a_row_without_an_address_fails_instead_of_counting_as_sent(db, smtp):  
 def test_a_sends_outcome_finds_its_outbox_row_by_primary_key(db):
     """GIVEN a claimed batch, planner statistics taken while no row was being sent, as most
     of autovacuum's are WHEN the statement
-    that records a send's outcome is planned THEN it reads the row by its primary key, not
-    by scanning every row being sent (the partial lease index): one row's cost per send."""
+    that records the answers is planned THEN it reads the rows by their primary key, not
+    by scanning every row being sent (the partial lease index): each row's own cost."""
     due_reminders(30)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE notifications_reminder")  # usually, nothing is being sent
@@ -234,7 +234,9 @@ def test_a_sends_outcome_finds_its_outbox_row_by_primary_key(db):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a small table's scan: as a large one
         now = timezone.now()
-        values = ["sent", now, now, "<m@x>", 1, "", now, row.pk, token, "sent", now, "", None, 1]
-        cursor.execute("EXPLAIN " + outcomes._FINISH_SQL.format(**outcomes._TABLES), values)
+        rows = [[row.pk], ["sent"], [now], [now], ["<m@x>"], [1], [""], [now]]
+        attempts = [[1], ["sent"], [now], [now], [""], [None]]
+        sql = outcomes._FLUSH_SQL.format(**outcomes._TABLES)
+        cursor.execute("EXPLAIN " + sql, [*rows, token, *attempts])
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "notifications_reminder_pkey" in plan and "reminder_lease" not in plan, plan
