@@ -6,8 +6,9 @@ Exactly-once as far as we can make it:
   workers never hold the same row, on SQLite too (where FOR UPDATE is a no-op);
 - the lease is short and kept alive while the batch sends (lease.Keeper); a batch never
   outlives it, however slow the relay, so no live worker's row is ever taken back;
-- each send is recorded as it happens (outcomes.py): an attempt row before the message goes to
-  the relay, completed after, and the outbox row with a compare-and-set on the token;
+- every send has its attempt row before the message goes to the relay (one INSERT for the
+  batch), completed after with the outbox row's compare-and-set on the token, in bulk at
+  least every 0.1 s and during any send slower than 20 ms (outcomes.py);
 - a worker killed mid-batch leaves its rows in `sending`: recover_expired_leases() puts them
   back once the lease (20 s) runs out. The one message the relay may have accepted just before
   the kill has an attempt reading "unknown"; it goes out again with the SAME Message-ID
@@ -38,7 +39,7 @@ from .outcomes import MAX_ATTEMPTS, RETRY_CAP, WORKER, backoff  # noqa: F401 (th
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 25  # small batches: a crash re-sends at most one message (the one in flight)
+BATCH_SIZE = 25  # small batches: a crash re-sends the one in flight and the last 0.1 s of sends
 SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS)
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
