@@ -8,11 +8,12 @@ Exactly-once as far as we can make it:
   outlives it, however slow the relay, so no live worker's row is ever taken back;
 - every send has its attempt row before the message goes to the relay (one INSERT for the
   batch), completed after with the outbox row's compare-and-set on the token, in bulk at
-  least every 0.1 s and during any send slower than 20 ms (outcomes.py);
+  least every 0.1 s, after and during any send slower than 15 ms (outcomes.py);
 - a worker killed mid-batch leaves its rows in `sending`: recover_expired_leases() puts them
-  back once the lease (20 s) runs out. The one message the relay may have accepted just before
-  the kill has an attempt reading "unknown"; it goes out again with the SAME Message-ID
-  (derived from the idempotency key), and the re-send's attempt points to the unknown one;
+  back once the lease (20 s) runs out. The messages whose answer was not written yet (the
+  one in flight, at most 0.1 s of sends faster than 15 ms before it) have attempts reading
+  "unknown"; they go out again with the SAME Message-ID (derived from the idempotency key),
+  and each re-send's attempt points to the unknown one;
 - the relay unreachable (refused, connect timeout, disconnect, 421) trips the breaker
   (breaker.py): the batch goes back untouched and everyone pauses; only message-level answers
   (4xx retry, 5xx fail) spend a row's attempts.
@@ -164,11 +165,18 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
             totals.count(outcome)
         else:
             ready.append((row, email))
+    if not ready:
+        return True
+    _check_reused(connection)
+    error = _open(connection)
+    if error is not None:  # the relay cannot be reached: nothing written, the batch goes back
+        breaker.trip(timezone.now(), error)
+        totals.released += recorder.release([row for row, _email in ready], timezone.now())
+        totals.deferred += 1
+        return False
     for row, (message, _data) in ready:
         row.message_id = message.extra_headers["Message-ID"]
-    if ready:
-        recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
-    _check_reused(connection)
+    recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
     for index, (row, email) in enumerate(ready):
         rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # message-level answers only (4xx): 1, 2, 4 ... 60 min apart
 RETRY_CAP = dt.timedelta(hours=1)
 FLUSH_SECONDS = 0.1  # answers are written at least this often (and whenever the batch ends)
-SLOW_SEND_SECONDS = 0.02  # a send slower than this has the answers before it written meanwhile
+SLOW_SEND_SECONDS = 0.015  # a slower send: answers written one by one, and during a send
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 _ROW_FIELDS = ("status", "send_at", "sent_at", "message_id", "attempts", "last_error")
 
@@ -55,7 +55,8 @@ class Recorder:
     Writes: ONE statement gives every message of the batch its attempt row (outcome unknown)
     before the first send. Answers are written in bulk: ONE statement for the outbox rows
     (compare-and-set on the lease token) and their attempts, at least every FLUSH_SECONDS,
-    before anything is released and when the batch ends. A worker killed in between leaves
+    after every send slower than SLOW_SEND_SECONDS, during a send that lasts longer, before
+    anything is released and when the batch ends. A worker killed in between leaves
     "unknown" on what it had not written (never a false "sent"): those rows are re-sent after
     the lease, each re-send pointing to the unknown attempt. An attempt row whose message was
     never handed to the relay is removed when the batch ends alive (it was no attempt).
@@ -67,6 +68,7 @@ class Recorder:
         self.unused = {}  # reminder pk -> its attempt row, written, message not sent yet
         self.answered = []  # (row, attempt): answered by the relay, not written yet
         self.oldest = None  # time.monotonic() of the oldest answer not written
+        self.slow = False  # the last send took SLOW_SEND_SECONDS or more
         self.writer = _SlowSendWriter(self) if self.db.vendor == "postgresql" else None
 
     def begin_all(self, items, now):
@@ -116,7 +118,7 @@ class Recorder:
         self.answered.append((row, attempt))
         now_s = time.monotonic()
         self.oldest = now_s if self.oldest is None else self.oldest
-        if now_s - self.oldest >= FLUSH_SECONDS:
+        if self.slow or now_s - self.oldest >= FLUSH_SECONDS:
             self.flush()
         return outcome
 
@@ -142,17 +144,19 @@ class Recorder:
 
     @contextlib.contextmanager
     def sending(self):
-        """`with recorder.sending():` around a message being handed to the relay. A send
-        slower than SLOW_SEND_SECONDS (a slow or hung relay) has the answers before it
-        written meanwhile, so a worker killed during it re-sends no message but that one."""
-        if self.writer is None:
-            yield
-            return
-        self.writer.enter()
+        """`with recorder.sending():` around a message being handed to the relay. A relay
+        slower than SLOW_SEND_SECONDS a message gets each answer written before the next
+        send (it costs little beside such a send), and a send that hangs has the answers
+        before it written meanwhile: a worker killed then re-sends no message but that one."""
+        started = time.monotonic()
+        if self.writer is not None:
+            self.writer.enter()
         try:
             yield
         finally:
-            self.writer.leave()
+            if self.writer is not None:
+                self.writer.leave()
+            self.slow = time.monotonic() - started >= SLOW_SEND_SECONDS
 
     def close(self):
         """The batch ends: every answer written, attempt rows of messages never sent removed."""
