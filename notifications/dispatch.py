@@ -6,12 +6,14 @@ Exactly-once as far as we can make it:
   workers never hold the same row, on SQLite too (where FOR UPDATE is a no-op);
 - the lease is short and kept alive while the batch sends (lease.Keeper); a batch never
   outlives it, however slow the relay, so no live worker's row is ever taken back;
-- each send is recorded as it happens (outcomes.py): an attempt row before the message goes to
-  the relay, completed after, and the outbox row with a compare-and-set on the token;
+- every send has its attempt row before the message goes to the relay (one INSERT for the
+  batch), completed after with the outbox row's compare-and-set on the token, in bulk at
+  least every 0.1 s, after and during any send slower than 15 ms (outcomes.py);
 - a worker killed mid-batch leaves its rows in `sending`: recover_expired_leases() puts them
-  back once the lease (20 s) runs out. The one message the relay may have accepted just before
-  the kill has an attempt reading "unknown"; it goes out again with the SAME Message-ID
-  (derived from the idempotency key), and the re-send's attempt points to the unknown one;
+  back once the lease (20 s) runs out. The messages whose answer was not written yet (the
+  one in flight, at most 0.1 s of sends faster than 15 ms before it) have attempts reading
+  "unknown"; they go out again with the SAME Message-ID (derived from the idempotency key),
+  and each re-send's attempt points to the unknown one;
 - the relay unreachable (refused, connect timeout, disconnect, 421) trips the breaker
   (breaker.py): the batch goes back untouched and everyone pauses; only message-level answers
   (4xx retry, 5xx fail) spend a row's attempts.
@@ -38,7 +40,7 @@ from .outcomes import MAX_ATTEMPTS, RETRY_CAP, WORKER, backoff  # noqa: F401 (th
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 25  # small batches: a crash re-sends at most one message (the one in flight)
+BATCH_SIZE = 25  # small batches: a crash re-sends the one in flight and the last 0.1 s of sends
 SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS)
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
@@ -138,7 +140,7 @@ def send_batch(token, totals, connection=None):
             try:
                 return _send_all(recorder, rows, connection, context, keeper, totals)
             finally:
-                recorder.flush()
+                recorder.close()
     finally:
         if own:
             _close(connection)
@@ -163,11 +165,22 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
             totals.count(outcome)
         else:
             ready.append((row, email))
+    if not ready:
+        return True
     _check_reused(connection)
+    error = _open(connection)
+    if error is not None:  # the relay cannot be reached: nothing written, the batch goes back
+        breaker.trip(timezone.now(), error)
+        totals.released += recorder.release([row for row, _email in ready], timezone.now())
+        totals.deferred += 1
+        return False
+    for row, (message, _data) in ready:
+        row.message_id = message.extra_headers["Message-ID"]
+    recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
     for index, (row, email) in enumerate(ready):
         rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it
-            totals.released += outcomes.release(token, rest, timezone.now())
+            totals.released += recorder.release(rest, timezone.now())
             log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
         try:
@@ -175,7 +188,7 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         except Unreachable as exc:
             recorder.flush()
             breaker.trip(timezone.now(), str(exc))
-            totals.released += outcomes.release(token, rest, timezone.now())
+            totals.released += recorder.release(rest[1:], timezone.now())
             totals.deferred += 1
             return False
     return True
@@ -203,13 +216,12 @@ def _send_one(recorder, row, connection, message, data):
     relay cannot be reached (this row goes back untouched, or deferred if it was tried)."""
     error = _open(connection)
     if error is not None:
-        recorder.flush()
-        outcomes.release(recorder.token, [row], timezone.now())
+        recorder.release([row], timezone.now())
         raise Unreachable(error)
-    row.message_id = message.extra_headers["Message-ID"]
-    attempt = recorder.begin(row, row.message_id, timezone.now())
+    attempt = recorder.begin(row, timezone.now())
     try:
-        _deliver(connection, message, data)
+        with recorder.sending():
+            _deliver(connection, message, data)
     except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
         # The server answered with a code (SMTPException is an OSError: this clause goes first).
         code, permanent = classify(exc)

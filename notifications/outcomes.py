@@ -1,22 +1,27 @@
-"""What dispatch writes, one message at a time, as it happens.
+"""What dispatch writes for each send, in bulk.
 
-Every send leaves an attempt row written BEFORE the message is handed to the relay (outcome
-"unknown") and completed AFTER, atomically with the outbox row (Recorder). A worker
-that dies in between leaves "unknown": the relay may have accepted the message. The re-send's
-attempt points to it (`resend_of`), so the delivery log shows both.
+Every message sent has an attempt row written BEFORE it is handed to the relay (outcome
+"unknown": one INSERT for the whole batch before its first send) and completed AFTER, with
+the outbox row (Recorder: the answers of up to FLUSH_SECONDS of sending in one statement).
+A worker that dies in between leaves "unknown", never a false "sent": the relay may have
+accepted the message. The re-send's attempt points to it (`resend_of`), so the delivery log
+shows both.
 
 Every outbox write is a compare-and-set on the batch's lease token: a worker that lost its
 lease cannot overwrite the state another worker wrote.
 """
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import random
 import socket
+import threading
+import time
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .models import DeliveryAttempt, Outcome, Reminder
 from .models import Status as S
@@ -25,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # message-level answers only (4xx): 1, 2, 4 ... 60 min apart
 RETRY_CAP = dt.timedelta(hours=1)
+FLUSH_SECONDS = 0.1  # answers are written at least this often (and whenever the batch ends)
+SLOW_SEND_SECONDS = 0.015  # a slower send: answers written one by one, and during a send
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 _ROW_FIELDS = ("status", "send_at", "sent_at", "message_id", "attempts", "last_error")
 
@@ -41,116 +48,269 @@ def backoff(attempts):
 
 
 class Recorder:
-    """One batch's sends, recorded as they happen: `begin` before a message goes to the relay,
-    `finish` after, `flush` when the batch ends (also on an error).
+    """One batch's sends: `begin_all` before the first message goes to the relay, `begin` as
+    each goes, `finish` with the relay's answer, `release` for rows not tried, `close` when
+    the batch ends (also on an error).
 
-    On PostgreSQL the completion of one send travels with the start of the next in ONE
-    statement (and the last completion alone at flush): one round trip per message. The
-    order of the writes is the same as one at a time: send n's outcome is written before send
-    n+1 is handed to the relay.
+    Writes: ONE statement gives every message of the batch its attempt row (outcome unknown)
+    before the first send. Answers are written in bulk: ONE statement for the outbox rows
+    (compare-and-set on the lease token) and their attempts, at least every FLUSH_SECONDS,
+    after every send slower than SLOW_SEND_SECONDS, during a send that lasts longer, before
+    anything is released and when the batch ends. A worker killed in between leaves
+    "unknown" on what it had not written (never a false "sent"): those rows are re-sent after
+    the lease, each re-send pointing to the unknown attempt. An attempt row whose message was
+    never handed to the relay is removed when the batch ends alive (it was no attempt).
     """
 
-    def __init__(self, token):
+    def __init__(self, token, db=None):
         self.token = token
-        self.pending = None  # (row, attempt): answered, not yet written
-        self.pipelined = connection.vendor == "postgresql"
+        self.db = db or connections[DEFAULT_DB_ALIAS]
+        self.unused = {}  # reminder pk -> its attempt row, written, message not sent yet
+        self.answered = []  # (row, attempt): answered by the relay, not written yet
+        self.oldest = None  # time.monotonic() of the oldest answer not written
+        self.slow = False  # the last send took SLOW_SEND_SECONDS or more
+        self.writer = _SlowSendWriter(self) if self.db.vendor == "postgresql" else None
 
-    def begin(self, row, message_id, now):
-        """The attempt row, written before the message goes to the relay (outcome unknown)."""
-        attempt = DeliveryAttempt(
-            reminder=row, attempted_at=now, to_email=row.recipient_email,
-            outcome=Outcome.UNKNOWN, message_id=message_id, worker=WORKER,
-            resend_of_id=getattr(row, "unknown_attempt", None),
-        )  # fmt: skip
-        if self.pipelined and self.pending:
-            attempt.pk = self._finish_and_begin(attempt)
-            return attempt
-        self.flush()
-        # bulk_create: no model signals, as every attempt row (the audit reads them itself).
-        DeliveryAttempt.objects.bulk_create([attempt])
+    def begin_all(self, items, now):
+        """`items`: (row, message_id) for every message to send. One INSERT: their attempt
+        rows, outcome unknown, before the first of them goes to the relay."""
+        attempts = [
+            DeliveryAttempt(
+                reminder=row, attempted_at=now, to_email=row.recipient_email,
+                outcome=Outcome.UNKNOWN, message_id=message_id, worker=WORKER,
+                resend_of_id=getattr(row, "unknown_attempt", None),
+            )
+            for row, message_id in items
+        ]  # fmt: skip
+        # No model signals, as every attempt row (the audit reads them itself).
+        if self.db.vendor == "postgresql":
+            self._insert_postgresql(attempts)
+        else:
+            DeliveryAttempt.objects.bulk_create(attempts)
+        self.unused = {attempt.reminder_id: attempt for attempt in attempts}
+
+    def _insert_postgresql(self, attempts):
+        """bulk_create's INSERT without its per-object preparation: one array per column."""
+        columns = [[] for _ in range(6)]
+        for a in attempts:
+            values = (a.reminder_id, a.attempted_at, a.to_email, a.message_id, a.resend_of_id)
+            for column, value in zip(columns, (*values, a.outcome), strict=True):
+                column.append(value)
+        columns[-1] = [str(outcome) for outcome in columns[-1]]
+        with self.db.cursor() as cursor:
+            cursor.execute(_INSERT_SQL.format(**_TABLES), [WORKER, *columns])
+            ids = dict(cursor.fetchall())
+        for attempt in attempts:
+            attempt.pk = ids[attempt.reminder_id]
+
+    def begin(self, row, now):
+        """The attempt of the message about to go to the relay (its row is written)."""
+        attempt = self.unused.pop(row.pk)
+        attempt.attempted_at = now
         return attempt
 
     def finish(self, row, attempt, outcome, now, error="", code=None):
-        """The relay's answer for the outbox row and its attempt. Returns the outcome to
-        record (a retry past the last attempt fails)."""
+        """The relay's answer for the outbox row and its attempt, written with the next flush.
+        Returns the outcome to record (a retry past the last attempt fails)."""
         outcome = _apply(row, outcome, now, error)
         attempt.outcome, attempt.completed_at = outcome, now
         attempt.error, attempt.smtp_code = error[:2000], code
-        self.flush()
-        self.pending = (row, attempt)
-        if not self.pipelined:
+        self.answered.append((row, attempt))
+        now_s = time.monotonic()
+        self.oldest = now_s if self.oldest is None else self.oldest
+        if self.slow or now_s - self.oldest >= FLUSH_SECONDS:
             self.flush()
         return outcome
 
     def flush(self):
-        """Write the answered send not written yet, if any."""
-        if self.pending is None:
+        """Write the answers not written yet: one statement (two on SQLite)."""
+        if not self.answered:
             return
-        row, attempt = self.pending
-        self.pending = None
-        if self.pipelined:
-            written = self._run(_FINISH_SQL.format(**_TABLES), self._finish_values(row, attempt))
-            _check_written(written, row)
+        answered = self.answered
+        if self.db.vendor == "postgresql":
+            lost = self._flush_postgresql(answered)
         else:
-            with transaction.atomic():
-                _write(self.token, row, attempt.completed_at)
-                DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                    outcome=attempt.outcome, completed_at=attempt.completed_at,
-                    error=attempt.error, smtp_code=attempt.smtp_code,
-                )  # fmt: skip
+            lost = self._flush_other(answered)
+        self.answered, self.oldest = [], None  # written (kept for another try if not)
+        if lost:
+            log.warning("lease lost on reminders %s: outcomes not recorded", lost)
 
-    def _finish_values(self, row, attempt):
-        values = [str(row.status), *(getattr(row, name) for name in _ROW_FIELDS[1:])]
-        values += [attempt.completed_at, row.pk, self.token, str(attempt.outcome)]
-        return [*values, attempt.completed_at, attempt.error, attempt.smtp_code, attempt.pk]
+    def release(self, rows, now):
+        """Rows this batch will not try: the answers so far written, then back to the queue
+        as they were (no attempt spent, their unused attempt rows removed)."""
+        self.flush()
+        self._drop_unused([row.pk for row in rows])
+        return release(self.token, rows, now)
 
-    def _finish_and_begin(self, attempt):
-        pending, self.pending = self.pending, None
-        values = self._finish_values(*pending)
-        values += [attempt.reminder_id, attempt.attempted_at, attempt.to_email]
-        values += [str(attempt.outcome), attempt.message_id, attempt.worker, attempt.resend_of_id]
-        sql = _FINISH_AND_BEGIN_SQL.format(**_TABLES)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            pk, written = cursor.fetchone()
-        _check_written(written, pending[0])
-        return pk
+    @contextlib.contextmanager
+    def sending(self):
+        """`with recorder.sending():` around a message being handed to the relay. A relay
+        slower than SLOW_SEND_SECONDS a message gets each answer written before the next
+        send (it costs little beside such a send), and a send that hangs has the answers
+        before it written meanwhile: a worker killed then re-sends no message but that one."""
+        started = time.monotonic()
+        if self.writer is not None:
+            self.writer.enter()
+        try:
+            yield
+        finally:
+            if self.writer is not None:
+                self.writer.leave()
+            self.slow = time.monotonic() - started >= SLOW_SEND_SECONDS
 
-    def _run(self, sql, values):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            return cursor.fetchone()[0]
+    def close(self):
+        """The batch ends: every answer written, attempt rows of messages never sent removed."""
+        self.stop_writer()
+        self.flush()
+        self._drop_unused(list(self.unused))
+
+    def stop_writer(self):
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+
+    def _drop_unused(self, reminder_ids):
+        attempts = [self.unused.pop(pk).pk for pk in reminder_ids if pk in self.unused]
+        if attempts:
+            DeliveryAttempt.objects.filter(pk__in=attempts, outcome=Outcome.UNKNOWN).delete()
+
+    def _flush_postgresql(self, answered):
+        rows = [[] for _ in range(8)]
+        attempts = [[] for _ in range(6)]
+        for row, attempt in answered:
+            for column, value in zip(rows, _row_values(row, attempt), strict=True):
+                column.append(value)
+            for column, value in zip(attempts, _attempt_values(attempt), strict=True):
+                column.append(value)
+        with self.db.cursor() as cursor:
+            cursor.execute(_FLUSH_SQL.format(**_TABLES), [*rows, self.token, *attempts])
+            written = set(cursor.fetchone()[0])
+        return sorted({row.pk for row, _attempt in answered} - written)
+
+    def _flush_other(self, answered):
+        ops, token = self.db.ops, _token_value(self.token, self.db)
+        rows = [[*_row_values(row, attempt, ops)[1:], row.pk, token] for row, attempt in answered]
+        attempts = [[*_attempt_values(attempt, ops)[1:], attempt.pk] for _row, attempt in answered]
+        with transaction.atomic(using=self.db.alias), self.db.cursor() as cursor:
+            cursor.executemany(_ROW_SQL.format(**_TABLES), rows)
+            written = cursor.rowcount
+            cursor.executemany(_ATTEMPT_SQL.format(**_TABLES), attempts)
+        return [] if written == len(rows) else [f"{len(rows) - written} of {len(rows)}"]
 
 
-def _check_written(written, row):
-    if not written:
-        log.warning("lease lost on reminder %s: outcome %s not recorded", row.pk, row.status)
+class _SlowSendWriter:
+    """Writes a batch's answers from a helper thread while the batch waits on a slow send.
+
+    It uses the batch's own database connection, never at the same time as the batch: it
+    writes only while a send is under way (the batch touches no database then) and holds
+    the lock meanwhile, and the batch takes the lock back (`leave`) before its next query.
+    """
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.lock = threading.Condition()
+        self.since = None  # time.monotonic() when the send under way started
+        self.done = False
+        self.thread = None
+
+    def enter(self):
+        with self.lock:
+            if self.thread is None:
+                self.recorder.db.inc_thread_sharing()
+                self.thread = threading.Thread(target=self._run, name="answers", daemon=True)
+                self.thread.start()
+            self.since = time.monotonic()
+
+    def leave(self):
+        with self.lock:  # waits for a write under way
+            self.since = None
+
+    def stop(self):
+        with self.lock:
+            self.done = True
+            self.lock.notify()
+        if self.thread is not None:
+            self.thread.join()
+            self.recorder.db.dec_thread_sharing()
+
+    def _run(self):
+        with self.lock:
+            while not self.done:  # a look every SLOW_SEND_SECONDS: no wake-up per send
+                self.lock.wait(SLOW_SEND_SECONDS)
+                since = self.since
+                if since is None or time.monotonic() - since < SLOW_SEND_SECONDS:
+                    continue
+                try:
+                    self.recorder.flush()
+                except Exception:  # the batch writes them itself after the send
+                    log.warning("answers not written during a slow send", exc_info=True)
+                    self.since = None
+
+
+def _datetime(value, ops=None):
+    return value if ops is None or value is None else ops.adapt_datetimefield_value(value)
+
+
+def _row_values(row, attempt, ops=None):
+    """id, status, send_at, sent_at, message_id, attempts, last_error, updated_at."""
+    return [
+        row.pk, str(row.status), _datetime(row.send_at, ops), _datetime(row.sent_at, ops),
+        row.message_id, row.attempts, row.last_error, _datetime(attempt.completed_at, ops),
+    ]  # fmt: skip
+
+
+def _attempt_values(attempt, ops=None):
+    """id, outcome, attempted_at, completed_at, error, smtp_code."""
+    return [
+        attempt.pk, str(attempt.outcome), _datetime(attempt.attempted_at, ops),
+        _datetime(attempt.completed_at, ops), attempt.error, attempt.smtp_code,
+    ]  # fmt: skip
+
+
+def _token_value(token, db):
+    return Reminder._meta.get_field("lease_token").get_db_prep_value(token, db)
 
 
 _TABLES = {"reminder": Reminder._meta.db_table, "attempt": DeliveryAttempt._meta.db_table}
-# The outbox row (a compare-and-set on the lease token) and its attempt: one statement, atomic
-# by itself. r counts the outbox rows written (0: the lease was lost). `status || ''` keeps the
-# planner on the primary key: written plainly, the test matches the partial lease index, which
-# statistics taken while nothing was being sent price as empty, and each send scanned every row
-# being sent (and their earlier versions) for its own: 3x the statement's time in the bench.
-_FINISH = """
-r AS (
-    UPDATE {reminder} SET status = %s, send_at = %s, sent_at = %s, message_id = %s,
-        attempts = %s, last_error = %s, lease_until = NULL, lease_token = NULL, updated_at = %s
-    WHERE id = %s AND lease_token = %s AND status || '' = 'sending' RETURNING id
-)"""
-_FINISH_SQL = (
-    "WITH" + _FINISH + "\nUPDATE {attempt} SET outcome = %s, completed_at = %s, error = %s,"
-    " smtp_code = %s WHERE id = %s RETURNING (SELECT count(*) FROM r)"
+# PostgreSQL: the answers of a batch's slice in ONE statement, atomic by itself: the outbox rows
+# (a compare-and-set on the lease token: a worker that lost its lease writes nothing) and their
+# attempts, one array per column bound server-side. It returns the outbox rows written.
+# `status || ''` keeps the planner on the primary key: written plainly, the test matches the
+# partial lease index, which statistics taken while nothing was being sent price as empty.
+_FLUSH_SQL = """
+WITH v AS (
+    SELECT * FROM unnest(%b::bigint[], %b::varchar[], %b::timestamptz[], %b::timestamptz[],
+        %b::varchar[], %b::integer[], %b::text[], %b::timestamptz[])
+        AS v(id, status, send_at, sent_at, message_id, attempts, last_error, updated_at)
+), r AS (
+    UPDATE {reminder} AS o SET status = v.status, send_at = v.send_at, sent_at = v.sent_at,
+        message_id = v.message_id, attempts = v.attempts, last_error = v.last_error,
+        lease_until = NULL, lease_token = NULL, updated_at = v.updated_at
+    FROM v WHERE o.id = v.id AND o.lease_token = %b AND o.status || '' = 'sending'
+    RETURNING o.id
+), a AS (
+    UPDATE {attempt} AS d SET outcome = w.outcome, attempted_at = w.attempted_at,
+        completed_at = w.completed_at, error = w.error, smtp_code = w.smtp_code
+    FROM unnest(%b::bigint[], %b::varchar[], %b::timestamptz[], %b::timestamptz[],
+        %b::text[], %b::integer[]) AS w(id, outcome, attempted_at, completed_at, error, smtp_code)
+    WHERE d.id = w.id
 )
-# ... and, in the same statement, the next send's attempt row (outcome unknown).
-_FINISH_AND_BEGIN_SQL = (
-    "WITH" + _FINISH + ", a AS (UPDATE {attempt} SET outcome = %s, completed_at = %s,"
-    " error = %s, smtp_code = %s WHERE id = %s)\n"
-    "INSERT INTO {attempt} (reminder_id, attempted_at, to_email, outcome, message_id, worker,"
-    " resend_of_id, error) VALUES (%s, %s, %s, %s, %s, %s, %s, '')"
-    " RETURNING id, (SELECT count(*) FROM r)"
-)
+SELECT array(SELECT id FROM r)
+"""
+# PostgreSQL: the attempt rows of a batch's messages (outcome unknown) in ONE statement.
+_INSERT_SQL = """
+INSERT INTO {attempt} (reminder_id, attempted_at, to_email, message_id, resend_of_id, outcome,
+    worker, error)
+SELECT a.*, %b, '' FROM unnest(%b::bigint[], %b::timestamptz[], %b::varchar[], %b::varchar[],
+    %b::bigint[], %b::varchar[]) AS a
+RETURNING reminder_id, id
+"""
+# Elsewhere (SQLite in tests): the same writes, one executemany each, in one transaction.
+_ROW_SQL = """UPDATE {reminder} SET status = %s, send_at = %s, sent_at = %s, message_id = %s,
+    attempts = %s, last_error = %s, lease_until = NULL, lease_token = NULL, updated_at = %s
+    WHERE id = %s AND lease_token = %s AND status = 'sending'"""
+_ATTEMPT_SQL = """UPDATE {attempt} SET outcome = %s, attempted_at = %s, completed_at = %s,
+    error = %s, smtp_code = %s WHERE id = %s"""
 
 
 def settle(token, row, outcome, now, error="", cancel_reason=""):

@@ -3,11 +3,13 @@
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -195,6 +197,37 @@ def test_a_crash_after_the_relay_accepted_reads_unknown_and_the_resend_points_to
     zone = ZoneInfo(coordinator_a.memberships.get().center.time_zone)
     first = timezone.localtime(unknown.attempted_at, zone)
     assert f"re-send of the attempt of {first:%Y-%m-%d %H:%M:%S}" in page
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="written meanwhile on PostgreSQL")
+def test_a_send_slower_than_the_flush_has_the_answers_before_it_written(
+    db,
+    smtp,  # noqa: F811
+    monkeypatch,
+):
+    """GIVEN answers kept for a bulk write and a 3rd send that hangs (a slow relay) WHEN the
+    worker dies during it THEN the two answers before it were written meanwhile: only the
+    hung message and the two never tried read "unknown" (no false "sent"), so a re-send
+    repeats no message the relay had answered."""
+    monkeypatch.setattr(outcomes, "FLUSH_SECONDS", 3600)  # no write between sends
+    due_reminders(5)
+    deliver, calls = dispatch._deliver, []
+
+    def hang_on_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            time.sleep(0.3)
+            raise Killed
+        deliver(*args)
+
+    monkeypatch.setattr(dispatch, "_deliver", hang_on_third)
+    monkeypatch.setattr(outcomes.Recorder, "close", outcomes.Recorder.stop_writer)  # no finally
+    with pytest.raises(Killed):
+        dispatch.dispatch_due()
+    log = Counter(DeliveryAttempt.objects.values_list("outcome", flat=True))
+    rows = Counter(Reminder.objects.values_list("status", flat=True))
+    assert log == {Outcome.SENT: 2, Outcome.UNKNOWN: 3}
+    assert rows == {Status.SENT: 2, Status.SENDING: 3}
 
 
 def test_a_dead_workers_rows_are_free_after_the_short_lease(settings):

@@ -158,19 +158,31 @@ def _dispatch_queries(n, batch):
     return len(queries)
 
 
-def test_queries_per_message_are_constant(db, smtp):  # noqa: F811
-    """GIVEN 2 batches of 5 rows, then 2 of 60 WHEN dispatched THEN the same queries per batch
-    (breaker, lease recovery, claim, fetch, two look-ups) and per message: the attempt before
-    the send, then the outbox row and the attempt after it."""
+def test_queries_per_batch_are_constant_whatever_its_size(db, smtp, monkeypatch):  # noqa: F811
+    """GIVEN 2 batches of 5 rows, then 2 of 60 WHEN dispatched THEN the same queries per
+    batch, none per message: breaker, lease recovery, claim, fetch, two look-ups, ONE
+    statement for the attempt rows before the first send and one for the answers after
+    (here the batch is quicker than FLUSH_SECONDS: one write at its end)."""
+    monkeypatch.setattr(outcomes, "FLUSH_SECONDS", 3600)
+    monkeypatch.setattr(outcomes, "SLOW_SEND_SECONDS", 3600)  # no send counts as slow
     small, large = _dispatch_queries(10, 5), _dispatch_queries(120, 60)
-    per_message = (large - small) / 110
-    # PostgreSQL: one statement per message (the previous send's outcome with this send's
-    # attempt row) and the last outcome at the end of the batch. SQLite: the attempt, then two
-    # UPDATEs in a transaction (a savepoint inside the test's).
     postgres = connection.vendor == "postgresql"
-    assert per_message == (1 if postgres else 5)
-    assert small == 2 * (10 if postgres else 9) + 10 * per_message  # per batch: 10 or 9
+    # SQLite: the answers are two executemany in a savepoint (inside the test's transaction).
+    assert small == large == 2 * (11 if postgres else 14), (small, large)
     assert len(smtp.sink.messages) == 130
+
+
+def test_answers_are_written_at_least_every_flush_interval(db, smtp, monkeypatch):  # noqa: F811
+    """GIVEN a flush interval shorter than one send WHEN a batch of 6 is dispatched THEN
+    the answers are written as they come (one write per send after the first), not
+    held to the end of the batch."""
+    monkeypatch.setattr(outcomes, "SLOW_SEND_SECONDS", 3600)  # no send counts as slow
+    monkeypatch.setattr(outcomes, "FLUSH_SECONDS", 0)
+    slow, fast = _dispatch_queries(6, 6), None
+    monkeypatch.setattr(outcomes, "FLUSH_SECONDS", 3600)
+    fast = _dispatch_queries(6, 6)
+    per_write = 1 if connection.vendor == "postgresql" else 4
+    assert slow - fast == 5 * per_write, (slow, fast)
 
 
 def test_one_smtp_connection_serves_every_batch_of_a_run(db, smtp, monkeypatch):  # noqa: F811
@@ -214,8 +226,8 @@ def test_a_row_without_an_address_fails_instead_of_counting_as_sent(db, smtp):  
 def test_a_sends_outcome_finds_its_outbox_row_by_primary_key(db):
     """GIVEN a claimed batch, planner statistics taken while no row was being sent, as most
     of autovacuum's are WHEN the statement
-    that records a send's outcome is planned THEN it reads the row by its primary key, not
-    by scanning every row being sent (the partial lease index): one row's cost per send."""
+    that records the answers is planned THEN it reads the rows by their primary key, not
+    by scanning every row being sent (the partial lease index): each row's own cost."""
     due_reminders(30)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE notifications_reminder")  # usually, nothing is being sent
@@ -224,7 +236,9 @@ def test_a_sends_outcome_finds_its_outbox_row_by_primary_key(db):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a small table's scan: as a large one
         now = timezone.now()
-        values = ["sent", now, now, "<m@x>", 1, "", now, row.pk, token, "sent", now, "", None, 1]
-        cursor.execute("EXPLAIN " + outcomes._FINISH_SQL.format(**outcomes._TABLES), values)
+        rows = [[row.pk], ["sent"], [now], [now], ["<m@x>"], [1], [""], [now]]
+        attempts = [[1], ["sent"], [now], [now], [""], [None]]
+        sql = outcomes._FLUSH_SQL.format(**outcomes._TABLES)
+        cursor.execute("EXPLAIN " + sql, [*rows, token, *attempts])
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "notifications_reminder_pkey" in plan and "reminder_lease" not in plan, plan

@@ -142,6 +142,7 @@ def test_sigkill_after_the_relay_accepted_reads_unknown_and_resends_within_the_l
     try:
         _drain([worker], smtp.sink.held.is_set, 60)
         assert smtp.sink.held.is_set(), _stderr(worker)
+        time.sleep(0.2)  # the reply still held; the answers before it are written meanwhile
         _stop(worker, 9)  # SIGKILL
         killed = time.monotonic()
         held = smtp.sink.messages[4]["Message-ID"]
