@@ -52,6 +52,15 @@ def patients_for_guardian(user):
     return Patient.objects.filter(guardianships__guardian__user=user)
 
 
+def journeys_for_guardian(user):
+    """The journeys of the children a logged-in guardian may see (portal): the same
+    guardianship test as patients_for_guardian, so a page can read the child and its journey
+    in one query."""
+    if not user.is_authenticated or not user.is_active:
+        return Journey.objects.none()
+    return Journey.objects.filter(patient__guardianships__guardian__user=user)
+
+
 def get_child_or_404(user, public_id, *related):
     """One child of this guardian by its public id; any other child answers 404, never 403."""
     queryset = patients_for_guardian(user).select_related("center", *related)

@@ -1,7 +1,8 @@
 """The family portal's tracker pages: the plan, the labs, the calendar link and its feed.
 
-Thin views: the child comes through tracker.portal.queries.child_for_guardian (which asks
-journey.access), the contents from tracker.portal.pages. Another family's child is a 404.
+Thin views: the child comes through tracker.portal.queries.child_for_guardian or, with its
+journey, child_and_journey (both ask journey.access), the contents from tracker.portal.pages.
+Another family's child is a 404.
 """
 
 import json
@@ -21,8 +22,7 @@ from .portal import labs as labs_page
 
 
 def _child_and_journey(request, public_id):
-    child = queries.child_for_guardian(request.user, public_id)
-    return child, queries.current_journey(child)
+    return queries.child_and_journey(request.user, public_id)
 
 
 def _plan_context(request, public_id):

@@ -8,7 +8,9 @@ from django.db.models import Case, IntegerField, Prefetch, Value, When
 from django.shortcuts import get_object_or_404
 
 from journey.access import patients_for_guardian
-from journey.models import OPEN_STAGES, Guardian
+from journey.models import OPEN_STAGES, Guardian, Journey
+from journey.portal.pages import CHILD_COLUMNS
+from journey.portal.pages import child_and_journey as _child_and_journey
 from tracker.models import ItemKind, LabResult, LabTest, MonitoringPlan, ScheduledLab, Status
 
 FAMILY_KINDS = (ItemKind.LAB, ItemKind.VISIT)
@@ -41,18 +43,28 @@ JOURNEY_COLUMNS = (
 )
 
 
-def current_journey(patient):
-    """The child's open journey, else the latest one; with therapy, center and plan."""
+def _current_first(journeys):
+    """The open journey first, else the latest one; with therapy, center and plan."""
     is_open = Case(
         When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
     )
     return (
-        patient.journeys.select_related("therapy", "center", "monitoring_plan__default_lab")
-        .only(*JOURNEY_COLUMNS)
+        journeys.select_related("therapy", "center", "monitoring_plan__default_lab")
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
-        .first()
     )
+
+
+def current_journey(patient):
+    """The child's open journey, else the latest one; with therapy, center and plan."""
+    return _current_first(patient.journeys.only(*JOURNEY_COLUMNS)).first()
+
+
+def child_and_journey(user, public_id):
+    """(the guardian's child with this public id, its current journey or None), or 404: one
+    query through journey.access (two when the child has no journey yet)."""
+    journeys = _current_first(Journey.objects.only(*JOURNEY_COLUMNS, *CHILD_COLUMNS))
+    return _child_and_journey(user, public_id, journeys)
 
 
 def plan_of(journey):
