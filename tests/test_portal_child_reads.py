@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from journey.access import journeys_for_guardian
+from journey.access import child_journeys_for_guardian
 from tests import factories as f
 from tests.factories_portal import family, journey_with_history
 
@@ -76,8 +76,10 @@ def test_the_page_shows_the_named_child_of_a_guardian_with_two(client, center_a,
         assert "Leo" in page and "Mia" not in page, name
 
 
-def test_journeys_for_guardian_holds_only_their_childrens(families):
-    guardian_a, child_a, _guardian_b, _child_b = families
-    assert {j.patient_id for j in journeys_for_guardian(guardian_a.user)} == {child_a.pk}
+def test_child_journeys_for_guardian_holds_only_their_own_childs(families):
+    guardian_a, child_a, _guardian_b, child_b = families
+    mine = child_journeys_for_guardian(guardian_a.user, child_a.public_id)
+    assert [j.patient_id for j in mine] == [child_a.pk]
+    assert not child_journeys_for_guardian(guardian_a.user, child_b.public_id).exists()
     guardian_a.user.is_active = False
-    assert not journeys_for_guardian(guardian_a.user).exists()
+    assert not child_journeys_for_guardian(guardian_a.user, child_a.public_id).exists()

@@ -21,12 +21,8 @@ from .portal import extras, pages, queries
 from .portal import labs as labs_page
 
 
-def _child_and_journey(request, public_id):
-    return queries.child_and_journey(request.user, public_id)
-
-
 def _plan_context(request, public_id):
-    child, journey = _child_and_journey(request, public_id)
+    child, journey = queries.child_and_journey(request.user, public_id, with_plan=True)
     context = pages.plan_context(child, journey, timezone.localdate())
     context.update(page="plan", printed_on=timezone.localdate())
     return context
@@ -39,7 +35,7 @@ def plan(request, public_id):
 
 
 def _labs_context(request, public_id):
-    child, journey = _child_and_journey(request, public_id)
+    child, journey = queries.child_and_journey(request.user, public_id)
     context = labs_page.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
     context["extra_blocks"] = extras.labs_blocks(child, journey)

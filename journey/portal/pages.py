@@ -10,7 +10,7 @@ from django.dispatch import Signal
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from journey.access import journeys_for_guardian, patients_for_guardian
+from journey.access import child_journeys_for_guardian, patients_for_guardian
 from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
@@ -196,8 +196,8 @@ def child_and_journey(user, public_id, journeys):
     query. A child with no journey yet costs a second query (the child alone); another family's
     child, like one that does not exist, is a 404.
     """
-    mine = journeys_for_guardian(user).filter(patient__public_id=public_id)
-    journey = (journeys & mine).select_related("patient__center").first()
+    mine = child_journeys_for_guardian(user, public_id, journeys)
+    journey = mine.select_related("patient__center").first()
     if journey is None:
         children = patients_for_guardian(user).select_related("center")
         return get_object_or_404(children, public_id=public_id), None

@@ -37,33 +37,32 @@ JOURNEY_COLUMNS = (
     *("therapy__name", "therapy__generic_name", "therapy__steroid_regimen"),
     *("therapy__family_notes", "therapy__urgent_symptoms"),
     *("center__name", "center__main_phone", "center__after_hours_phone"),
+)
+# The plan page also reads the plan and its usual lab (the labs page does not join them).
+PLAN_COLUMNS = (
     "monitoring_plan__id",
     *("monitoring_plan__default_lab__name", "monitoring_plan__default_lab__address"),
     "monitoring_plan__default_lab__phone",
 )
 
 
-def _current_first(journeys):
-    """The open journey first, else the latest one; with therapy, center and plan."""
+def child_and_journey(user, public_id, with_plan=False):
+    """(the guardian's child with this public id, its open journey, else its latest, or
+    None), or 404: one query through journey.access (two when the child has no journey yet).
+
+    The journey comes with its therapy and center (and, `with_plan`, its plan and usual lab).
+    """
     is_open = Case(
         When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
     )
-    return (
-        journeys.select_related("therapy", "center", "monitoring_plan__default_lab")
+    related = ["therapy", "center", *(["monitoring_plan__default_lab"] if with_plan else [])]
+    columns = [*JOURNEY_COLUMNS, *(PLAN_COLUMNS if with_plan else ()), *CHILD_COLUMNS]
+    journeys = (
+        Journey.objects.select_related(*related)
+        .only(*columns)
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
     )
-
-
-def current_journey(patient):
-    """The child's open journey, else the latest one; with therapy, center and plan."""
-    return _current_first(patient.journeys.only(*JOURNEY_COLUMNS)).first()
-
-
-def child_and_journey(user, public_id):
-    """(the guardian's child with this public id, its current journey or None), or 404: one
-    query through journey.access (two when the child has no journey yet)."""
-    journeys = _current_first(Journey.objects.only(*JOURNEY_COLUMNS, *CHILD_COLUMNS))
     return _child_and_journey(user, public_id, journeys)
 
 
