@@ -21,7 +21,7 @@ from . import queries
 from . import wording as w
 from .card import steroid_period
 from .labs_markup import RowMarkup, join_html
-from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words
+from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words, worded
 
 UPCOMING_SHOWN = 12
 
@@ -264,9 +264,10 @@ def labs_context(patient, journey, today):
     for row in result_rows:
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
-    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days, today)
-    missed = [g for g in groups if g.status == Status.OVERDUE]
+    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests)
+    missed = worded([g for g in groups if g.status == Status.OVERDUE], days, today)
     groups = [g for g in groups if g.status != Status.OVERDUE]
+    worded(groups[:UPCOMING_SHOWN], days, today)
     done = [r for r in family if r.status not in OPEN_STATUSES]
     if groups:
         groups[0].next_text = _("next: %(when)s") % {"when": groups[0].when}
