@@ -20,7 +20,7 @@ from tracker.models import Flag, ItemKind, Status
 from . import queries
 from . import wording as w
 from .card import steroid_period
-from .labs_markup import RowMarkup, join_html
+from .labs_markup import RowMarkup, date_group, join_html
 from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words, worded
 
 UPCOMING_SHOWN = 12
@@ -251,7 +251,9 @@ def _latest_first(result_rows, results):
 
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
-    context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
+    context.update(
+        upcoming=[], upcoming_html="", upcoming_count=0, later_count=0, past=[], charts=[]
+    )
     context.update(latest_html="", missed="")
     if journey is None:
         return context
@@ -277,6 +279,7 @@ def labs_context(patient, journey, today):
         ),
         missed=missed_words(missed) if missed else "",
         upcoming=groups[:UPCOMING_SHOWN],
+        upcoming_html=join_html(date_group(g) for g in groups[:UPCOMING_SHOWN]),
         upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),
         past=_past(done, result_rows, tests, days),

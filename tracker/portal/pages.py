@@ -19,6 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
+from .labs_markup import date_group
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -222,6 +223,7 @@ def plan_context(patient, journey, today):
         check_lines=[x for x in lines if x.kind == ItemKind.CHECKPOINT],
         missed=_missed(groups, days, today),
         next_group=next_group,
+        next_group_html=date_group(next_group) if next_group else "",
         last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
     )
     return context
