@@ -50,8 +50,8 @@ def home(request):
 
 @guardian_required
 def child(request, public_id):
-    patient = access.get_child_or_404(request.user, public_id)
-    context = {"child": patient, "view": pages.child_page(patient), "page": "child"}
+    patient, view = pages.child_page(request.user, public_id)
+    context = {"child": patient, "view": view, "page": "child"}
     return render(request, "portal/child.html", context)
 
 
@@ -65,8 +65,8 @@ def people(request, public_id):
 
 @guardian_required
 def card(request, public_id):
-    patient = access.get_child_or_404(request.user, public_id)
-    context = {"child": patient, "page": "card", **pages.card_page(patient)}
+    patient, shown = pages.card_page(request.user, public_id)
+    context = {"child": patient, "page": "card", **shown}
     shown = words.signs_due(context["journey"], timezone.localdate())
     context["urgent"] = words.urgent_lines(context["therapy"], get_language()) if shown else []
     context["born"] = words.day(patient.date_of_birth)

@@ -21,13 +21,14 @@ from tracker.models import LabResult
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_portal_tracker")]
 TODAY = dt.datetime(2026, 5, 20, 15, tzinfo=dt.UTC)
 # Session (none when cached, with Redis), the user with their guardian row (one query),
-# then the page: child, journey, then plan: items + their dates (prefetch) + lab catalogue;
+# then the page: the journey with its child (one query, through journey.access), then plan:
+# items + their dates (prefetch) + lab catalogue;
 # labs: dates + results + catalogue; calendar: the live link. Every request reads them all:
 # no page is cached. The feed: link+guardian+login, access check, dates.
 SESSION = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
 # labs: + 1 for the family's outside results not checked yet (reports.labs_block), one query
 # whatever their number.
-BUDGET = {"portal_tracker:plan": 6, "portal_tracker:labs": 7, "portal_tracker:calendar": 3}
+BUDGET = {"portal_tracker:plan": 5, "portal_tracker:labs": 6, "portal_tracker:calendar": 3}
 BUDGET = {name: budget + SESSION for name, budget in BUDGET.items()}
 
 

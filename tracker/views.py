@@ -1,7 +1,8 @@
 """The family portal's tracker pages: the plan, the labs, the calendar link and its feed.
 
-Thin views: the child comes through tracker.portal.queries.child_for_guardian (which asks
-journey.access), the contents from tracker.portal.pages. Another family's child is a 404.
+Thin views: the child comes through tracker.portal.queries.child_for_guardian or, with its
+journey, child_and_journey (both ask journey.access), the contents from tracker.portal.pages.
+Another family's child is a 404.
 """
 
 import json
@@ -20,13 +21,8 @@ from .portal import extras, pages, queries
 from .portal import labs as labs_page
 
 
-def _child_and_journey(request, public_id):
-    child = queries.child_for_guardian(request.user, public_id)
-    return child, queries.current_journey(child)
-
-
 def _plan_context(request, public_id):
-    child, journey = _child_and_journey(request, public_id)
+    child, journey = queries.child_and_journey(request.user, public_id, with_plan=True)
     context = pages.plan_context(child, journey, timezone.localdate())
     context.update(page="plan", printed_on=timezone.localdate())
     return context
@@ -39,7 +35,7 @@ def plan(request, public_id):
 
 
 def _labs_context(request, public_id):
-    child, journey = _child_and_journey(request, public_id)
+    child, journey = queries.child_and_journey(request.user, public_id)
     context = labs_page.labs_context(child, journey, timezone.localdate())
     context["page"] = "labs"
     context["extra_blocks"] = extras.labs_blocks(child, journey)

@@ -7,18 +7,21 @@ from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Subquery
 from django.dispatch import Signal
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from journey.access import patients_for_guardian
+from journey.access import child_journeys_for_guardian, patients_for_guardian
 from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
+    Center,
     ChecklistStep,
     Diagnosis,
     EligibilityCheck,
     Guardianship,
     Journey,
     Membership,
+    Patient,
     Responsible,
     StageChange,
 )
@@ -41,6 +44,9 @@ JOURNEY_SHOWN = (
 )
 STEP_SHOWN = ("journey_id", "code", "stage", "title", "responsible")
 STEP_SHOWN += ("due_on", "done_on", "position")
+# A child page reads the child (whole, with its center) in its journey's query.
+CHILD_COLUMNS = tuple(f"patient__{f.attname}" for f in Patient._meta.concrete_fields)
+CHILD_COLUMNS += tuple(f"patient__center__{f.attname}" for f in Center._meta.concrete_fields)
 # What the emergency card shows of the therapy (its catalogue row is large: label, schedule).
 THERAPY_ON_CARD = ("therapy__name", "therapy__generic_name", "therapy__urgent_symptoms")
 
@@ -170,9 +176,10 @@ def children_for_home(user):
     return _views(children)
 
 
-def _views(children):
+def _views(children, latest=None):
     today = timezone.localdate()
-    latest = _latest_journeys(children) if children else {}
+    if latest is None:
+        latest = _latest_journeys(children) if children else {}
     journeys = list(latest.values())
     steps = _current_steps(journeys, today) if journeys else {}
     views = [_child_view(c, latest.get(c.pk), steps) for c in children]
@@ -181,12 +188,39 @@ def _views(children):
     return views
 
 
-def child_page(child):
-    """One child's journey, timeline and steps, in three queries (four with a history)."""
-    view = _views([child])[0]
+def child_and_journey(user, public_id, journeys):
+    """(the guardian's child with this public id, the first of `journeys` or None), or 404.
+
+    `journeys` is a Journey queryset in the order wanted (latest first); it is narrowed to
+    this guardian's child through journey.access and read with the child and its center: one
+    query. A child with no journey yet costs a second query (the child alone); another family's
+    child, like one that does not exist, is a 404.
+    """
+    mine = child_journeys_for_guardian(user, public_id, journeys)
+    journey = mine.select_related("patient__center").first()
+    if journey is None:
+        children = patients_for_guardian(user).select_related("center")
+        return get_object_or_404(children, public_id=public_id), None
+    return journey.patient, journey
+
+
+def _latest_with_verdict():
+    return (
+        Journey.objects.select_related("therapy")
+        .only(*JOURNEY_SHOWN, "therapy__name", *CHILD_COLUMNS)
+        .annotate(latest_verdict=_latest_verdict())
+        .order_by("-opened_at", "-pk")
+    )
+
+
+def child_page(user, public_id):
+    """(child, ChildView): one child's journey, timeline and steps, in four queries (the child
+    with its latest journey, the steps, the next draw, the stage changes)."""
+    child, journey = child_and_journey(user, public_id, _latest_with_verdict())
+    view = _views([child], {child.pk: journey} if journey else {})[0]
     if view.journey is not None:
         view.timeline = timeline(view.journey)
-    return view
+    return child, view
 
 
 def timeline(journey):
@@ -266,27 +300,26 @@ def _latest_diagnosis(patient):
     return Subquery(found.values("condition__name")[:1])
 
 
-def latest_journey(child):
-    """The child's latest journey with its therapy and the child's diagnosis, or None (one
-    query)."""
+def _latest_for_card():
+    """Journeys latest first, with their therapy and the child's diagnosis."""
     return (
-        Journey.objects.filter(patient=child)
-        .select_related("therapy")
-        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD, "therapy__steroid_regimen")
+        Journey.objects.select_related("therapy")
+        .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD, "therapy__steroid_regimen", *CHILD_COLUMNS)
         .annotate(diagnosis=_latest_diagnosis(OuterRef("patient")))
         .order_by("-opened_at", "-pk")
-        .first()
     )
 
 
-def card_page(child):
-    """What the emergency card shows: the journey (with `portal_extras["card"]` from tracker)
-    and the diagnosis. Two queries, plus what the card's listeners read."""
-    journey = latest_journey(child)
+def card_page(user, public_id):
+    """(child, context): what the emergency card shows: the journey (with
+    `portal_extras["card"]` from tracker) and the diagnosis. One query for the child with its
+    latest journey (two without one), plus what the card's listeners read."""
+    child, journey = child_and_journey(user, public_id, _latest_for_card())
     if journey is None:
         diagnosis = Diagnosis.objects.filter(patient=child).order_by("-confirmed_on", "-pk")
         name = diagnosis.values_list("condition__name", flat=True).first()
-        return {"journey": None, "therapy": None, "diagnosis": name or ""}
+        return child, {"journey": None, "therapy": None, "diagnosis": name or ""}
     journey.portal_extras = {}
     portal_card_loaded.send(sender=Journey, journey=journey, today=timezone.localdate())
-    return {"journey": journey, "therapy": journey.therapy, "diagnosis": journey.diagnosis or ""}
+    context = {"journey": journey, "therapy": journey.therapy}
+    return child, {**context, "diagnosis": journey.diagnosis or ""}

@@ -20,8 +20,8 @@ from tracker.models import Flag, ItemKind, Status
 from . import care_team, queries
 from . import wording as w
 from .card import steroid_period
-from .labs_markup import RowMarkup, join_html
-from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words
+from .labs_markup import RowMarkup, date_group, join_html
+from .pages import OPEN_STATUSES, _common, _group_by_day, _heading, missed_words, worded
 
 UPCOMING_SHOWN = 12
 
@@ -253,7 +253,9 @@ def _latest_first(result_rows, results):
 
 def labs_context(patient, journey, today):
     context = _common(patient, journey)
-    context.update(upcoming=[], upcoming_count=0, later_count=0, past=[], charts=[])
+    context.update(
+        upcoming=[], upcoming_html="", upcoming_count=0, later_count=0, past=[], charts=[]
+    )
     context.update(latest_html="", missed="", draw_notes=[])
     if journey is None:
         return context
@@ -269,9 +271,10 @@ def labs_context(patient, journey, today):
         row.item_html, row.table_html = markup.item(row), markup.table_row(row)
     shown = [(r, row) for r, row in zip(results, result_rows, strict=True) if not row.held]
     family = [r for r in rows if r.item.kind in queries.FAMILY_KINDS and not r.item.inpatient]
-    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests, days, today)
-    missed = [g for g in groups if g.status == Status.OVERDUE]
+    groups = _group_by_day([r for r in family if r.status in OPEN_STATUSES], tests)
+    missed = worded([g for g in groups if g.status == Status.OVERDUE], days, today)
     groups = [g for g in groups if g.status != Status.OVERDUE]
+    worded(groups[:UPCOMING_SHOWN], days, today)
     done = [r for r in family if r.status not in OPEN_STATUSES]
     if groups:
         groups[0].next_text = _("next: %(when)s") % {"when": groups[0].when}
@@ -281,6 +284,7 @@ def labs_context(patient, journey, today):
         ),
         missed=missed_words(missed) if missed else "",
         upcoming=groups[:UPCOMING_SHOWN],
+        upcoming_html=join_html(date_group(g) for g in groups[:UPCOMING_SHOWN]),
         upcoming_count=len(groups),
         later_count=max(len(groups) - UPCOMING_SHOWN, 0),
         past=_past(done, result_rows, tests, days),

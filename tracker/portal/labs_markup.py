@@ -1,4 +1,4 @@
-"""The labs page's repeated rows as HTML strings, built once per result in Python.
+"""The labs and plan pages' repeated rows as HTML strings, built once per row in Python.
 
 A child in follow-up has hundreds of results; one template `{% for %}` body per result (a dozen
 variable lookups, filters and `{% translate %}` tags each) cost more than the rest of the page.
@@ -65,6 +65,28 @@ class RowMarkup:
             f'<td><span aria-hidden="true">{flag.symbol}</span> {escape(flag.words)}{x_uln}</td>\n'
             "</tr>"
         )
+
+
+def date_group(group):
+    """One draw (a DateGroup, its words set) as the plan and labs pages list it: its status in
+    words and a symbol, its day, where, its window, what to do, and the tests."""
+    status = group.status_text
+    parts = [
+        f'<li class="date-group date-group--{status.css}">\n  <p class="date-group__when">'
+        f'<span class="status status--{status.css}"><span aria-hidden="true">{status.symbol}'
+        f"</span> {escape(status.words)}</span>\n    <strong>{escape(group.when)}</strong></p>"
+    ]
+    if group.where:
+        # As {% blocktranslate %} does: the place escaped, the translated words as they are.
+        where = _("Where: %(place)s") % {"place": escape(group.where)}
+        parts.append(f'\n  <p class="date-group__where">{where}</p>')
+    if group.window:
+        parts.append(f'\n  <p class="date-group__window">{escape(group.window)}</p>')
+    if status.help:
+        parts.append(f'\n  <p class="date-group__help">{escape(status.help)}</p>')
+    headings = "".join(f"<li>{escape(heading)}</li>" for heading in group.headings)
+    parts.append(f'\n  <ul class="date-group__what">{headings}</ul>\n</li>')
+    return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
 
 
 def join_html(parts):

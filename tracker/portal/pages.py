@@ -19,6 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
+from .labs_markup import date_group
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -130,8 +131,11 @@ def _status(row):
     return row.status if isinstance(row.status, str) else row.status()
 
 
-def _group_by_day(rows, tests, days, today=None):
-    """One DateGroup per draw (tracker.draws: journey and due day), its tests named once."""
+def _group_by_day(rows, tests):
+    """One DateGroup per draw (tracker.draws: journey and due day), its tests named once.
+
+    Its day and window in words are left to `worded`, for the groups a page shows (a plan
+    has dozens of open draws; the plan page shows one)."""
     groups = []
     for draw in group_draws(rows):
         statuses = [_status(row) for row in draw.rows]
@@ -139,8 +143,14 @@ def _group_by_day(rows, tests, days, today=None):
         group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
         group.rows = draw.rows
         group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
-        group.set_words(days, today)
         groups.append(group)
+    return groups
+
+
+def worded(groups, days, today):
+    """The groups, each with its day and window in words (set once, in Python)."""
+    for group in groups:
+        group.set_words(days, today)
     return groups
 
 
@@ -186,6 +196,12 @@ def _next_group(groups, plan, journey):
     return group
 
 
+def _missed(groups, days, today):
+    """The words for the draws whose window closed undone ("" when none)."""
+    missed = [g for g in groups if g.status == Status.OVERDUE]
+    return missed_words(worded(missed, days, today)) if missed else ""
+
+
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
     _family_words(context, journey, today)
@@ -196,15 +212,18 @@ def plan_context(patient, journey, today):
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
     lines = [_plan_line(item, tests) for item in items]
-    groups = _group_by_day(_open_family_rows(items, today), tests, w.DayWords(), today)
-    missed = [g for g in groups if g.status == Status.OVERDUE]
+    groups = _group_by_day(_open_family_rows(items, today), tests)
+    days = w.DayWords()
+    next_group = _next_group(groups, plan, journey)
+    worded([next_group] if next_group else [], days, today)
     context.update(
         lines=lines,
         lab_lines=[x for x in lines if x.kind == ItemKind.LAB],
         visit_lines=[x for x in lines if x.kind == ItemKind.VISIT],
         check_lines=[x for x in lines if x.kind == ItemKind.CHECKPOINT],
-        missed=missed_words(missed) if missed else "",
-        next_group=_next_group(groups, plan, journey),
+        missed=_missed(groups, days, today),
+        next_group=next_group,
+        next_group_html=date_group(next_group) if next_group else "",
         last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
     )
     return context

@@ -8,7 +8,9 @@ from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 
 from journey.access import patients_for_guardian
-from journey.models import OPEN_STAGES, Guardian
+from journey.models import OPEN_STAGES, Guardian, Journey
+from journey.portal.pages import CHILD_COLUMNS
+from journey.portal.pages import child_and_journey as _child_and_journey
 from tracker.models import (
     FamilyNote,
     ItemKind,
@@ -44,24 +46,33 @@ JOURNEY_COLUMNS = (
     *("therapy__family_notes", "therapy__urgent_symptoms"),
     *("center__name", "center__main_phone", "center__after_hours_phone"),
     "center__result_release",
+)
+# The plan page also reads the plan and its usual lab (the labs page does not join them).
+PLAN_COLUMNS = (
     "monitoring_plan__id",
     *("monitoring_plan__default_lab__name", "monitoring_plan__default_lab__address"),
     "monitoring_plan__default_lab__phone",
 )
 
 
-def current_journey(patient):
-    """The child's open journey, else the latest one; with therapy, center and plan."""
+def child_and_journey(user, public_id, with_plan=False):
+    """(the guardian's child with this public id, its open journey, else its latest, or
+    None), or 404: one query through journey.access (two when the child has no journey yet).
+
+    The journey comes with its therapy and center (and, `with_plan`, its plan and usual lab).
+    """
     is_open = Case(
         When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
     )
-    return (
-        patient.journeys.select_related("therapy", "center", "monitoring_plan__default_lab")
-        .only(*JOURNEY_COLUMNS)
+    related = ["therapy", "center", *(["monitoring_plan__default_lab"] if with_plan else [])]
+    columns = [*JOURNEY_COLUMNS, *(PLAN_COLUMNS if with_plan else ()), *CHILD_COLUMNS]
+    journeys = (
+        Journey.objects.select_related(*related)
+        .only(*columns)
         .annotate(closed_first=is_open)
         .order_by("closed_first", "-opened_at")
-        .first()
     )
+    return _child_and_journey(user, public_id, journeys)
 
 
 def plan_of(journey):
