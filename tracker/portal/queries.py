@@ -4,7 +4,7 @@ Access goes through journey.access.patients_for_guardian only: a child who is no
 guardian's is a 404, the same answer as a child that does not exist.
 """
 
-from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.shortcuts import get_object_or_404
 
 from journey.access import patients_for_guardian
@@ -101,7 +101,7 @@ DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
 ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
 RESULT_COLUMNS = (
     *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
-    *("baseline_value", "supersedes_id", "entered_at"),
+    *("baseline_value", "supersedes_id", "entered_at", "preliminary"),
 )
 
 
@@ -128,6 +128,7 @@ def current_results(journey, tests):
         LabResult.objects.current()
         .filter(journey=journey)
         .only(*RESULT_COLUMNS)
+        .annotate(after_preliminary=F("supersedes__preliminary"))
         .order_by("collected_at", "test__position", "pk")
     )
     for result in results:
