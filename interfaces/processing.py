@@ -51,12 +51,13 @@ class Unmatched(Exception):
         self.detail = str(detail)[:500]
 
 
-def process_message(message_id, *, now=None):
-    """Process one accepted message once; a second call (or a re-sent copy) does nothing."""
+def process_message(message_id, *, now=None, shared=None):
+    """Process one accepted message once; a second call (or a re-sent copy) does nothing, nor
+    does a call while another worker holds it. `shared`: a batch's Catalogue."""
     now = now or timezone.now()
     with transaction.atomic():
         message = (
-            InboundMessage.objects.select_for_update(of=("self",))
+            InboundMessage.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("lab__center")
             .filter(pk=message_id, status=MessageStatus.RECEIVED)
             .first()
@@ -69,11 +70,19 @@ def process_message(message_id, *, now=None):
             message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
         else:
             items = _items(message, report)
-            settle(items, by=None, now=now)
+            settle(items, by=None, now=now, shared=shared)
             message.status = MessageStatus.PROCESSED
         message.processed_at = now
         message.save(update_fields=["status", "reason", "processed_at"])
     return message
+
+
+def process_messages(message_ids, *, now=None):
+    """A batch: each message in its own transaction (stored, then processed, as one), the
+    catalogue and the labs' local codes read once for the batch. Returns the processed."""
+    shared = Catalogue()
+    done = [process_message(pk, now=now, shared=shared) for pk in message_ids]
+    return [m for m in done if m is not None]
 
 
 def read(message):
@@ -244,11 +253,11 @@ def _preliminary(item):
     return item.result_status == "P"
 
 
-def settle(items, *, by, now, lookups=None):
+def settle(items, *, by, now, shared=None):
     """Decide and record each item (new or unmatched) of one message; saves them all."""
     if not items:
         return
-    lookups = lookups or _Lookups(items[0].message.lab, items)
+    lookups = _Lookups(items[0].message.lab, items, shared)
     batches = defaultdict(list)
     for item in items:
         ready = _prepare(item, lookups)

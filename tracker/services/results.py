@@ -208,11 +208,12 @@ def record_results(
     """
     corrections = corrections or {}
     now = now or timezone.now()
-    journey = Journey.objects.select_related("center", "patient").get(pk=journey.pk)
-    zone = zoneinfo.ZoneInfo(journey.center.time_zone)
-    check_collected_at(collected_at, journey.patient.date_of_birth, now, zone)
     with transaction.atomic():
-        Journey.objects.select_for_update().filter(pk=journey.pk).first()
+        # Read and locked at once: one child's results are recorded one collection at a time.
+        locked = Journey.objects.select_for_update(of=("self",)).select_related("center", "patient")
+        journey = locked.get(pk=journey.pk)
+        zone = zoneinfo.ZoneInfo(journey.center.time_zone)
+        check_collected_at(collected_at, journey.patient.date_of_birth, now, zone)
         ctx = _ResultContext(journey, collected_at, tests)
         parsed = _parse_rows(ctx.tests, rows)
         before = same_time_results(journey, collected_at, [p[0].code for p in parsed])
