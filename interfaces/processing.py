@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.bulk import create_all, records_together
 from journey.models import OPEN_STAGES, Journey
 from tracker.services import (
     catalogue,
@@ -64,17 +65,22 @@ def process_message(message_id, *, now=None, shared=None):
         )
         if message is None:
             return None
-        try:
-            report = read(message)
-        except hl7v2.Refused as refused:
-            message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
-        else:
-            items = _items(message, report)
-            settle(items, by=None, now=now, shared=shared)
-            message.status = MessageStatus.PROCESSED
-        message.processed_at = now
-        message.save(update_fields=["status", "reason", "processed_at"])
+        with records_together():  # the message's audit records: one INSERT, same transaction
+            _process(message, now, shared)
     return message
+
+
+def _process(message, now, shared):
+    try:
+        report = read(message)
+    except hl7v2.Refused as refused:
+        message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
+    else:
+        items = _items(message, report)
+        settle(items, by=None, now=now, shared=shared)
+        message.status = MessageStatus.PROCESSED
+    message.processed_at = now
+    message.save(update_fields=["status", "reason", "processed_at"])
 
 
 def process_messages(message_ids, *, now=None):
@@ -278,7 +284,15 @@ def settle(items, *, by, now, shared=None):
             _correct(item, earlier, ready, by, now)
     for (_journey, _collected, preliminary), batch in batches.items():
         _record(batch, by, now, preliminary, lookups.catalogue)
-    for item in items:
+    _save(items)
+
+
+def _save(items):
+    """New items in one INSERT (each announced as saved: audit); those taken again (an
+    unmatched one a coordinator matched or retried) one by one."""
+    old = [item for item in items if item.pk is not None]
+    create_all(InboundResult, [item for item in items if item.pk is None])
+    for item in old:
         item.save()
 
 

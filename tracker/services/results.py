@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.bulk import create_all
 from journey.inputs import require_reason
 from journey.models import Journey
 
@@ -228,7 +229,7 @@ def record_results(
                 continue
             lab = ctx.match_lab(test.code)
             results.append(
-                LabResult.objects.create(
+                LabResult(
                     journey=journey,
                     test=test,
                     scheduled_lab=lab,
@@ -241,6 +242,7 @@ def record_results(
                     **_result_fields(ctx, test, canonical),
                 )
             )
+        create_all(LabResult, results)  # one INSERT; each row announced as saved (audit)
         if results and preliminary:
             _announce(journey, results, critical=False)
         elif results:
