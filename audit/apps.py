@@ -7,6 +7,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import registry, signals  # noqa: F401  (registers models and receivers)
+        from . import batching, registry, signals  # noqa: F401  (registers models and receivers)
 
         registry.register_models()
+        batching.connect()

@@ -3,17 +3,23 @@ the processing task -> tracker.services.record_results.
 
 Each message is one collection (a journey's first post-infusion lab item, all its tests as OBX
 segments, LOINC codes, the catalogue's units). The listener runs in a thread on a free port
-(python-hl7's asyncio server, the database work in worker threads as in production); one client
-connection sends every message and waits for each ACK. The task body then runs for each
-accepted message in this process (`process_message.apply`: Celery's code path without a
-broker). Beside it, in the same run, the same LabResult rows are inserted with the bare ORM:
-`ratio_vs_bare_insert` is end-to-end time / bare time.
+(python-hl7's asyncio server, the database work in worker threads as in production);
+`--connections` client connections send the messages, each waiting for each ACK. Meanwhile
+`--workers` processes (forked before the listener starts) play Celery workers: each takes the
+accepted messages that are its own (message id modulo workers), `--batch` at a time, and runs
+the batch task on them (`process_messages.apply`: Celery's code path without a broker), until
+the clients are done and nothing waits. `--workers 0` is the old way: everything sent first,
+then `process_message.apply` one message at a time in this process. Beside it, in the same
+run, the same LabResult rows are inserted with the bare ORM: `ratio_vs_bare_insert` is
+end-to-end time / bare time.
 
-    python bench/ingest.py [--patients 10000] [--results 10000]
+    python bench/ingest.py [--patients 10000] [--results 10000] [--workers 2]
+        [--connections 2] [--batch 20]
 """
 
 import asyncio
 import itertools
+import multiprocessing
 import queue
 import random
 import sys
@@ -91,48 +97,126 @@ class Listener:
         self.thread.join(timeout=30)
 
 
-def run(args):
+def _send(port, messages):
+    """One lab connection: each message in turn, waiting for its ACK."""
     import hl7
     from hl7.client import MLLPClient
 
-    from interfaces.models import InboundMessage, InboundResult
-    from interfaces.tasks import process_message
+    with MLLPClient("127.0.0.1", port) as client:
+        for raw in messages:
+            answer = client.send_message(raw)
+            code = str(hl7.parse(answer.decode().strip("\x0b\x1c\r") + "\r").segment("MSA")(1))
+            if code != "AA":
+                raise SystemExit(f"answered {code}: {answer!r}")
+
+
+def _waiting(first_id, index, count):
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    from interfaces.models import InboundMessage, MessageStatus
+
+    rows = InboundMessage.objects.filter(pk__gt=first_id, status=MessageStatus.RECEIVED)
+    return rows.alias(slot=Mod(F("pk"), count)).filter(slot=index).order_by("pk")
+
+
+def _worker(index, count, first_id, batch, sent):
+    """A worker process: its own messages as they arrive, until sent and none waits."""
+    from interfaces.tasks import process_messages
+
+    while True:
+        finished = sent.is_set()  # read before looking, so nothing sent after is missed
+        ids = list(_waiting(first_id, index, count).values_list("pk", flat=True)[:batch])
+        if ids:
+            process_messages.apply(args=[ids], throw=True)
+        elif finished:
+            return
+        else:
+            time.sleep(0.02)
+
+
+def _start_workers(args, first_id):
+    """Forked before the listener's thread exists, each with its own database connection."""
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    sent = context.Event()
+    workers = [
+        context.Process(target=_worker, args=(i, args.workers, first_id, args.batch, sent))
+        for i in range(args.workers)
+    ]
+    for worker in workers:
+        worker.start()
+    return sent, workers
+
+
+def _send_all(messages, connections_count):
+    with Listener() as port:
+        slices = [messages[i::connections_count] for i in range(connections_count)]
+        threads = [threading.Thread(target=_send, args=(port, part)) for part in slices]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def _messages(count, rng):
+    """ORU^R01 messages holding at least `count` results: (messages, results)."""
     from tracker.models import LabTest
 
-    rng = random.Random(args.seed)
-    common.ensure_seeded(args.patients, args.centers, args.seed)
-    collections = _collections(args.results // 2, rng)
+    collections = _collections(count // 2, rng)
     if not collections:
         raise SystemExit("no journeys in monitoring: seed more patients")
     labs = _labs()
+    assert len(labs) >= 1
     tests = {t.code: t for t in LabTest.objects.all()}
     when = datetime.now(UTC) - timedelta(hours=1)
     run_id = f"{int(time.time())}"
     messages, total = [], 0
     for n, (journey, rows) in enumerate(itertools.cycle(collections)):
-        if total >= args.results:
+        if total >= count:
             break
         # Each message its own collection time: a journey met again by the cycle is a new draw,
         # not a second result for the same test and time (which would wait as a duplicate).
         drawn = when - timedelta(seconds=n)
         messages.append(_message(f"R{run_id}-{n:07d}", journey, rows, tests, drawn))
         total += len(rows)
-    assert len(labs) >= 1
+    return messages, total
+
+
+def run(args):
+    from interfaces.models import InboundMessage, InboundResult
+    from interfaces.tasks import process_message
+
+    rng = random.Random(args.seed)
+    common.ensure_seeded(args.patients, args.centers, args.seed)
+    if common.database_label() == "sqlite" and (args.workers or args.connections > 1):
+        common.log("SQLite takes one writer at a time: --workers 0 --connections 1")
+        args.workers, args.connections = 0, 1
+    messages, total = _messages(args.results, rng)
     first_id = (InboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
-    common.log(f"sending {len(messages)} messages ({total} results) over MLLP")
+    common.log(
+        f"sending {len(messages)} messages ({total} results) over MLLP on {args.connections} "
+        f"connection(s); {args.workers} worker process(es)"
+    )
+    workers = _start_workers(args, first_id) if args.workers else None
     started = time.perf_counter()
-    with Listener() as port, MLLPClient("127.0.0.1", port) as client:
-        for raw in messages:
-            answer = client.send_message(raw)
-            code = str(hl7.parse(answer.decode().strip("\x0b\x1c\r") + "\r").segment("MSA")(1))
-            if code != "AA":
-                raise SystemExit(f"answered {code}: {answer!r}")
+    _send_all(messages, args.connections)
     sent = time.perf_counter()
     ids = list(
         InboundMessage.objects.filter(pk__gt=first_id).order_by("pk").values_list("pk", flat=True)
     )
-    for message_id in ids:
-        process_message.apply(args=[message_id], throw=True)
+    if workers:
+        finished, processes = workers
+        finished.set()
+        for process in processes:
+            process.join()
+            if process.exitcode:
+                raise SystemExit(f"a worker failed (exit code {process.exitcode})")
+    else:
+        for message_id in ids:
+            process_message.apply(args=[message_id], throw=True)
     done = time.perf_counter()
     items = InboundResult.objects.filter(message_id__in=ids)
     recorded = items.filter(state="recorded").count()
@@ -160,6 +244,9 @@ def run(args):
         "bare_insert_seconds": round(bare_s, 3),
         "bare_insert_results_per_s": round(results / bare_s, 1) if bare_s else None,
         "ratio_vs_bare_insert": round(end_to_end / bare_s, 2) if bare_s else None,
+        "workers": args.workers,
+        "connections": args.connections,
+        "batch": args.batch,
         "patients": args.patients,
         "database": common.database_label(),
         "machine": common.machine(),
@@ -169,6 +256,9 @@ def run(args):
 def main(argv=None):
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--results", type=int, default=10_000)
+    p.add_argument("--workers", type=int, default=2, help="Worker processes (0: after sending).")
+    p.add_argument("--connections", type=int, default=2, help="MLLP client connections.")
+    p.add_argument("--batch", type=int, default=20, help="Message ids per batch task.")
     args = p.parse_args(argv)
     common.setup_django()
     common.emit(run(args))

@@ -4,9 +4,11 @@ Mapping: patient by PID-3 under the lab's assigning authority (the center's reco
 test by the lab's local code or LOINC, unit among the test's accepted units, value as typed
 results are. Anything that does not match waits in the unmatched queue: nothing is guessed.
 OBX-11: F final (recorded), C corrected (supersedes the result of the same order and test),
-P preliminary (kept, not recorded), X cancelled (kept).
+P preliminary (recorded as preliminary: shown as such, not counted until its final result
+supersedes it), X cancelled (withdraws the preliminary result of the same order and test).
 """
 
+import contextlib
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -14,9 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.bulk import create_all, records_together
 from journey.models import OPEN_STAGES, Journey
-from tracker.models import LabTest
-from tracker.services import correct_result, parse_value, record_results
+from tracker.services import (
+    catalogue,
+    correct_result,
+    mark_entered_in_error,
+    parse_value,
+    record_results,
+)
 
 from . import fhir_in, hl7v2
 from .models import (
@@ -31,6 +39,10 @@ from .models import (
 
 BOUNDS = ("<", ">", "\u2264", "\u2265")
 CORRECTED_BY_LAB = "Corrected by the lab (HL7 OBX-11 C, or FHIR amended/corrected)."
+FINAL_BY_LAB = "The lab's final result (HL7 OBX-11 F or C, FHIR final) after its preliminary one."
+NEWER_PRELIMINARY = "A newer preliminary result from the lab (HL7 OBX-11 P, FHIR preliminary)."
+CANCELLED_BY_LAB = "Cancelled by the lab (HL7 OBX-11 X, FHIR cancelled)."
+KEPT = (ResultState.RECORDED, ResultState.PRELIMINARY)
 
 
 class Unmatched(Exception):
@@ -40,29 +52,43 @@ class Unmatched(Exception):
         self.detail = str(detail)[:500]
 
 
-def process_message(message_id, *, now=None):
-    """Process one accepted message once; a second call (or a re-sent copy) does nothing."""
+def process_message(message_id, *, now=None, shared=None):
+    """Process one accepted message once; a second call (or a re-sent copy) does nothing, nor
+    does a call while another worker holds it. `shared`: a batch's Catalogue."""
     now = now or timezone.now()
     with transaction.atomic():
         message = (
-            InboundMessage.objects.select_for_update(of=("self",))
+            InboundMessage.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("lab__center")
             .filter(pk=message_id, status=MessageStatus.RECEIVED)
             .first()
         )
         if message is None:
             return None
-        try:
-            report = read(message)
-        except hl7v2.Refused as refused:
-            message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
-        else:
-            items = _items(message, report)
-            settle(items, by=None, now=now)
-            message.status = MessageStatus.PROCESSED
-        message.processed_at = now
-        message.save(update_fields=["status", "reason", "processed_at"])
+        with records_together():  # the message's audit records: one INSERT, same transaction
+            _process(message, now, shared)
     return message
+
+
+def _process(message, now, shared):
+    try:
+        report = read(message)
+    except hl7v2.Refused as refused:
+        message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
+    else:
+        items = _items(message, report)
+        settle(items, by=None, now=now, shared=shared)
+        message.status = MessageStatus.PROCESSED
+    message.processed_at = now
+    message.save(update_fields=["status", "reason", "processed_at"])
+
+
+def process_messages(message_ids, *, now=None):
+    """A batch: each message in its own transaction (stored, then processed, as one), the
+    catalogue and the labs' local codes read once for the batch. Returns the processed."""
+    shared = Catalogue()
+    done = [process_message(pk, now=now, shared=shared) for pk in message_ids]
+    return [m for m in done if m is not None]
 
 
 def read(message):
@@ -105,22 +131,39 @@ def _items(message, report):
     return items
 
 
-class _Lookups:
-    """What one settle reads once: the catalogue with its units, the lab's local codes, each
-    record number's journey, and the results already recorded for these orders."""
+class Catalogue:
+    """What a batch of messages reads once: the lab catalogue (units and ranges) and each
+    lab's local codes. Derived data, not patient data; read per batch, never kept longer."""
 
-    def __init__(self, lab, items):
-        tests = list(LabTest.objects.prefetch_related("units"))
-        self.by_pk = {t.pk: t for t in tests}
-        self.by_loinc = {t.loinc: t for t in tests}
-        self.local = dict(LocalCode.objects.filter(sender=lab).values_list("code", "test_id"))
+    def __init__(self):
+        self.by_code = catalogue()
+        self.by_pk = {t.pk: t for t in self.by_code.values()}
+        self.by_loinc = {t.loinc: t for t in self.by_code.values()}
+        self._local = {}
+
+    def local(self, lab):
+        if lab.pk not in self._local:
+            codes = LocalCode.objects.filter(sender=lab).values_list("code", "test_id")
+            self._local[lab.pk] = dict(codes)
+        return self._local[lab.pk]
+
+
+class _Lookups:
+    """What one settle reads once: the catalogue (or the batch's), the lab's local codes,
+    each record number's journey, and the results already recorded for these orders."""
+
+    def __init__(self, lab, items, shared=None):
+        shared = shared or Catalogue()
+        self.catalogue, self.by_pk, self.by_loinc = shared.by_code, shared.by_pk, shared.by_loinc
+        self.local = shared.local(lab)
         self.journeys = {}
         orders = {i.order_id for i in items if i.order_id}
         recorded = InboundResult.objects.filter(
             message__lab=lab,
             order_id__in=orders,
-            state=ResultState.RECORDED,
+            state__in=KEPT,
             lab_result__superseded_at__isnull=True,
+            lab_result__entered_in_error_at__isnull=True,
         )
         self.earlier = {
             (r.order_id, r.code, r.journey_id): r
@@ -151,8 +194,8 @@ class _Lookups:
         return test
 
     def earlier_of(self, item):
-        """The recorded result of the same lab, order and test, still current (for C, or a
-        re-sent final with a new message id)."""
+        """The recorded result of the same lab, order and test, still current (for C, a final
+        after a preliminary, a cancellation, or a re-sent final with a new message id)."""
         if not item.order_id:
             return None
         return self.earlier.get((item.order_id, item.code, item.journey_id))
@@ -196,6 +239,8 @@ def _prepare(item, lookups):
     """Resolve one item: (value, unit) when it is to be recorded, else None (its state set)."""
     if item.result_status == "X":
         item.state, item.problem, item.detail = ResultState.CANCELLED, "", ""
+        with contextlib.suppress(Unmatched):  # the child, for the preliminary it cancels
+            item.journey = item.journey or lookups.journey(item)
         return None
     try:
         if item.collected_at is None:
@@ -207,53 +252,94 @@ def _prepare(item, lookups):
     except Unmatched as miss:
         item.state, item.problem, item.detail = ResultState.UNMATCHED, miss.problem, miss.detail
         return None
-    if item.result_status == "P":
-        item.state, item.problem, item.detail = ResultState.PRELIMINARY, "", ""
-        return None
     return value, unit
 
 
-def settle(items, *, by, now):
+def _preliminary(item):
+    return item.result_status == "P"
+
+
+def settle(items, *, by, now, shared=None):
     """Decide and record each item (new or unmatched) of one message; saves them all."""
     if not items:
         return
-    lookups = _Lookups(items[0].message.lab, items)
+    lookups = _Lookups(items[0].message.lab, items, shared)
     batches = defaultdict(list)
     for item in items:
         ready = _prepare(item, lookups)
-        if ready is None:
-            continue
         earlier = lookups.earlier_of(item)
-        if earlier is None or earlier.pk == item.pk:
-            batches[(item.journey_id, item.collected_at)].append((item, ready))
+        if earlier is not None and earlier.pk == item.pk:
+            earlier = None
+        if ready is None:
+            if item.state == ResultState.CANCELLED and earlier is not None:
+                _cancel(item, earlier, by, now)
+            continue
+        if earlier is None:
+            key = (item.journey_id, item.collected_at, _preliminary(item))
+            batches[key].append((item, ready))
+        elif _preliminary(item) and not earlier.lab_result.preliminary:
+            # A final result is never replaced by a preliminary one: kept, not recorded.
+            item.state, item.problem, item.detail = ResultState.PRELIMINARY, "", ""
         else:
             _correct(item, earlier, ready, by, now)
-    for batch in batches.values():
-        _record(batch, by, now)
-    for item in items:
+    for (_journey, _collected, preliminary), batch in batches.items():
+        _record(batch, by, now, preliminary, lookups.catalogue)
+    _save(items)
+
+
+def _save(items):
+    """New items in one INSERT (each announced as saved: audit); those taken again (an
+    unmatched one a coordinator matched or retried) one by one."""
+    old = [item for item in items if item.pk is not None]
+    create_all(InboundResult, [item for item in items if item.pk is None])
+    for item in old:
         item.save()
 
 
-def _correct(item, earlier, ready, by, now):
+def _cancel(item, earlier, by, now):
+    """X after P: the preliminary result no longer counts nor shows (its row is kept)."""
     old = earlier.lab_result
-    if old.value_entered == ready[0].strip() and old.unit_entered == ready[1]:
-        item.state, item.lab_result, item.problem, item.detail = ResultState.RECORDED, old, "", ""
+    if old.preliminary:
+        mark_entered_in_error(old, by=by, reason=CANCELLED_BY_LAB, now=now)
+        item.lab_result = old
+
+
+def _correct(item, earlier, ready, by, now):
+    old, preliminary = earlier.lab_result, _preliminary(item)
+    state = ResultState.PRELIMINARY if preliminary else ResultState.RECORDED
+    same = old.value_entered == ready[0].strip() and old.unit_entered == ready[1]
+    if same and old.preliminary == preliminary:
+        item.state, item.lab_result, item.problem, item.detail = state, old, "", ""
         return
+    reason = CORRECTED_BY_LAB
+    if old.preliminary:
+        reason = NEWER_PRELIMINARY if preliminary else FINAL_BY_LAB
     try:
-        new = correct_result(old, ready[0], ready[1], by=by, reason=CORRECTED_BY_LAB, now=now)
+        new = correct_result(
+            old, ready[0], ready[1], by=by, reason=reason, now=now, preliminary=preliminary
+        )
     except (ValidationError, ValueError) as exc:
         _miss(item, Problem.VALUE, exc)
         return
-    item.state, item.lab_result, item.problem, item.detail = ResultState.RECORDED, new, "", ""
+    item.state, item.lab_result, item.problem, item.detail = state, new, "", ""
 
 
-def _record(batch, by, now):
+def _record(batch, by, now, preliminary, tests):
     """One call of record_results per collection; a row the service refuses waits alone."""
+    state = ResultState.PRELIMINARY if preliminary else ResultState.RECORDED
     while batch:
         item = batch[0][0]
         rows = [(i.test.code, value, unit) for i, (value, unit) in batch]
         try:
-            results = record_results(item.journey, item.collected_at, rows, by=by, now=now)
+            results = record_results(
+                item.journey,
+                item.collected_at,
+                rows,
+                by=by,
+                now=now,
+                preliminary=preliminary,
+                tests=tests,
+            )
         except ValidationError as exc:
             bad = set(getattr(exc, "error_dict", {}) or {})
             kept = [(i, r) for i, r in batch if i.test.code not in bad]
@@ -267,7 +353,7 @@ def _record(batch, by, now):
                 _miss(i, Problem.OTHER, exc)
             return
         for (i, _ready), result in zip(batch, results, strict=True):
-            i.state, i.lab_result, i.problem, i.detail = ResultState.RECORDED, result, "", ""
+            i.state, i.lab_result, i.problem, i.detail = state, result, "", ""
         return
 
 

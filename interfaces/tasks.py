@@ -26,6 +26,20 @@ def process_message(message_id):
     processing.process_message(message_id)
 
 
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def process_messages(message_ids):
+    """A batch of message ids (a busy lab's backlog): the catalogue is read once for them."""
+    processing.process_messages(message_ids)
+
+
 @shared_task(ignore_result=True, acks_late=True)
 def process_waiting():
     """Beat: accepted messages nobody processed (broker down when they came) are processed."""
@@ -33,5 +47,4 @@ def process_waiting():
     ids = InboundMessage.objects.filter(
         status=MessageStatus.RECEIVED, received_at__lt=before
     ).values_list("pk", flat=True)
-    for message_id in list(ids.order_by("received_at")[:SWEEP_LIMIT]):
-        processing.process_message(message_id)
+    processing.process_messages(list(ids.order_by("received_at")[:SWEEP_LIMIT]))

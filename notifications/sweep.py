@@ -479,7 +479,7 @@ def _add_stage_notes(plans, of_journeys, now):
 
 def _add_criticals(plans, of_journeys, now):
     rows = (
-        LabResult.objects.current()
+        LabResult.objects.counting()
         .filter(flag__in=CRITICAL_FLAGS, entered_at__gte=now - p.RECENT, **of_journeys)
         .values_list("pk", "journey_id", "entered_at")
     )

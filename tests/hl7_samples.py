@@ -59,3 +59,19 @@ def liver(id="MSG0001", mrn="MRN0001", alt="42", status="F", flag="N"):
 
 def local(id="L0001", mrn="MRN0001"):
     return LOCAL.format(id=id, mrn=mrn).encode()
+
+
+# A blood count from the same lab: the platelet count's OBX-11 and value vary.
+PLATELETS = (
+    "MSH|^~\\&|LIS|NORTHLAB^2.16.840.1.113883.3.1^ISO|WAYPOINT|CENTER|20260112091500-0500||"
+    "ORU^R01^ORU_R01|{id}|P|2.5.1|||AL|NE\r"
+    "PID|1||{mrn}^^^CENTER-A^MR||Rivera^Maya^^^^^L||20250601|M\r"
+    "ORC|RE|ORD2|F9002\r"
+    "OBR|1|ORD2|F9002|58410-2^CBC panel^LN|||20260112080000-0500|||||||||||||||"
+    "20260112090000-0500||HM|{status}\r"
+    "OBX|1|NM|777-3^Platelets^LN||{plt}|10\\S\\9/L|150-450|{flag}|||{status}\r"
+)
+
+
+def platelets(id="CBC0001", mrn="MRN0001", plt="250", status="F", flag="N"):
+    return PLATELETS.format(id=id, mrn=mrn, plt=plt, status=status, flag=flag).encode()

@@ -309,8 +309,9 @@ def _record_queries(schedule):
 
 
 # A draw of 4 tests on the planned last draw, extending the item (one of them: the look for a
-# result of the same test and time, which only a correction may replace).
-QUERIES_EXTENDING_DRAW = 33
+# result of the same test and time, which only a correction may replace). 29 since the journey
+# is read and locked in one query and the 4 results are inserted in one statement.
+QUERIES_EXTENDING_DRAW = 29
 
 
 def test_recording_a_draw_costs_the_same_queries_for_one_or_four_sub_rules():

@@ -75,7 +75,7 @@ def test_a_resent_identifier_changes_nothing_and_answers_the_same(client, setup)
     assert InboundMessage.objects.count() == 1 and LabResult.objects.count() == 3
 
 
-def test_a_correction_supersedes_and_preliminary_or_cancelled_are_kept(client, setup):
+def test_a_correction_supersedes_preliminary_is_shown_not_counted_cancelled_kept(client, setup):
     _lab, token, _journey = setup
     post(client, OBS, body(observation(ident="O1", value=42)), token)
     post(client, OBS, body(observation(ident="O1-c", value=48, status="corrected")), token)
@@ -87,7 +87,9 @@ def test_a_correction_supersedes_and_preliminary_or_cancelled_are_kept(client, s
     assert current.value == Decimal("48") and current.supersedes is not None
     states = dict(InboundResult.objects.values_list("code", "state"))
     assert states["1920-8"] == "preliminary" and states["1975-2"] == "cancelled"
-    assert LabResult.objects.filter(test__code__in=["AST", "TBIL"]).count() == 0
+    # A preliminary Observation is recorded as preliminary (shown, not counted).
+    assert LabResult.objects.get(test__code="AST").preliminary
+    assert not LabResult.objects.counting().filter(test__code__in=["AST", "TBIL"]).exists()
 
 
 def test_a_comparator_is_a_bound_that_waits_for_a_coordinator(client, setup):

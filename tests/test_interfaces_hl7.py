@@ -75,10 +75,12 @@ def test_a_final_resent_under_a_new_id_is_not_recorded_twice(setup):
     assert LabResult.objects.filter(test__code="ALT").count() == 1
 
 
-def test_preliminary_and_cancelled_are_kept_not_recorded(setup):
+def test_preliminary_is_recorded_as_such_and_cancelled_withdraws_it(setup):
+    # tests/test_interfaces_preliminary.py has the whole story (final, alerts, pages).
     take(liver(id="P1", status="P"))
     take(liver(id="X1", status="X"))
-    assert not LabResult.objects.filter(test__code="ALT").exists()
+    alt = LabResult.objects.get(test__code="ALT")
+    assert alt.preliminary and alt.entered_in_error_at is not None
     states = set(InboundResult.objects.filter(code="1742-6").values_list("state", flat=True))
     assert states == {"preliminary", "cancelled"}
 

@@ -341,7 +341,7 @@ def observation_resource(result, child, row=None):
     obs = {
         "resourceType": "Observation",
         "id": str(result.public_id),
-        "status": "corrected" if result.supersedes_id else "final",
+        "status": _status(result),
         "category": [{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
         "code": {**loinc(test), "text": test.family_name},
         "subject": ref(child.public_id),
@@ -458,3 +458,9 @@ def print_context(record):
         "journeys": journeys,
         "generated_at": record.generated_at,
     }
+
+
+def _status(result):
+    if result.preliminary:
+        return "preliminary"
+    return "corrected" if result.supersedes_id else "final"

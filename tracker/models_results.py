@@ -47,8 +47,14 @@ class LabResultQuerySet(models.QuerySet):
         for the others: tracker.portal.care_team)."""
         return self.exclude(HELD_FROM_FAMILY_Q)
 
+    def counting(self):
+        """Current results the rules read (flags' alerts, exit rules, baselines, draws done):
+        a preliminary result from a lab system is shown, as preliminary, but waits for its
+        final result before it counts."""
+        return self.current().filter(preliminary=False)
+
     def awaiting_review(self):
-        return self.current().filter(flag__in=ABNORMAL_FLAGS, reviewed_at__isnull=True)
+        return self.counting().filter(flag__in=ABNORMAL_FLAGS, reviewed_at__isnull=True)
 
 
 def _decimal(label, **extra):
@@ -75,6 +81,9 @@ class LabResult(models.Model):
     value = _decimal(_("value (canonical unit)"))
     unit = models.CharField(_("canonical unit"), max_length=20)
     collected_at = models.DateTimeField(_("collected at"))
+    # A lab system's preliminary result (HL7 OBX-11 P, FHIR preliminary): shown as such, not
+    # counted (see counting()); the final result supersedes it, a cancellation withdraws it.
+    preliminary = models.BooleanField(_("preliminary"), default=False)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -177,3 +186,8 @@ class LabResult(models.Model):
     @property
     def is_current(self):
         return self.superseded_at is None and self.entered_in_error_at is None
+
+    @property
+    def counts(self):
+        """Current and final: what the rules read (LabResultQuerySet.counting)."""
+        return self.is_current and not self.preliminary

@@ -54,7 +54,7 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
         "result_actions",
     ]
     list_select_related = ["journey__patient", "journey__center", "test"]
-    list_filter = ["flag", "test"]
+    list_filter = ["flag", "preliminary", "test"]
     search_fields = ["journey__patient__last_name", "journey__patient__first_name"]
 
     def get_urls(self):
@@ -92,6 +92,12 @@ class LabResultAdmin(ReadOnlyAdminMixin, CenterScopedAdmin):
 
     @admin.display(description=_("counts"))
     def standing(self, result):
+        if result.preliminary:
+            if result.entered_in_error_at:
+                return _("no: preliminary, cancelled by the lab")
+            if result.superseded_at:
+                return _("no: preliminary, replaced")
+            return _("not yet: preliminary, waiting for the final result")
         if result.entered_in_error_at:
             return _("entered in error")
         if result.superseded_at:

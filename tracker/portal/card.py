@@ -83,7 +83,8 @@ def _steroid_lines(journey, checkpoints, today, days):
 
 def _latest_results(journey):
     """The latest current result of each test, those outside the range first (one query)."""
-    current = LabResult.objects.current().released_to_family()
+    # A preliminary result waits for its final one; a held one for the care team's review.
+    current = LabResult.objects.counting().released_to_family()
     latest = current.filter(journey=journey, test=OuterRef("test")).order_by("-collected_at", "-pk")
     rows = list(
         current.filter(journey=journey, pk=Subquery(latest.values("pk")[:1]))

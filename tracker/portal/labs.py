@@ -7,7 +7,7 @@ strings built in Python (tracker.charts), so the page costs little beyond its qu
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -41,6 +41,7 @@ class ResultRow:
     flag: w.FlagText
     x_uln: str = ""
     corrected: str = ""  # the day the care team corrected it, in words ("" when not)
+    preliminary: bool = False  # the lab's preliminary result, not final yet
     before_treatment: bool = False
     care_team: str = ""  # the care team's acknowledgement and note, escaped HTML (care_team)
     held: bool = False  # held until reviewed by the center's policy: no value shown, no chart
@@ -83,6 +84,7 @@ class _Rows:
         self.zone = timezone.get_current_timezone()
         self._names = {}
         self._ranges = {}
+        self._waiting = None
 
     def name(self, test):
         if test.pk not in self._names:
@@ -96,7 +98,8 @@ class _Rows:
         return self._ranges[key]
 
     def corrected_on(self, result):
-        if result.supersedes_id is None:
+        # The lab's final result after its preliminary one is no correction by the care team.
+        if result.supersedes_id is None or result.after_preliminary:
             return ""
         return self.days.long(result.entered_at.astimezone(self.zone).date())
 
@@ -109,12 +112,23 @@ class _Rows:
             test_name=self.name(test),
             value=f"{self.number(result.value, test.decimal_places)} {result.unit}",
             range=self.range(result),
-            flag=w.flag_text(result.flag),
+            flag=self.flag(result),
             # The multiple is shown only above the range: "0.3 times the top" only worries.
             x_uln=w.x_uln_words(result.x_uln) if (result.x_uln or 0) > 1 else "",
             corrected=self.corrected_on(result),
             before_treatment=bool(self.day0) and local_day < self.day0,
+            preliminary=result.preliminary,
         )
+
+    def flag(self, result):
+        """The flag in words; a preliminary result's help says the final one is to come (the
+        care team is alerted by the final result, not by this one)."""
+        flag = w.flag_text(result.flag)
+        if not result.preliminary:
+            return flag
+        if self._waiting is None:
+            self._waiting = _("The lab has not finished this result: the final one replaces it.")
+        return replace(flag, help=self._waiting)
 
 
 def _past(rows, result_rows, tests, days):

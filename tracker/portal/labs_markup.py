@@ -20,6 +20,7 @@ class RowMarkup:
         self.care = care  # care_team.CareTeamWords: a held row's item, without its value
         self.before = escape(_("before treatment"))
         self.corrected = _("corrected by the care team on %(day)s")
+        self.preliminary = escape(_("preliminary: the lab may still change it"))
 
     def flag(self, row):
         flag = row.flag
@@ -40,6 +41,8 @@ class RowMarkup:
         ]
         if row.x_uln:
             parts.append(f'\n<span class="result__xuln">({escape(row.x_uln)})</span>')
+        if row.preliminary:
+            parts.append(f'\n<span class="tag tag--preliminary">{self.preliminary}</span>')
         if row.before_treatment:
             parts.append(f'\n<span class="tag">{self.before}</span>')
         if row.corrected:
@@ -58,10 +61,11 @@ class RowMarkup:
             return ""
         before = f" ({self.before})" if row.before_treatment else ""
         x_uln = f" ({escape(row.x_uln)})" if row.x_uln else ""
+        preliminary = f" ({self.preliminary})" if row.preliminary else ""
         flag = row.flag
         return mark_safe(  # noqa: S308 - every text is escaped
             f'<tr>\n<th scope="row">{escape(row.day_text)}{before}</th>\n'
-            f"<td>{escape(row.value)}</td>\n<td>{escape(row.range)}</td>\n"
+            f"<td>{escape(row.value)}{preliminary}</td>\n<td>{escape(row.range)}</td>\n"
             f'<td><span aria-hidden="true">{flag.symbol}</span> {escape(flag.words)}{x_uln}</td>\n'
             "</tr>"
         )

@@ -121,7 +121,7 @@ DATE_COLUMNS = ("item_id", "journey_id", "due_on", "window_start", "window_end")
 ITEM_COLUMNS = ("kind", "code", "title", "tests", "inpatient", "position", "continue_until_normal")
 RESULT_COLUMNS = (
     *("test_id", "value", "unit", "collected_at", "flag", "x_uln", "range_low", "range_high"),
-    *("baseline_value", "supersedes_id", "entered_at", "reviewed_at"),
+    *("baseline_value", "supersedes_id", "entered_at", "reviewed_at", "preliminary"),
 )
 
 
@@ -156,6 +156,7 @@ def current_results(journey, tests):
         .filter(journey=journey)
         .only(*RESULT_COLUMNS)
         .annotate(family_note_text=F("family_note__text"))  # the care team's note, one join
+        .annotate(after_preliminary=F("supersedes__preliminary"))
         .order_by("collected_at", "test__position", "pk")
     )
     for result in results:

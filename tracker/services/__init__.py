@@ -11,6 +11,8 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   parse_value(test, raw, unit) -> (entered Decimal, canonical Decimal)
   record_results(journey, collected_at, rows, *, by, now=None) -> list[LabResult]
   record_results(..., corrections={code: reason}) corrects a result of the same time instead
+  record_results(..., preliminary=True) records a lab's preliminary results (shown, not counted)
+  catalogue() -> {code: LabTest} with units and ranges (record_results(..., tests=) takes it)
   correct_result(result, raw, unit, *, by, reason, now=None) -> LabResult
   mark_entered_in_error(result, *, by, reason, now=None) -> LabResult (no longer counts)
   draw_tests / entry_help / entry_warnings / confirm_token: what the result form shows and asks
@@ -34,6 +36,7 @@ from .plans import (
 )
 from .results import (
     FUTURE_MARGIN,
+    catalogue,
     check_collected_at,
     correct_result,
     duplicate_message,
@@ -56,6 +59,7 @@ __all__ = [
     "FUTURE_MARGIN",
     "WorklistSection",
     "apply_review",
+    "catalogue",
     "check_collected_at",
     "close_extension",
     "complete_visit",

@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey.bulk import create_all
 from journey.inputs import require_reason
 from journey.models import Journey
 
@@ -77,17 +78,22 @@ def parse_value(test, raw, unit):
     return number, canonical
 
 
+def catalogue():
+    """The lab catalogue by code, units and ranges prefetched (three queries)."""
+    return {t.code: t for t in LabTest.objects.prefetch_related("units", "ranges")}
+
+
 class _ResultContext:
     """What every result of one collection shares: the child's age and sex, baselines, draws."""
 
-    def __init__(self, journey, collected_at):
+    def __init__(self, journey, collected_at, tests=None):
         self.journey = journey
         zone = zoneinfo.ZoneInfo(journey.center.time_zone)
         self.day = timezone.localtime(collected_at, zone).date()
         patient = journey.patient
         self.age_months = flags.age_in_months(patient.date_of_birth, self.day)
         self.sex = flags.range_sex(patient.sex)
-        self.tests = {t.code: t for t in LabTest.objects.prefetch_related("units", "ranges")}
+        self.tests = tests or catalogue()
         self.baselines = self._baselines()
         self.open_labs = list(
             journey.scheduled_labs.open()
@@ -106,7 +112,7 @@ class _ResultContext:
         day0 = journey.infusion_date
         if day0 is None:
             return {}
-        rows = LabResult.objects.current().filter(
+        rows = LabResult.objects.counting().filter(
             Q(collected_at__date__lt=day0) | Q(scheduled_lab__item__baseline=True),
             journey=journey,
         )
@@ -190,22 +196,30 @@ def duplicate_message(result):
     ) % {"test": result.test.code, "value": result.value_entered, "unit": result.unit_entered}
 
 
-def record_results(journey, collected_at, rows, *, by, corrections=None, now=None):
+def record_results(
+    journey, collected_at, rows, *, by, corrections=None, now=None, preliminary=False, tests=None
+):
     """Record one collection's results: convert, flag, link to the matching draw, complete it.
 
     rows: [(test code, value as typed, unit as typed)]. Raises ValidationError keyed by test
     code when any row is bad (nothing is saved then). A test that already has a result for
     this collection time is refused unless `corrections` maps its code to a reason: then the
     new value corrects the old one (correct_result). Returns the new LabResult rows.
+
+    preliminary=True (a lab system's OBX-11 P): the rows are shown as preliminary but do not
+    count: no draw is completed, no exit rule judged, no critical alert, until the final
+    result supersedes them (correct_result). `tests` (code -> LabTest with units and ranges
+    prefetched) spares the catalogue's read to a caller recording many collections.
     """
     corrections = corrections or {}
     now = now or timezone.now()
-    journey = Journey.objects.select_related("center", "patient").get(pk=journey.pk)
-    zone = zoneinfo.ZoneInfo(journey.center.time_zone)
-    check_collected_at(collected_at, journey.patient.date_of_birth, now, zone)
     with transaction.atomic():
-        Journey.objects.select_for_update().filter(pk=journey.pk).first()
-        ctx = _ResultContext(journey, collected_at)
+        # Read and locked at once: one child's results are recorded one collection at a time.
+        locked = Journey.objects.select_for_update(of=("self",)).select_related("center", "patient")
+        journey = locked.get(pk=journey.pk)
+        zone = zoneinfo.ZoneInfo(journey.center.time_zone)
+        check_collected_at(collected_at, journey.patient.date_of_birth, now, zone)
+        ctx = _ResultContext(journey, collected_at, tests)
         parsed = _parse_rows(ctx.tests, rows)
         before = same_time_results(journey, collected_at, [p[0].code for p in parsed])
         refused = {c: duplicate_message(r) for c, r in before.items() if c not in corrections}
@@ -219,7 +233,7 @@ def record_results(journey, collected_at, rows, *, by, corrections=None, now=Non
                 continue
             lab = ctx.match_lab(test.code)
             results.append(
-                LabResult.objects.create(
+                LabResult(
                     journey=journey,
                     test=test,
                     scheduled_lab=lab,
@@ -228,10 +242,14 @@ def record_results(journey, collected_at, rows, *, by, corrections=None, now=Non
                     collected_at=collected_at,
                     entered_by=by,
                     entered_at=now,
+                    preliminary=preliminary,
                     **_result_fields(ctx, test, canonical, now),
                 )
             )
-        if results:
+        create_all(LabResult, results)  # one INSERT; each row announced as saved (audit)
+        if results and preliminary:
+            _announce(journey, results, critical=False)
+        elif results:
             _after_results(journey, results, by, now)
     return results + corrected
 
@@ -243,8 +261,13 @@ def _after_results(journey, results, by, now):
     items = PlanItem.objects.filter(scheduled__in=labs).distinct()
     for item in items:
         _apply_exit_rule(item, labs, by, now)
+    _announce(journey, results, critical=True)
+
+
+def _announce(journey, results, *, critical):
+    """After commit: results recorded (critical ones alert at once; a preliminary never)."""
     ids = [r.pk for r in results]
-    critical = [r.pk for r in results if r.flag in CRITICAL_FLAGS]
+    critical = [r.pk for r in results if r.flag in CRITICAL_FLAGS] if critical else []
     transaction.on_commit(
         lambda: signals.results_recorded.send(
             sender=LabResult, journey=journey, result_ids=ids, critical_ids=critical
@@ -291,7 +314,7 @@ def _complete_draws(lab_ids, by):
     """A draw is done once every test of its item has a current result."""
     labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item")
     for lab in labs.prefetch_related("results__test"):
-        current = [r for r in lab.results.all() if r.is_current]
+        current = [r for r in lab.results.all() if r.counts]
         complete = set(lab.item.tests) <= {r.test.code for r in current}
         if complete:
             lab.done_at, lab.done_by = max(r.collected_at for r in current), by
@@ -302,8 +325,11 @@ def _complete_draws(lab_ids, by):
         lab.save(update_fields=["done_at", "done_by"])
 
 
-def correct_result(result, raw, unit, *, by, reason, now=None):
-    """Correct a result with a new row that supersedes it; the old row is kept."""
+def correct_result(result, raw, unit, *, by, reason, now=None, preliminary=False):
+    """Correct a result with a new row that supersedes it; the old row is kept.
+
+    A preliminary result is superseded by its final result (or by a newer preliminary one,
+    preliminary=True); a final result is never replaced by a preliminary one."""
     reason = require_reason(reason)
     now = now or timezone.now()
     with transaction.atomic():
@@ -312,6 +338,8 @@ def correct_result(result, raw, unit, *, by, reason, now=None):
             raise ValidationError(_("This result was already corrected: correct the newer one."))
         if old.entered_in_error_at:
             raise ValidationError(_("This result was marked entered in error."))
+        if preliminary and not old.preliminary:
+            raise ValidationError(_("A final result is not replaced by a preliminary one."))
         journey = Journey.objects.select_related("center", "patient").get(pk=old.journey_id)
         ctx = _ResultContext(journey, old.collected_at)
         test = ctx.tests[old.test.code]
@@ -332,11 +360,15 @@ def correct_result(result, raw, unit, *, by, reason, now=None):
             entered_at=now,
             supersedes=old,
             correction_reason=reason,
+            preliminary=preliminary,
             **_result_fields(ctx, test, canonical, now),
         )
         # The family's note follows the value it explains (its text keeps its history).
         FamilyNote.objects.filter(result=old).update(result=new)
-        _after_results(journey, [new], by, now)
+        if preliminary:
+            _announce(journey, [new], critical=False)
+        else:
+            _after_results(journey, [new], by, now)
     return new
 
 
@@ -366,7 +398,7 @@ def _deciding_draw(item):
         item.scheduled.filter(cancelled_at__isnull=True)
         .order_by("-sequence")
         .prefetch_related(
-            Prefetch("results", queryset=LabResult.objects.current().select_related("test"))
+            Prefetch("results", queryset=LabResult.objects.counting().select_related("test"))
         )
     )
     for row in rows:
