@@ -58,7 +58,7 @@ class Recorder:
     def begin(self, row, message_id, now):
         """The attempt row, written before the message goes to the relay (outcome unknown)."""
         attempt = DeliveryAttempt(
-            reminder=row, attempted_at=now, to_email=row.recipient_email,
+            reminder=row, attempted_at=now, to_email=row.recipient_address,
             outcome=Outcome.UNKNOWN, message_id=message_id, worker=WORKER,
             resend_of_id=getattr(row, "unknown_attempt", None),
         )  # fmt: skip
@@ -159,7 +159,7 @@ def settle(token, row, outcome, now, error="", cancel_reason=""):
     row.cancel_reason = cancel_reason
     outcome = _apply(row, outcome, now, error)
     attempt = DeliveryAttempt(
-        reminder=row, attempted_at=now, completed_at=now, to_email=row.recipient_email,
+        reminder=row, attempted_at=now, completed_at=now, to_email=row.recipient_address,
         outcome=outcome, error=error[:2000], worker=WORKER,
     )  # fmt: skip
     with transaction.atomic():

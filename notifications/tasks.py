@@ -13,6 +13,7 @@ from celery import shared_task
 
 from . import dispatch, sweep
 from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
+from .sms.dispatch import dispatch_texts as _dispatch_texts
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +59,9 @@ def dispatch_due():
 def dispatch_alerts():
     """Send the coordinators' alerts, digests and escalations that are due now."""
     return vars(dispatch.dispatch_due(kinds=COORDINATOR_KINDS))
+
+
+@shared_task(ignore_result=True)
+def dispatch_texts():
+    """Send the guardians' text messages that are due now (notifications.sms)."""
+    return vars(_dispatch_texts(kinds=GUARDIAN_KINDS))
