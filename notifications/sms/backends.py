@@ -24,6 +24,9 @@ from twilio.rest import Client
 from .models import NumberStatus
 
 log = logging.getLogger(__name__)
+# The SDK logs every request's URL and headers at INFO: numbers and keys stay out of our logs.
+_sdk_log = logging.getLogger("notifications.sms.sdk")
+_sdk_log.setLevel(logging.WARNING)
 
 TWILIO_API = "https://api.twilio.com"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
@@ -71,7 +74,7 @@ class _HttpClient(TwilioHttpClient):
     idempotency key of the message being sent to its request."""
 
     def __init__(self, base, timeout):
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, logger=_sdk_log)
         self.base = base.rstrip("/") if base else ""
         self.idempotency_key = None
 
