@@ -179,7 +179,9 @@ def test_a_refused_number_stops_texts_goes_back_to_email_and_shows_on_the_workli
     totals = dispatch_texts()
     assert totals.failed == 1 and totals.skipped == 1 and len(twilio.requests) == 1
     first.refresh_from_db(), second.refresh_from_db()
-    assert first.status == Status.FAILED and "2121" in first.last_error or "21610" in first.last_error
+    assert (
+        first.status == Status.FAILED and "2121" in first.last_error or "21610" in first.last_error
+    )
     assert second.status == Status.CANCELLED and second.cancel_reason == CancelReason.NO_NUMBER
     number = TextNumber.objects.get(guardian=family.mother)
     assert number.status == status and not number.can_text

@@ -29,7 +29,8 @@ def body(reminder, now):
             text = _("Waypoint: there is news for your family. Details: %(link)s") % {"link": link}
         else:  # the overdue ladder
             text = _("Waypoint: something is waiting for you. Details: %(link)s") % {"link": link}
-        return f"{text} {_('Reply STOP to stop texts.')}"
+        stop = _("Reply STOP to stop texts.")
+        return f"{text} {stop}"
 
 
 def _when(days):
