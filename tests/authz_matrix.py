@@ -205,6 +205,12 @@ MATRIX = {
     "portal_reports:outside_file": PORTAL_CHILD,  # family A's upload, under family A's child
     "portal_notifications:snooze": GET_ONLY_POST,
     "portal_notifications:unsnooze": GET_ONLY_POST,
+    "portal_notifications:phone": GET_ONLY_POST,
+    "portal_notifications:phone_confirm": GET_ONLY_POST,
+    "portal_notifications:phone_resend": GET_ONLY_POST,
+    "portal_notifications:phone_remove": GET_ONLY_POST,
+    # the text provider's inbound webhook: POST signed with its auth token (403 otherwise)
+    "sms:inbound": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page
     "portal_notifications:unsubscribe": row("200", "302", "200", "200", "200", "200", "200"),
     # operators: counts only, no patient data; /metrics from loopback (the test client's
