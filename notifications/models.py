@@ -278,7 +278,7 @@ class Reminder(models.Model):
     def recipient_address(self):
         """Where a send goes: the email address, or for a text the number sms.dispatch read."""
         if self.channel == Channel.SMS:
-            return getattr(self, "sms_to", None) or ""
+            return str(getattr(self, "sms_to", None) or "")  # a PhoneNumber: as E.164 text
         return self.recipient_email
 
 

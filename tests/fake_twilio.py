@@ -6,8 +6,10 @@ GET  /2010-04-01/Accounts/{sid}.json           -> 200 (the breaker's probe)
 
 Each request takes the next mode from `script` (then `mode`): "ok", "429", "500", "drop"
 (close the connection without an answer), "invalid" (400, code 21211), "unsubscribed" (400,
-code 21610), "slow" (answer after `delay` seconds). `stop()` takes the server down (connection
-refused) and `start()` brings it back on the same port. A message whose idempotency key was
+code 21610), "slow" (answer after `delay` seconds), "hold" (accept the message, set `held`,
+then keep the answer back for `delay` seconds: its sender can be killed in between).
+`stop()` takes the server down (connection refused) and `start()` brings it back on the same
+port. A message whose idempotency key was
 already accepted is answered with the same sid and not delivered again (`delivered`).
 """
 
@@ -45,6 +47,7 @@ class FakeTwilio:
         self.delivered = []  # each message delivered once: {"sid", "key", "to", "body"}
         self.by_key = {}
         self.probes = 0
+        self.held = threading.Event()
         self._sids = itertools.count(1)
         self._lock = threading.Lock()
         self._server = None
@@ -123,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, code, message = ERRORS[mode]
             return self._json(status, {"code": code, "message": message, "status": status})
         sid = self.owner.accept(key, to, body)
+        if mode == "hold":
+            self.owner.held.set()
+            time.sleep(self.owner.delay)
         payload = {"sid": sid, "account_sid": SID, "to": to, "from": form.get("From"),
                    "body": body, "status": "queued"}  # fmt: skip
         return self._json(201, payload)
