@@ -240,7 +240,9 @@ def test_a_batch_of_texts_reads_once_and_writes_three_statements_per_text(twilio
 
     breaker.relay(SMS_RELAY)  # the breaker's row exists (its creation is not the batch's)
     small, large = run(2), run(10)
-    # per text: its attempt row, then its outcome (outbox row and attempt): 3 statements
-    assert len(large) - len(small) == 8 * 3
+    # per text: its attempt row, then its outcome (outbox row and attempt): 3 statements, or
+    # on PostgreSQL one (outcomes.Recorder sends a text's outcome with the next one's attempt)
+    per_text = 1 if connection.vendor == "postgresql" else 3
+    assert len(large) - len(small) == 8 * per_text
     reads = [sql for sql in large if sql.startswith("SELECT")]
     assert len(reads) == len([sql for sql in small if sql.startswith("SELECT")])
