@@ -13,7 +13,6 @@ from celery import shared_task
 
 from . import dispatch, sweep
 from .models import COORDINATOR_KINDS, GUARDIAN_KINDS
-from .sms.dispatch import dispatch_texts as _dispatch_texts
 
 log = logging.getLogger(__name__)
 
@@ -64,4 +63,8 @@ def dispatch_alerts():
 @shared_task(ignore_result=True)
 def dispatch_texts():
     """Send the guardians' text messages that are due now (notifications.sms)."""
-    return vars(_dispatch_texts(kinds=GUARDIAN_KINDS))
+    # Imported here: the provider's SDK loads in the worker that sends texts, when it does,
+    # not in every process at start (a worker's start-up is part of a breaker's reaction time).
+    from .sms.dispatch import dispatch_texts as send_texts
+
+    return vars(send_texts(kinds=GUARDIAN_KINDS))
