@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "phonenumber_field",
     "auditlog",
     "journey",
     "tracker",
@@ -239,6 +240,7 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.plan_*": {"queue": "planning"},
     "notifications.tasks.dispatch_due": {"queue": "dispatch"},
     "notifications.tasks.dispatch_alerts": {"queue": "alerts"},
+    "notifications.tasks.dispatch_texts": {"queue": "dispatch"},
 }
 # Reminders (docs/reminders.md): beat only says "look now"; due times live in the database.
 CELERY_BEAT_SCHEDULE = {
@@ -250,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     # Every 20 s: with the 20 s lease, a dead worker's rows go out again within 40 s.
     "reminders-dispatch": {
         "task": "notifications.tasks.dispatch_due",
+        "schedule": 20.0,
+        "options": {"expires": 15},
+    },
+    "reminders-texts": {
+        "task": "notifications.tasks.dispatch_texts",
         "schedule": 20.0,
         "options": {"expires": 15},
     },
@@ -404,6 +411,20 @@ NOTIFICATIONS_BREAKER_BASE_SECONDS = env.float("RELAY_BREAKER_BASE_SECONDS", def
 NOTIFICATIONS_BREAKER_MAX_SECONDS = env.float("RELAY_BREAKER_MAX_SECONDS", default=300.0)
 # A relay down longer than this is logged at ERROR and shown on the coordinators' worklist.
 NOTIFICATIONS_RELAY_ALERT_SECONDS = env.float("RELAY_ALERT_AFTER_SECONDS", default=600.0)
+
+# Text messages (notifications.sms, docs/reminders.md): "console" (the demo: one log line per
+# text), "twilio" (Twilio's official SDK) or a dotted path to a backend class. TWILIO_API_BASE
+# points the SDK at a local fake of Twilio's API (tests only; production talks to Twilio).
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM):
+    raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM.")
+PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
+PHONENUMBER_DB_FORMAT = "E164"
 # GET /health/ answers 503 past any of these (oldest overdue reminder, failures in 24 h,
 # relay down).
 HEALTH_MAX_OVERDUE_SECONDS = env.float("HEALTH_MAX_OVERDUE_SECONDS", default=900.0)

@@ -29,6 +29,7 @@ urlpatterns = [
     path("portal/", include("conversations.urls")),  # app_name "portal_messages"
     path("portal/", include("notifications.urls")),  # app_name "portal_notifications"
     path("fhir/", include("interfaces.urls")),  # lab systems' FHIR results (API token)
+    path("sms/", include("notifications.sms.urls")),  # the text provider's webhook (signed)
     path("health/", health_view, name="health"),  # no login, no patient data
     path("metrics", metrics_view, name="metrics"),  # token or network (notifications.monitoring)
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),

@@ -15,3 +15,4 @@ class NotificationsConfig(AppConfig):
         register_worklist_section(worklist.failed_reminders)
         register_worklist_section(worklist.escalated_labs)
         register_worklist_section(worklist.relay_down)
+        register_worklist_section(worklist.refused_numbers)

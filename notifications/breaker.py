@@ -15,16 +15,16 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from .models import Relay, RelayState
+from .models import MAIL_RELAY, Relay, RelayState
 
 log = logging.getLogger(__name__)
 
 PROBE_LEASE = dt.timedelta(seconds=60)  # a probe whose worker died is taken again after this
 
 
-def relay():
-    """The relay's row (created on first use)."""
-    row, _created = Relay.objects.get_or_create(pk=1)
+def relay(relay_id=MAIL_RELAY):
+    """The relay's row (created on first use); relay_id SMS_RELAY: the text provider's."""
+    row, _created = Relay.objects.get_or_create(pk=relay_id)
     return row
 
 
@@ -36,30 +36,30 @@ def wait_after(failures):
     return dt.timedelta(seconds=seconds * random.uniform(0.75, 1.0))
 
 
-def may_send(now, probe):
+def may_send(now, probe, relay_id=MAIL_RELAY):
     """True when this worker may claim rows now.
 
     Up: yes. Down before `retry_at`: no. Down after it: the worker that wins the probe calls
     `probe()` (None when the relay answers, else the error) and sends only if it answered.
     """
-    row = relay()
+    row = relay(relay_id)
     if row.state == RelayState.UP:
         return True
     _alert_once(row, now)
-    if now < row.retry_at or not _take_probe(now):
+    if now < row.retry_at or not _take_probe(now, relay_id):
         return False
     error = probe()
     if error is None:
-        recovered(now)
+        recovered(now, relay_id)
         return True
-    _probe_failed(now, error)
+    _probe_failed(now, error, relay_id)
     return False
 
 
-def trip(now, error):
+def trip(now, error, relay_id=MAIL_RELAY):
     """A connection-level failure: the relay is down for everyone (no change if already)."""
     with transaction.atomic():
-        row = Relay.objects.select_for_update().get(pk=relay().pk)
+        row = Relay.objects.select_for_update().get(pk=relay(relay_id).pk)
         row.last_error = error[:500]
         if row.state == RelayState.UP:
             row.state, row.down_since, row.failures = RelayState.DOWN, now, 1
@@ -68,9 +68,9 @@ def trip(now, error):
         row.save()
 
 
-def recovered(now):
+def recovered(now, relay_id=MAIL_RELAY):
     """The relay answered: everyone sends again."""
-    row = relay()
+    row = relay(relay_id)
     if row.state == RelayState.DOWN:
         log.warning("mail relay back after %s", now - row.down_since)
     Relay.objects.filter(pk=row.pk).update(
@@ -79,16 +79,16 @@ def recovered(now):
     )  # fmt: skip
 
 
-def _take_probe(now):
+def _take_probe(now, relay_id):
     """One probe at a time: True for the worker whose conditional UPDATE wins."""
     free = Q(probe_until__isnull=True) | Q(probe_until__lt=now)
-    won = Relay.objects.filter(free, pk=1, state=RelayState.DOWN, retry_at__lte=now)
+    won = Relay.objects.filter(free, pk=relay_id, state=RelayState.DOWN, retry_at__lte=now)
     return won.update(probe_until=now + PROBE_LEASE) == 1
 
 
-def _probe_failed(now, error):
+def _probe_failed(now, error, relay_id):
     with transaction.atomic():
-        row = Relay.objects.select_for_update().get(pk=1)
+        row = Relay.objects.select_for_update().get(pk=relay_id)
         row.failures += 1
         row.retry_at, row.probe_until = now + wait_after(row.failures), None
         row.last_error = error[:500]

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from . import breaker, clock, emails, lease, messages, outcomes, wire
 from .batch import batch_context as _batch_context
-from .models import CancelReason, DeliveryAttempt, Kind, Outcome, Reminder
+from .models import CancelReason, Channel, DeliveryAttempt, Kind, Outcome, Reminder
 from .models import Status as S
 from .outcomes import MAX_ATTEMPTS, RETRY_CAP, WORKER, backoff  # noqa: F401 (the public names)
 
@@ -88,7 +88,7 @@ def dispatch_due(max_batches=40, batch_size=BATCH_SIZE, budget=240, kinds=None):
             recover_expired_leases(now)
             if time.monotonic() > deadline or not breaker.may_send(now, lambda: _open(connection)):
                 break
-            token = claim_batch(batch_size, timezone.now(), kinds)
+            token = claim_batch(batch_size, timezone.now(), kinds, Channel.EMAIL)
             if token is None or not send_batch(token, totals, connection):
                 break
     finally:
@@ -103,12 +103,15 @@ def recover_expired_leases(now):
     )
 
 
-def claim_batch(size, now, kinds=None):
-    """Move up to `size` due rows, oldest first, to `sending` under one new lease token."""
+def claim_batch(size, now, kinds=None, channel=None):
+    """Move up to `size` due rows, oldest first, to `sending` under one new lease token.
+    `channel`: only emails or only texts (notifications.sms); None: both."""
     token = uuid.uuid4()
     due = Reminder.objects.filter(status=S.PENDING, send_at__lte=now)
     if kinds is not None:
         due = due.filter(kind__in=kinds)
+    if channel is not None:
+        due = due.filter(channel=channel)
     with transaction.atomic():
         ids = list(
             due.select_for_update(skip_locked=True)

@@ -9,7 +9,7 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import MAX_SNOOZE_DAYS
+from .models import MAX_SNOOZE_DAYS, ChannelChoice
 
 # (zone, label): the zones most families will pick; the field accepts any IANA zone. The
 # label holds the city and country so a search ("london", "mexico") finds it in the list.
@@ -85,6 +85,18 @@ def zone_choices(current):
     return extra + COMMON_ZONES
 
 
+class ChannelField(forms.ChoiceField):
+    """Email, text or both for one kind of message; left out (an older page): email."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=ChannelChoice.choices, required=False, widget=forms.RadioSelect, **kwargs
+        )
+
+    def clean(self, value):
+        return super().clean(value) or ChannelChoice.EMAIL
+
+
 class ReminderSettingsForm(forms.Form):
     """One guardian's reminder choices for one child, and their own time zone."""
 
@@ -101,6 +113,9 @@ class ReminderSettingsForm(forms.Form):
         label=_("When a step for the family is coming up (like a form to bring)"),
         required=False,
     )
+    lab_channel = ChannelField(label=_("Lab reminders"))
+    messages_channel = ChannelField(label=_("Messages waiting for you (like a step to do)"))
+    stage_channel = ChannelField(label=_("News about a new stage"))
     lead_days = forms.TypedChoiceField(
         label=_("How early"),
         choices=LEAD_CHOICES,

@@ -75,5 +75,5 @@ def relay_down_too_long(now=None):
     """The relay row when it has been down past RELAY_ALERT_AFTER_SECONDS (the banner)."""
     limit = dt.timedelta(seconds=settings.NOTIFICATIONS_RELAY_ALERT_SECONDS)
     return Relay.objects.filter(
-        state=RelayState.DOWN, down_since__lt=(now or timezone.now()) - limit
+        pk=1, state=RelayState.DOWN, down_since__lt=(now or timezone.now()) - limit
     ).order_by("pk")

@@ -60,6 +60,21 @@ COORDINATOR_KINDS = [
 MESSAGE_KINDS = [Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF]
 
 
+class Channel(models.TextChoices):
+    """How one outbox row reaches its recipient."""
+
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+
+
+class ChannelChoice(models.TextChoices):
+    """A guardian's choice for one kind of message (Preference.*_channel)."""
+
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+    BOTH = "both", _("Email and text message")
+
+
 class Status(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENDING = "sending", _("Sending")
@@ -73,6 +88,7 @@ class CancelReason(models.TextChoices):
 
     DONE = "done", _("The lab or step was done or missed")
     DAY_PASSED = "day_passed", _("Its day passed before it could be sent")
+    NO_NUMBER = "no_number", _("No confirmed phone number to text")
 
 
 class CenterNotificationSettings(models.Model):
@@ -116,6 +132,17 @@ class Preference(models.Model):
     quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
     minimal = models.BooleanField(_("minimal emails"), default=False)
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    # Email, text or both, per kind of message (planning.CHANNEL_GROUPS). A text needs a
+    # confirmed number (sms.models.TextNumber); without one the message goes by email.
+    lab_channel = models.CharField(
+        _("lab reminders by"), max_length=5, choices=ChannelChoice.choices, default="email"
+    )
+    messages_channel = models.CharField(
+        _("messages waiting by"), max_length=5, choices=ChannelChoice.choices, default="email"
+    )
+    stage_channel = models.CharField(
+        _("stage news by"), max_length=5, choices=ChannelChoice.choices, default="email"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -176,6 +203,10 @@ class Reminder(models.Model):
         "tracker.LabResult", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     due_on = models.DateField(_("about the date"))
+    # Part of the idempotency key too (planning.channel_key): one row per channel.
+    channel = models.CharField(
+        _("channel"), max_length=5, choices=Channel.choices, default="email", db_default="email"
+    )
     rung = models.PositiveSmallIntegerField(_("repeat"), default=0)
     send_at = models.DateTimeField(_("send at (UTC)"))
     time_zone = models.CharField(_("recipient's time zone"), max_length=64)
@@ -209,6 +240,11 @@ class Reminder(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=Status.values), name="reminder_status_valid"
+            ),
+            # Texts go to guardians only (a coordinator's alerts are emails).
+            models.CheckConstraint(
+                condition=Q(channel="email") | Q(channel="sms", guardian__isnull=False),
+                name="reminder_sms_to_guardian",
             ),
             models.CheckConstraint(
                 condition=~Q(status="sending") | Q(lease_until__isnull=False),
@@ -255,6 +291,13 @@ class Reminder(models.Model):
     def recipient_email(self):
         recipient = self.recipient
         return recipient.email if recipient else ""
+
+    @property
+    def recipient_address(self):
+        """Where a send goes: the email address, or for a text the number sms.dispatch read."""
+        if self.channel == Channel.SMS:
+            return str(getattr(self, "sms_to", None) or "")  # a PhoneNumber: as E.164 text
+        return self.recipient_email
 
 
 class Outcome(models.TextChoices):
@@ -305,8 +348,13 @@ class RelayState(models.TextChoices):
     DOWN = "down", _("Down: sending paused")
 
 
+MAIL_RELAY = 1
+SMS_RELAY = 2  # the text-message provider (notifications.sms)
+
+
 class Relay(models.Model):
     """The mail relay as every worker sees it: one row, the circuit breaker (breaker.py).
+    The text-message provider has its own row (SMS_RELAY), the same breaker.
 
     Down: nobody claims rows until `retry_at`; then one worker at a time (`probe_until`, a
     lease on the probe) tries to connect. In the database, as every due time is: a Redis wipe
@@ -327,7 +375,7 @@ class Relay(models.Model):
         verbose_name = _("mail relay")
         verbose_name_plural = _("mail relay")
         constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="relay_single_row"),
+            models.CheckConstraint(condition=Q(id__in=[1, 2]), name="relay_one_row_per_channel"),
             models.CheckConstraint(
                 condition=Q(state="up") | Q(down_since__isnull=False, retry_at__isnull=False),
                 name="relay_down_has_times",
@@ -336,3 +384,6 @@ class Relay(models.Model):
 
     def __str__(self):
         return self.get_state_display()
+
+
+from .sms.models import NumberEvent, NumberStatus, TextNumber  # noqa: E402, F401 (the app's models)

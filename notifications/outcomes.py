@@ -76,7 +76,7 @@ class Recorder:
         rows, outcome unknown, before the first of them goes to the relay."""
         attempts = [
             DeliveryAttempt(
-                reminder=row, attempted_at=now, to_email=row.recipient_email,
+                reminder=row, attempted_at=now, to_email=row.recipient_address,
                 outcome=Outcome.UNKNOWN, message_id=message_id, worker=WORKER,
                 resend_of_id=getattr(row, "unknown_attempt", None),
             )
@@ -319,7 +319,7 @@ def settle(token, row, outcome, now, error="", cancel_reason=""):
     row.cancel_reason = cancel_reason
     outcome = _apply(row, outcome, now, error)
     attempt = DeliveryAttempt(
-        reminder=row, attempted_at=now, completed_at=now, to_email=row.recipient_email,
+        reminder=row, attempted_at=now, completed_at=now, to_email=row.recipient_address,
         outcome=outcome, error=error[:2000], worker=WORKER,
     )  # fmt: skip
     with transaction.atomic():

@@ -38,6 +38,36 @@ class Prefs:
     local_hour: int = DEFAULT_HOUR
     quiet: tuple | None = None
     snoozed_until: dt.datetime | None = None
+    lab_channel: str = "email"  # email, sms or both (models.ChannelChoice)
+    messages_channel: str = "email"
+    stage_channel: str = "email"
+    can_text: bool = False  # a confirmed number that has not answered STOP nor been refused
+
+
+# Which of a guardian's channel choices each kind follows ("messages waiting": the things that
+# wait for the family to act; today the family steps).
+CHANNEL_GROUPS = {
+    Kind.LAB_REMINDER: "lab_channel",
+    Kind.OVERDUE_NUDGE: "lab_channel",
+    Kind.OVERDUE_OTHER_GUARDIAN: "lab_channel",
+    Kind.STEP_DUE: "messages_channel",
+    Kind.STAGE_CHANGED: "stage_channel",
+}
+
+
+def channels_for(prefs, kind):
+    """("email",), ("sms",) or both for one kind. Without a number to text: email, so that
+    choosing texts never loses a reminder."""
+    choice = getattr(prefs, CHANNEL_GROUPS[kind])
+    if choice == "email" or not prefs.can_text:
+        return ("email",)
+    return ("sms",) if choice == "sms" else ("email", "sms")
+
+
+def channel_key(key, channel):
+    """The idempotency key of the row for `channel`: the email key as it always was, the same
+    with "sms:" before it for a text."""
+    return key if channel == "email" else f"{channel}:{key}"
 
 
 @dataclass(frozen=True)
@@ -149,6 +179,7 @@ class Desired:
     rung: int = 0
     # False: keep (and re-time) the outbox row if one exists, but do not create it now.
     create: bool = True
+    channel: str = "email"
 
 
 def make_key(recipient, kind, subject, day):
@@ -169,6 +200,19 @@ def plan_patient(inputs, now, nudges=DEFAULT_NUDGES):
     for coordinator in inputs.coordinators:
         out += _critical_alerts(inputs, coordinator, now)
         out += _urgent_report_alerts(inputs, coordinator, now)
+    return by_channel(out)
+
+
+def by_channel(desired):
+    """Each guardian's reminder once per channel they chose for its kind (same send time:
+    quiet hours, snooze and "day passed" hold for texts as for emails)."""
+    out = []
+    for d in desired:
+        if d.recipient.role != "g":
+            out.append(d)
+            continue
+        for channel in channels_for(d.recipient.prefs, d.kind):
+            out.append(replace(d, key=channel_key(d.key, channel), channel=channel))
     return out
 
 
@@ -332,6 +376,31 @@ def _urgent_report_alerts(inputs, coordinator, now):
         subject = f"report{report.report_id}"
         out.append(_base(inputs, coordinator, Kind.URGENT_REPORT, subject, day, report.created_at))
     return out
+
+
+_DEFAULT_PREFS = Prefs()
+
+
+def to_prefs(pref, can_text=False):
+    """A Preference row (or None: defaults) as planning's immutable Prefs; `can_text`: the
+    guardian's number is confirmed and usable."""
+    if pref is None:
+        return replace(_DEFAULT_PREFS, can_text=can_text) if can_text else _DEFAULT_PREFS
+    quiet = (pref.quiet_start, pref.quiet_end) if pref.quiet_start is not None else None
+    return Prefs(
+        lab_reminders=pref.lab_reminders,
+        overdue_nudges=pref.overdue_nudges,
+        stage_notes=pref.stage_notes,
+        step_reminders=pref.step_reminders,
+        lead_days=pref.lead_days,
+        local_hour=pref.local_hour,
+        quiet=quiet,
+        snoozed_until=pref.snoozed_until,
+        lab_channel=pref.lab_channel,
+        messages_channel=pref.messages_channel,
+        stage_channel=pref.stage_channel,
+        can_text=can_text,
+    )
 
 
 def _primary(guardians):

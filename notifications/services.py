@@ -55,6 +55,9 @@ PREFERENCE_FIELDS = (
     "quiet_start",
     "quiet_end",
     "minimal",
+    "lab_channel",
+    "messages_channel",
+    "stage_channel",
 )
 EMAIL_SWITCHES = ("lab_reminders", "overdue_nudges", "stage_notes", "step_reminders")
 

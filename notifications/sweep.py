@@ -271,12 +271,12 @@ def _same_instant(row, want, now):
 _INSERT_SQL = """
 INSERT INTO {table} (
     public_id, key, kind, guardian_id, user_id, center_id, patient_id, journey_id,
-    scheduled_lab_id, step_id, result_id, due_on, rung, send_at, time_zone, status, attempts,
-    last_error, lease_until, lease_token, sent_at, message_id, created_at, updated_at)
+    scheduled_lab_id, step_id, result_id, due_on, rung, send_at, time_zone, channel, status,
+    attempts, last_error, lease_until, lease_token, sent_at, message_id, created_at, updated_at)
 SELECT gen_random_uuid(), r.*, %s, 0, '', NULL, NULL, NULL, '', %s, %s
 FROM unnest(%b::varchar[], %b::varchar[], %b::bigint[], %b::bigint[], %b::bigint[],
             %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::date[],
-            %b::smallint[], %b::timestamptz[], %b::varchar[]) AS r
+            %b::smallint[], %b::timestamptz[], %b::varchar[], %b::varchar[]) AS r
 ON CONFLICT DO NOTHING
 """
 
@@ -290,7 +290,7 @@ def _insert_new(wanted, now):
             [_new_row(d, now) for d in wanted], ignore_conflicts=True
         )
         return len(rows)
-    columns = [[] for _ in range(14)]
+    columns = [[] for _ in range(15)]
     for d in wanted:
         r = d.recipient
         guardian = r.role == "g"
@@ -309,6 +309,7 @@ def _insert_new(wanted, now):
             d.rung,
             d.send_at,
             r.time_zone,
+            d.channel,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -354,6 +355,7 @@ def _new_row(want, now):
         rung=want.rung,
         send_at=want.send_at,
         time_zone=recipient.time_zone,
+        channel=want.channel,
         created_at=now,
         updated_at=now,
     )
@@ -392,12 +394,14 @@ def _add_guardians(plans, patients):
         (pref.guardian_id, pref.patient_id): pref
         for pref in Preference.objects.filter(**patients.where())
     }
+    # The number's status rides along (a LEFT JOIN): texts only to a confirmed number.
     links = Guardianship.objects.filter(**patients.where()).values_list(
-        "patient_id", "guardian_id", "guardian__time_zone", "is_primary"
-    )
+        "patient_id", "guardian_id", "guardian__time_zone", "is_primary",
+        "guardian__text_number__status",
+    )  # fmt: skip
     by_patient = {}
-    for patient_id, guardian_id, zone, primary in links:
-        pref = to_prefs(prefs.get((guardian_id, patient_id)))
+    for patient_id, guardian_id, zone, primary, number in links:
+        pref = p.to_prefs(prefs.get((guardian_id, patient_id)), number == "active")
         by_patient.setdefault(patient_id, []).append(
             p.Recipient("g", guardian_id, zone, pref, primary)
         )
@@ -405,24 +409,7 @@ def _add_guardians(plans, patients):
         inputs.guardians = by_patient.get(inputs.patient_id, [])
 
 
-_DEFAULT_PREFS = p.Prefs()
-
-
-def to_prefs(pref):
-    """A Preference row (or None: defaults) as planning's immutable Prefs."""
-    if pref is None:
-        return _DEFAULT_PREFS
-    quiet = (pref.quiet_start, pref.quiet_end) if pref.quiet_start is not None else None
-    return p.Prefs(
-        lab_reminders=pref.lab_reminders,
-        overdue_nudges=pref.overdue_nudges,
-        stage_notes=pref.stage_notes,
-        step_reminders=pref.step_reminders,
-        lead_days=pref.lead_days,
-        local_hour=pref.local_hour,
-        quiet=quiet,
-        snoozed_until=pref.snoozed_until,
-    )
+to_prefs = p.to_prefs  # re-exported (services.to_prefs)
 
 
 def _add_coordinators(plans):

@@ -73,3 +73,13 @@ def dispatch_due():
 def dispatch_alerts():
     """Send the coordinators' alerts, digests and escalations that are due now."""
     return vars(dispatch.dispatch_due(kinds=COORDINATOR_KINDS))
+
+
+@shared_task(ignore_result=True)
+def dispatch_texts():
+    """Send the guardians' text messages that are due now (notifications.sms)."""
+    # Imported here: the provider's SDK loads in the worker that sends texts, when it does,
+    # not in every process at start (a worker's start-up is part of a breaker's reaction time).
+    from .sms.dispatch import dispatch_texts as send_texts
+
+    return vars(send_texts(kinds=GUARDIAN_KINDS))

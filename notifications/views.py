@@ -18,6 +18,8 @@ from journey.views import guardian_required
 
 from . import services
 from .forms import ReminderSettingsForm, SnoozeForm, zone_choices
+from .sms.forms import CodeForm, NumberForm
+from .sms.numbers import number_for
 
 SETTINGS = "portal_notifications:settings"
 
@@ -27,19 +29,16 @@ SETTINGS = "portal_notifications:settings"
 @guardian_required
 def reminder_settings(request, public_id):
     child = get_child_or_404(request.user, public_id)
-    guardian = request.guardian
-    pref = services.preference_for(guardian, child)
+    form = None
     if request.method == "POST":
         form = ReminderSettingsForm(request.POST)
         if form.is_valid():
             services.save_preferences(
-                guardian, child, form.preference_values(), form.cleaned_data["time_zone"]
+                request.guardian, child, form.preference_values(), form.cleaned_data["time_zone"]
             )
             messages.success(request, _("Saved. Your reminder emails now follow these choices."))
             return redirect(SETTINGS, public_id=child.public_id)
-    else:
-        form = ReminderSettingsForm.for_preference(pref, guardian.time_zone)
-    return _page(request, child, pref, form, SnoozeForm())
+    return settings_page(request, child, form=form)
 
 
 @require_POST
@@ -48,9 +47,7 @@ def snooze(request, public_id):
     child = get_child_or_404(request.user, public_id)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
-        pref = services.preference_for(request.guardian, child)
-        settings_form = ReminderSettingsForm.for_preference(pref, request.guardian.time_zone)
-        return _page(request, child, pref, settings_form, form)
+        return settings_page(request, child, snooze_form=form)
     pref = services.pause_reminders(request.guardian, child, form.cleaned_data["days"])
     until = timezone.localtime(pref.snoozed_until)
     when = f"{formats.date_format(until, 'D j M')}, {until:%H:%M}"
@@ -90,16 +87,22 @@ def unsubscribe(request, token):
         return render(request, template, context)
 
 
-def _page(request, child, pref, form, snooze_form):
-    now = timezone.now()
+def settings_page(request, child, form=None, snooze_form=None, number_form=None, code_form=None):
+    """The reminder settings page; a form given (bound, with errors) replaces its blank one."""
+    now, guardian = timezone.now(), request.guardian
+    pref = services.preference_for(guardian, child)
     snoozed = pref.snoozed_until if pref.snoozed_until and pref.snoozed_until > now else None
+    number = number_for(guardian)
     context = {
         "child": child,
         "page": "reminders",
-        "form": form,
-        "snooze_form": snooze_form,
+        "form": form or ReminderSettingsForm.for_preference(pref, guardian.time_zone),
+        "snooze_form": snooze_form or SnoozeForm(),
         "snoozed_until": snoozed,
-        "upcoming": services.upcoming_for(request.guardian, child),
-        "zones": zone_choices(request.guardian.time_zone),
+        "upcoming": services.upcoming_for(guardian, child),
+        "zones": zone_choices(guardian.time_zone),
+        "text_number": number,
+        "number_form": number_form or NumberForm(),
+        "code_form": code_form or CodeForm(),
     }
     return render(request, "portal/notifications/settings.html", context)

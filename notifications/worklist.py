@@ -10,6 +10,7 @@ from journey.models import Center
 from tracker.services import WorklistSection
 
 from . import health, services
+from .sms.models import PROBLEM_STATUSES, TextNumber
 
 
 def _center_ids(user):
@@ -48,4 +49,22 @@ def relay_down(user):
         _("Email delivery paused: the mail relay is down"),
         "admin/notifications/_worklist_relay.html",
         health.relay_down_too_long(),
+    )
+
+
+def refused_numbers(user):
+    """Guardians' numbers the text provider refused (invalid, unsubscribed): no texts go to
+    them (their reminders go by email) until the family gives a new number or replies START."""
+    rows = (
+        TextNumber.objects.filter(
+            status__in=PROBLEM_STATUSES, guardian__center_id__in=_center_ids(user)
+        )
+        .select_related("guardian")
+        .order_by("-status_changed_at", "-pk")
+    )
+    return WorklistSection(
+        "refused-numbers",
+        _("Phone numbers that cannot get text messages"),
+        "admin/notifications/_worklist_numbers.html",
+        rows,
     )

@@ -228,6 +228,12 @@ MATRIX = {
     "portal_messages:file": PORTAL_CHILD,  # family A's attachment
     "portal_notifications:snooze": GET_ONLY_POST,
     "portal_notifications:unsnooze": GET_ONLY_POST,
+    "portal_notifications:phone": GET_ONLY_POST,
+    "portal_notifications:phone_confirm": GET_ONLY_POST,
+    "portal_notifications:phone_resend": GET_ONLY_POST,
+    "portal_notifications:phone_remove": GET_ONLY_POST,
+    # the text provider's inbound webhook: POST signed with its auth token (403 otherwise)
+    "sms:inbound": GET_ONLY_POST,
     # the List-Unsubscribe link (token = key); its own guardian is sent to the settings page
     "portal_notifications:unsubscribe": row("200", "302", "200", "200", "200", "200", "200"),
     # the contact check's emailed link (token = key): "still correct" without a login

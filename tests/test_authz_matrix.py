@@ -192,6 +192,12 @@ def _draw_sites(w):
     return tm.DrawSiteChange.objects.filter(journey=w.journey_a).count()
 
 
+def _text_numbers(w):
+    from notifications.sms.models import TextNumber
+
+    return list(TextNumber.objects.values_list("guardian_id", "number", "status"))
+
+
 def _child(name):
     return lambda w: reverse(name, args=[w.child_a.public_id])
 
@@ -215,6 +221,13 @@ POSTS = [
     ("snooze", _child("portal_notifications:snooze"),
      lambda w: {"days": "3"}, _pref,
      {"anonymous": "login", "guardian_b": "404", "coordinator_b": "admin", "guardian_a": "302"}),
+    ("text_number", _child("portal_notifications:phone"),
+     lambda w: {"number": "+16175550100"}, _text_numbers,
+     {"anonymous": "login", "guardian_b": "404", "coordinator_b": "admin", "guardian_a": "302"}),
+    # unsigned: refused whoever is logged in
+    ("sms_inbound", lambda w: reverse("sms:inbound"),
+     lambda w: {"From": "+16175550100", "Body": "STOP"}, _text_numbers,
+     {"anonymous": "403", "guardian_a": "403", "coordinator_a": "403"}),
     ("worklist_review", lambda w: reverse("admin:tracker_worklist_changelist"),
      lambda w: {"action": "review", "target": str(w.result_a.public_id), "note": "seen"}, _reviewed,
      {"guardian_b": "adm-login", "coordinator_b": "404", "staff_no_otp": "otp",
@@ -274,6 +287,7 @@ POSTS = [
 # Where the owner's POST is expected to change the state (the others must not).
 CHANGES = {("calendar_revoke", "guardian_a"), ("calendar_new", "guardian_a"),
            ("reminder_settings", "guardian_a"), ("snooze", "guardian_a"),
+           ("text_number", "guardian_a"),
            ("worklist_review", "coordinator_a"), ("move_stage", "coordinator_a"),
            ("infusion_date", "coordinator_a"), ("run_eligibility", "coordinator_a"),
            ("result_correct", "coordinator_a"), ("result_error", "coordinator_a"),
