@@ -230,7 +230,9 @@ def _patient(center, guardian, child, today):
     Guardianship.objects.get_or_create(
         guardian=guardian,
         patient=patient,
-        defaults=dict(relationship=Guardianship.Relationship.MOTHER, is_primary=True),
+        defaults=dict(
+            relationship=Guardianship.Relationship.MOTHER, role=Guardianship.Role.PRIMARY
+        ),
     )
     return patient
 

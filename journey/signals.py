@@ -12,3 +12,6 @@ schedule_changed = Signal()
 # journey=Journey, old_therapy_id=int or None, by=User or None: the therapy was chosen or
 # changed (the tracker draws the plan from the new therapy's label at once).
 therapy_changed = Signal()
+# patient_ids=[int]: who may see or act for these children changed (a restriction, an adult
+# guardianship, an age transition); reminders are re-planned for the guardians who still may.
+access_changed = Signal()

@@ -25,6 +25,11 @@ class Kind(models.TextChoices):
     OVERDUE_COORDINATOR = "overdue_coordinator", _("Overdue lab (coordinator)")
     DAILY_DIGEST = "daily_digest", _("Daily worklist digest (coordinator)")
     URGENT_REPORT = "urgent_report", _("Family reported an urgent sign (coordinator)")
+    AGE_CHANGE_FAMILY = "age_change_family", _("Access changes at a birthday")
+    AGE_CHANGE_COORDINATOR = (
+        "age_change_coordinator",
+        _("Access changes at a birthday (coordinator)"),
+    )
 
 
 GUARDIAN_KINDS = [
@@ -33,13 +38,18 @@ GUARDIAN_KINDS = [
     Kind.OVERDUE_OTHER_GUARDIAN,
     Kind.STAGE_CHANGED,
     Kind.STEP_DUE,
+    Kind.AGE_CHANGE_FAMILY,
 ]
 COORDINATOR_KINDS = [
     Kind.CRITICAL_RESULT,
     Kind.OVERDUE_COORDINATOR,
     Kind.DAILY_DIGEST,
     Kind.URGENT_REPORT,
+    Kind.AGE_CHANGE_COORDINATOR,
 ]
+# Planned by their own sweep (notifications.custody), not from a child's plan: the plan's
+# reconcile leaves them alone.
+SELF_PLANNED_KINDS = [Kind.AGE_CHANGE_FAMILY, Kind.AGE_CHANGE_COORDINATOR]
 
 
 class Status(models.TextChoices):

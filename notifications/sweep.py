@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from journey import access
 from journey.models import (
     OPEN_STAGES,
     ChecklistStep,
@@ -31,7 +32,7 @@ from reports.models import SymptomReport
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
-from .models import CancelReason, Kind, Preference, Reminder, Status
+from .models import SELF_PLANNED_KINDS, CancelReason, Kind, Preference, Reminder, Status
 
 # `now` (here and in all of notifications) is an aware datetime, never a callable: required by
 # the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
@@ -168,7 +169,7 @@ def _reconcile(patients, now):
         desired = []
         for inputs in load_inputs(patients, now):
             desired += p.plan_patient(inputs, now, nudges())
-        scope = Reminder.objects.filter(**patients.where())
+        scope = Reminder.objects.filter(**patients.where()).exclude(kind__in=SELF_PLANNED_KINDS)
         return apply_plan(desired, scope, now)
 
 
@@ -388,8 +389,11 @@ def _add_guardians(plans, patients):
         (pref.guardian_id, pref.patient_id): pref
         for pref in Preference.objects.filter(**patients.where())
     }
-    links = Guardianship.objects.filter(**patients.where()).values_list(
-        "patient_id", "guardian_id", "guardian__time_zone", "is_primary"
+    # Only guardians who may see the child now (a "no access" restriction stops reminders).
+    links = (
+        access.links_with_access()
+        .filter(**patients.where())
+        .values_list("patient_id", "guardian_id", "guardian__time_zone", "is_primary")
     )
     by_patient = {}
     for patient_id, guardian_id, zone, primary in links:

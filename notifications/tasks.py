@@ -58,3 +58,12 @@ def dispatch_due():
 def dispatch_alerts():
     """Send the coordinators' alerts, digests and escalations that are due now."""
     return vars(dispatch.dispatch_due(kinds=COORDINATOR_KINDS))
+
+
+@shared_task(ignore_result=True)
+def age_transitions():
+    """Beat, hourly: each center's birthdays that change access, told 60 and 14 days ahead and
+    applied on the day (every step once: a re-run or an overlapping run adds nothing)."""
+    from . import custody
+
+    return {"steps": len(custody.age_transitions())}

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from journey.access import get_child_or_404
+from journey.access import Action, get_child_for_action_or_404
 from journey.views import guardian_required
 
 from . import services
@@ -26,7 +26,7 @@ SETTINGS = "portal_notifications:settings"
 @require_http_methods(["GET", "POST"])
 @guardian_required
 def reminder_settings(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     guardian = request.guardian
     pref = services.preference_for(guardian, child)
     if request.method == "POST":
@@ -45,7 +45,7 @@ def reminder_settings(request, public_id):
 @require_POST
 @guardian_required
 def snooze(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         pref = services.preference_for(request.guardian, child)
@@ -62,7 +62,7 @@ def snooze(request, public_id):
 @require_POST
 @guardian_required
 def unsnooze(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     services.resume_reminders(request.guardian, child)
     messages.success(request, _("The pause is over. Emails go out at their usual times again."))
     return redirect(SETTINGS, public_id=child.public_id)

@@ -7,39 +7,19 @@ and links it here (`result`); rejecting keeps the reason. The file lives in priv
 (settings.WAYPOINT_PRIVATE_MEDIA_ROOT, outside the web root) under a random name.
 """
 
-import os
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from journey.uploads import FileType, PrivateStorage, private_storage  # noqa: F401 (migrations)
 
 MAX_VALUE = 20
 MAX_LAB_NAME = 120
 MAX_FILE_NAME = 120
 MAX_VERIFY_NOTE = 500
-
-
-class PrivateStorage(FileSystemStorage):
-    """Files only a view that checks access may serve: no URL, the root read from settings."""
-
-    @property
-    def base_location(self):
-        return str(settings.WAYPOINT_PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    @property
-    def base_url(self):
-        return None
-
-
-def private_storage():
-    return PrivateStorage()
 
 
 def random_name(instance, filename):
@@ -52,12 +32,6 @@ class OutsideStatus(models.TextChoices):
     VERIFIED = "verified", _("Verified as sent")
     CORRECTED = "corrected", _("Verified with corrections")
     REJECTED = "rejected", _("Rejected")
-
-
-class FileType(models.TextChoices):
-    JPEG = "jpg", "JPEG"
-    PNG = "png", "PNG"
-    PDF = "pdf", "PDF"
 
 
 class OutsideResult(models.Model):

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from journey.access import get_child_or_404
+from journey.access import Action, get_child_for_action_or_404, get_child_or_404
 from journey.portal import words
 from journey.views import guardian_required
 
@@ -23,7 +23,7 @@ from .models import SymptomReport
 @require_http_methods(["GET", "POST"])
 @guardian_required
 def new_report(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.REPORT)
     journey = services.latest_journey(child)
     entries = services.sign_entries(journey, timezone.localdate())
     form = ReportForm(entries, request.POST if request.method == "POST" else None)

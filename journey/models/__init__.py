@@ -14,6 +14,16 @@ from .catalogue import (
     ValueType,
     VectorType,
 )
+from .custody import (
+    AdultGuardianship,
+    AgeChange,
+    AgePolicy,
+    AgeStep,
+    AgeTransition,
+    GuardianshipRestriction,
+    RestrictionKind,
+    RestrictionSource,
+)
 from .journeys import (
     EXIT_STAGES,
     OPEN_STAGES,
@@ -41,6 +51,14 @@ from .people import (
 from .policy import CenterCriterionSetting
 
 __all__ = [
+    "AdultGuardianship",
+    "AgeChange",
+    "AgePolicy",
+    "AgeStep",
+    "AgeTransition",
+    "GuardianshipRestriction",
+    "RestrictionKind",
+    "RestrictionSource",
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",
