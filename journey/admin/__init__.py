@@ -1,3 +1,3 @@
 """The coordinator admin: every page scoped to the user's centers (see scoping.py)."""
 
-from . import accounts, catalogue, journeys, patients, policy  # noqa: F401  (registers the admins)
+from . import accounts, catalogue, custody, journeys, patients, policy  # noqa: F401 (registers)

@@ -112,10 +112,15 @@ def _due_at(center, today, age, change):
             yield Due(patient, age, change, day, step)
 
 
-def upcoming_for(patient, today, policies=None):
+def rules_for(center_id):
+    """One center's [(age, change)] (one query), or the default."""
+    rows = AgePolicy.objects.filter(center_id=center_id).values_list("age_years", "change")
+    return list(rows) or DEFAULT_AGE_POLICY
+
+
+def upcoming_for(patient, today, rules):
     """The child's next access change within the notice window, as (age, change, day), or
     None (for "who can see this")."""
-    rules = (policies or policies_by_center()).get(patient.center_id, DEFAULT_AGE_POLICY)
     soon = []
     for age, change in rules:
         day = birthday(patient.date_of_birth, age)
