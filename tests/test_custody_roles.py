@@ -272,3 +272,14 @@ def test_people_page_shows_each_guardians_access(client, family, coordinator_a):
     assert "No access" in html
     assert "Can read; cannot change settings" in html
     assert "Court order" not in html  # the reason stays with the care team
+
+
+@pytest.mark.django_db
+def test_a_view_only_guardian_who_cannot_report_is_given_the_care_teams_numbers(client, family):
+    child, guardians = family
+    response = _client(client, guardians[Role.VIEW_ONLY]).get(
+        reverse("portal_reports:new", args=[child.public_id])
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert child.center.main_phone in html and child.center.after_hours_phone in html
