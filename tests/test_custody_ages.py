@@ -279,3 +279,21 @@ def test_due_steps_reads_a_constant_number_of_queries(center_a, django_assert_nu
     with django_assert_num_queries(2 + 2 * 2):
         found = list(ages.due_steps(now))
     assert len(found) == 1  # only the child 60 days from 18 (the others are 61+ days away)
+
+
+@pytest.mark.django_db
+def test_every_change_is_in_the_audit_trail(teen):
+    from django.contrib.contenttypes.models import ContentType
+
+    from audit.models import AuditRecord
+
+    child, parent = teen
+    run(at_ny(dt.date(2026, 3, 20)))
+    for model in (AgeTransition, GuardianshipRestriction, PortalAccessChange):
+        kind = ContentType.objects.get_for_model(model)
+        records = AuditRecord.objects.filter(content_type=kind, event="created")
+        assert records.exists(), model
+    restriction = AuditRecord.objects.filter(
+        content_type=ContentType.objects.get_for_model(GuardianshipRestriction)
+    ).get()
+    assert (restriction.patient_id, restriction.guardian_id) == (child.pk, parent.pk)
