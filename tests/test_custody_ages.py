@@ -15,7 +15,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import translation
 
@@ -223,10 +225,14 @@ def test_a_centers_own_policy(teen, center_a):
 @pytest.mark.django_db
 def test_the_young_person_becomes_the_account_holder(client, teen, coordinator_a):
     child, parent = teen
-    with time_machine.travel(at_ny(dt.date(2026, 2, 1)), tick=False):
+    with (
+        time_machine.travel(at_ny(dt.date(2026, 2, 1)), tick=False),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
         own, invitation, _raw = services.invite_young_person(
             child, email="amaryllis@example.org", by=coordinator_a
         )
+    assert [m.to for m in mail.outbox] == [["amaryllis@example.org"]]
     link = Guardianship.objects.get(guardian=own)
     assert (link.relationship, link.role) == ("self", Role.VIEW_ONLY)
     assert invitation.email == "amaryllis@example.org"

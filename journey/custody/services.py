@@ -5,6 +5,8 @@ Each writes its PortalAccessChange row (the guardian's access history) in the sa
 and announces `access_changed` after commit (reminders follow who may still see the child).
 """
 
+import logging
+import smtplib
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -24,9 +26,10 @@ from journey.models import (
     RestrictionKind,
     RestrictionSource,
 )
-from journey.portal import invitations
+from journey.portal import emails, invitations
 
 Action = PortalAccessChange.Action
+log = logging.getLogger(__name__)
 Role = Guardianship.Role
 
 
@@ -146,4 +149,14 @@ def invite_young_person(patient, *, email, by, language="", now=None):
             role=Role.VIEW_ONLY,
         )
         invitation, raw = invitations.invite(guardian, by=by, now=now)
+        transaction.on_commit(lambda: _send(invitation, raw))
     return guardian, invitation, raw
+
+
+def _send(invitation, raw):
+    """After commit; a mail failure is logged (the coordinator re-sends from the guardian's
+    page), never an error page."""
+    try:
+        emails.send_invitation(invitation, raw)
+    except (smtplib.SMTPException, OSError):
+        log.exception("Invitation email to guardian %s failed", invitation.guardian_id)
