@@ -303,3 +303,15 @@ def test_every_change_is_in_the_audit_trail(teen):
         content_type=ContentType.objects.get_for_model(GuardianshipRestriction)
     ).get()
     assert (restriction.patient_id, restriction.guardian_id) == (child.pk, parent.pk)
+
+
+@pytest.mark.django_db
+def test_the_beat_task_runs_the_sweep(teen, settings):
+    from notifications import tasks
+
+    child, _parent = teen
+    assert settings.CELERY_BEAT_SCHEDULE["custody-ages"]["task"] == tasks.age_transitions.name
+    with time_machine.travel(at_ny(dt.date(2026, 1, 19)), tick=False):
+        assert tasks.age_transitions() == {"steps": 1}
+        assert tasks.age_transitions() == {"steps": 0}
+    assert steps(child) == [AgeStep.NOTICE_60]
