@@ -71,7 +71,7 @@ def build(n, today):
         for i in range(n)
     )
     jm.Guardianship.objects.bulk_create(
-        jm.Guardianship(guardian=g, patient=p, is_primary=True)
+        jm.Guardianship(guardian=g, patient=p, is_primary=True, role=jm.Guardianship.Role.PRIMARY)
         for g, p in zip(guardians, patients, strict=True)
     )
     now = timezone.now()

@@ -284,6 +284,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3000, "queue": "planning"},
     },
+    # Birthdays that change a family's access (journey.custody.ages): each center's own day
+    # begins at its midnight, so hourly; every step happens once whatever the runs.
+    "custody-ages": {
+        "task": "notifications.tasks.age_transitions",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 # Security. Production (DEBUG false) gets HTTPS-only cookies, HSTS and a redirect to HTTPS;

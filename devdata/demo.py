@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from journey import services
+from journey.ages import birthday
 from journey.catalogue import load_catalogue
 from journey.models import (
     STAGE_ORDER,
@@ -38,6 +39,7 @@ from journey.models import (
     User,
 )
 from journey.roles import COORDINATOR_GROUP, sync_coordinator_group
+from notifications import custody as age_notices
 
 DEMO_REASON = "Demo data"
 DEMO_NAMESPACE = uuid.UUID("6f1b7c52-2d7e-4c1e-9a53-0d3e5f7a9b21")
@@ -62,6 +64,7 @@ class Child:
     stage: str
     infusion_in_days: int | None = None
     key: str = ""  # stable: the child's demo_id, whatever the name becomes
+    turns_18_in_days: int | None = None  # born so that 18 falls this many days after seeding
 
 
 CENTERS = {
@@ -121,6 +124,21 @@ FAMILIES = [
                 "elevidys",
                 Stage.PRE_TREATMENT,
                 key="child-a2",
+            ),
+            # 18 in 45 days: the age-policy notice (parents' access ends unless an adult
+            # guardianship is recorded) shows on "Who can see this" and in both outboxes.
+            Child(
+                "Nia",
+                "Okafor",
+                0,
+                "female",
+                "scd",
+                "HBB",
+                "HbSS (c.20A>T homozygous)",
+                "casgevy",
+                Stage.INSURANCE,
+                key="child-a3",
+                turns_18_in_days=45,
             ),
         ],
     ),
@@ -228,12 +246,17 @@ def _guardian(center, email, name, tz, with_login, password):
 
 def _patient(center, guardian, child, today):
     legacy = dict(center=center, first_name=child.first_name, last_name=child.last_name)
-    defaults = dict(date_of_birth=today - timedelta(days=child.age_days), sex=child.sex)
+    born = today - timedelta(days=child.age_days)
+    if child.turns_18_in_days is not None:
+        born = birthday(today + timedelta(days=child.turns_18_in_days), -18)
+    defaults = dict(date_of_birth=born, sex=child.sex)
     patient = _keyed(Patient, child.key, legacy, defaults)
     Guardianship.objects.get_or_create(
         guardian=guardian,
         patient=patient,
-        defaults=dict(relationship=Guardianship.Relationship.MOTHER, is_primary=True),
+        defaults=dict(
+            relationship=Guardianship.Relationship.MOTHER, role=Guardianship.Role.PRIMARY
+        ),
     )
     return patient
 
@@ -353,6 +376,7 @@ def seed_demo(password):
             _diagnosis(patient, child, today, coordinators[key])
             _journey(patient, child, coordinators[key], today)
     _lab_system(centers["a"])
+    age_notices.age_transitions()  # Nia's notice, told now (a re-run adds nothing)
     return logins(centers)
 
 

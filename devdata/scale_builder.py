@@ -47,6 +47,10 @@ from .scale_data import (
 )
 
 
+def _role(primary):
+    return Guardianship.Role.PRIMARY if primary else Guardianship.Role.CO_GUARDIAN
+
+
 class Builder:
     def __init__(self, rng, today, centers, catalogue):
         self.rng, self.today, self.centers, self.cat = rng, today, centers, catalogue
@@ -175,7 +179,9 @@ class Builder:
         Patient.objects.bulk_create(patients, batch_size=BATCH_SIZE)
         Guardianship.objects.bulk_create(
             [
-                Guardianship(guardian=g, patient=p, relationship=r, is_primary=primary)
+                Guardianship(
+                    guardian=g, patient=p, relationship=r, is_primary=primary, role=_role(primary)
+                )
                 for g, p, r, primary in links
             ],
             batch_size=BATCH_SIZE,

@@ -1,9 +1,44 @@
 """Who may see what. One helper per object kind; the admin and the portal both use these."""
 
-from django.db.models import Q, Subquery
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from .models import Center, CenterTransfer, Guardian, Journey, Patient
+from .models import (
+    Center,
+    CenterTransfer,
+    Guardian,
+    Guardianship,
+    GuardianshipRestriction,
+    Journey,
+    Patient,
+    RestrictionKind,
+)
+from .models.custody import active_restrictions
+
+Role = Guardianship.Role
+
+
+class Action:
+    """What a guardian may do about a child; other apps (conversations) pass these names."""
+
+    READ = "read"
+    CHANGE_SETTINGS = "change_settings"  # reminder preferences, pauses, a new calendar link
+    INVITE = "invite"  # invite another guardian
+    MESSAGE = "message"  # write to the care team
+    REPORT = "report"  # "Something is wrong", an outside result
+
+
+ALL_ACTIONS = frozenset(
+    [Action.READ, Action.CHANGE_SETTINGS, Action.INVITE, Action.MESSAGE, Action.REPORT]
+)
+ROLE_ACTIONS = {
+    Role.PRIMARY: ALL_ACTIONS,
+    Role.CO_GUARDIAN: ALL_ACTIONS - {Action.INVITE},
+    Role.VIEW_ONLY: frozenset([Action.READ]),
+}
 
 
 def center_ids_for(user):
@@ -45,11 +80,27 @@ def guardians_for_staff(user):
     return Guardian.objects.filter(Q(center_id__in=ids) | Q(children__center_id__in=ids)).distinct()
 
 
-def patients_for_guardian(user):
-    """The children a logged-in guardian may see (portal)."""
+def _restricted(kind, now):
+    """Exists: the outer guardianship has a restriction of `kind` in force at `now`."""
+    found = GuardianshipRestriction.objects.filter(guardianship=OuterRef("pk"), kind=kind)
+    return Exists(found.filter(active_restrictions(now)))
+
+
+def links_with_access(now=None):
+    """Guardianships whose guardian may see the child now: no "no access" restriction in force.
+
+    Read on every request (no cache): a restriction takes effect on the next request."""
+    now = now or timezone.now()
+    return Guardianship.objects.filter(~_restricted(RestrictionKind.NO_ACCESS, now))
+
+
+def patients_for_guardian(user, now=None):
+    """The children a logged-in guardian may see (portal); a child of a guardianship with a
+    "no access" restriction in force is not among them (404, as for a stranger's child)."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
-    return Patient.objects.filter(guardianships__guardian__user=user)
+    links = links_with_access(now).filter(guardian__user=user).values("patient_id")
+    return Patient.objects.filter(pk__in=links)
 
 
 def child_journeys_for_guardian(user, public_id, journeys=None):
@@ -80,3 +131,44 @@ def transfers_for_staff(user):
     if ids is None:
         return transfers
     return transfers.filter(Q(from_center_id__in=ids) | Q(to_center_id__in=ids))
+
+
+def effective_role(user, patient, now=None):
+    """The role this guardian acts with now (a "view only" restriction lowers it), or None when
+    they may not see the child at all."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    now = now or timezone.now()
+    link = (
+        Guardianship.objects.filter(guardian__user=user, patient=patient)
+        .annotate(
+            hidden=_restricted(RestrictionKind.NO_ACCESS, now),
+            read_only=_restricted(RestrictionKind.VIEW_ONLY, now),
+        )
+        .values_list("role", "hidden", "read_only")
+        .first()
+    )
+    if link is None or link[1]:
+        return None
+    return Role.VIEW_ONLY if link[2] else link[0]
+
+
+def can_act(user, patient, action, now=None):
+    """May this guardian take `action` (an Action name) about this child now?"""
+    return action in ROLE_ACTIONS.get(effective_role(user, patient, now), ())
+
+
+def require_action(user, patient, action, now=None):
+    """404 when the child is hidden from this guardian, 403 when their role does not allow it."""
+    role = effective_role(user, patient, now)
+    if role is None:
+        raise Http404
+    if action not in ROLE_ACTIONS[role]:
+        raise PermissionDenied
+
+
+def get_child_for_action_or_404(user, public_id, action, *related):
+    """One child of this guardian, for an action their role must allow (else 403)."""
+    child = get_child_or_404(user, public_id, *related)
+    require_action(user, child, action)
+    return child

@@ -7,7 +7,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import ChecklistStep, Guardian, Journey, MarketStatus, Stage, Therapy, User
+from .models import (
+    ChecklistStep,
+    Guardian,
+    Guardianship,
+    Journey,
+    MarketStatus,
+    Stage,
+    Therapy,
+    User,
+)
 from .portal import invitations
 from .widgets import SafeAutocompleteSelect
 
@@ -90,10 +99,11 @@ class GuardianshipFormSet(forms.BaseInlineFormSet):
         primaries = [
             form
             for form in self.forms
-            if form.cleaned_data.get("is_primary") and not self._should_delete_form(form)
+            if form.cleaned_data.get("role") == Guardianship.Role.PRIMARY
+            and not self._should_delete_form(form)
         ]
         if len(primaries) > 1:
-            raise ValidationError(_("Mark only one guardian as the primary contact."))
+            raise ValidationError(_("Make only one guardian the primary guardian."))
 
 
 class GuardianForm(forms.ModelForm):

@@ -15,3 +15,6 @@ therapy_changed = Signal()
 # transfer=CenterTransfer: a child was handed over to another center (notifications tells
 # the guardians).
 patient_transferred = Signal()
+# patient_ids=[int]: who may see or act for these children changed (a restriction, an adult
+# guardianship, an age transition); reminders are re-planned for the guardians who still may.
+access_changed = Signal()

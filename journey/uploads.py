@@ -1,18 +1,37 @@
-"""Files a family sends: the type read from the content, a size cap, private storage.
+"""Private uploads: files only a view that checks access may serve.
 
-Shared by every app that takes uploads from families (reports' outside results, conversations'
-attachments). The type comes from the file's first bytes (`filetype`), never its name or the
-browser's word; the stored name is random; the storage has no URL, so only a view that checks
-access can serve a file.
+Shared by every app that takes files (reports' outside results, conversations' attachments,
+custody documents): the type is read from the file's first bytes (JPEG, PNG or PDF only, never
+the name or the browser's word), the size is capped (REPORTS_UPLOAD_MAX_BYTES), and the file is
+stored under a random name in WAYPOINT_PRIVATE_MEDIA_ROOT (outside the web root, no URL).
 """
 
 import os
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.http import FileResponse, Http404
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 HEAD_BYTES = 261  # what filetype reads to decide
+
+
+class FileType(models.TextChoices):
+    JPEG = "jpg", "JPEG"
+    PNG = "png", "PNG"
+    PDF = "pdf", "PDF"
+
+
+ALLOWED = {
+    "image/jpeg": FileType.JPEG,
+    "image/png": FileType.PNG,
+    "application/pdf": FileType.PDF,
+}
+MIME = {kind: mime for mime, kind in ALLOWED.items()}
 
 
 class UploadRejected(ValueError):
@@ -51,3 +70,36 @@ class PrivateStorage(FileSystemStorage):
     @property
     def base_url(self):
         return None
+
+
+def private_storage():
+    return PrivateStorage()
+
+
+def checked_type(upload, *, field, wrong_type):
+    """The upload's FileType by its content, or a ValidationError on `field` (too large, or not
+    a JPEG, PNG or PDF: then `wrong_type` is the message)."""
+    limit = settings.REPORTS_UPLOAD_MAX_BYTES
+    try:
+        return ALLOWED[checked_mime(upload, ALLOWED, limit)]
+    except UploadRejected as exc:
+        if not exc.too_large:
+            raise ValidationError({field: wrong_type}) from None
+        message = _("The file is larger than %(size)s: send a smaller photo or PDF.")
+        raise ValidationError({field: message % {"size": filesizeformat(limit)}}) from None
+
+
+def attachment(field_file, file_type, filename):
+    """A private file as a download: no cache, no type sniffing, a plain name (404 if gone)."""
+    if not field_file:
+        raise Http404
+    try:
+        handle = field_file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=MIME[file_type]
+    )
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from . import access
 from .forms import add_service_errors
 from .forms_portal import AcceptInvitationForm, LoginForm, StaffResetPasswordForm
-from .portal import invitations, pages, words
+from .portal import custody, invitations, pages, words
 from .security.admin_site import is_verified, staff_home
 
 BACKEND = "journey.security.backends.WaypointBackend"
@@ -58,8 +58,10 @@ def child(request, public_id):
 @guardian_required
 def people(request, public_id):
     patient = access.get_child_or_404(request.user, public_id)
-    guardianships, team = pages.people_for(patient)
+    now = timezone.now()
+    guardianships, team = pages.people_for(patient, now)
     context = {"child": patient, "guardianships": guardianships, "team": team, "page": "people"}
+    context["access"] = custody.changes_for(patient, now)
     return render(request, "portal/people.html", context)
 
 

@@ -33,6 +33,11 @@ class Kind(models.TextChoices):
         "authorization_expiring",
         _("Insurance approval ending soon (coordinator)"),
     )
+    AGE_CHANGE_FAMILY = "age_change_family", _("Access changes at a birthday")
+    AGE_CHANGE_COORDINATOR = (
+        "age_change_coordinator",
+        _("Access changes at a birthday (coordinator)"),
+    )
 
 
 GUARDIAN_KINDS = [
@@ -44,6 +49,7 @@ GUARDIAN_KINDS = [
     Kind.MESSAGE_WAITING,
     Kind.CONTACT_CHECK,
     Kind.CENTER_CHANGED,
+    Kind.AGE_CHANGE_FAMILY,
 ]
 # Planned by their own passes (notifications.expiry, notifications.followup), never by the
 # per-child sweep: its scope leaves them alone.
@@ -55,9 +61,13 @@ COORDINATOR_KINDS = [
     Kind.URGENT_REPORT,
     Kind.MESSAGE_WAITING_STAFF,
     Kind.AUTHORIZATION_EXPIRING,
+    Kind.AGE_CHANGE_COORDINATOR,
 ]
 # Planned per thread by notifications.messages (not by the children's sweep).
 MESSAGE_KINDS = [Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF]
+# Planned by their own sweep (notifications.custody), not from a child's plan: the plan's
+# reconcile leaves them alone.
+SELF_PLANNED_KINDS = [Kind.AGE_CHANGE_FAMILY, Kind.AGE_CHANGE_COORDINATOR]
 
 
 class Channel(models.TextChoices):

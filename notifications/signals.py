@@ -100,6 +100,11 @@ def on_guardian_saved(sender, instance, created, **kwargs):
         enqueue_plan(guardian_ids=[instance.pk])
 
 
+def on_access_changed(sender, patient_ids, **kwargs):
+    # A restriction, an adult guardianship or an age change: reminders follow who may see.
+    enqueue_plan(patient_ids=list(patient_ids))
+
+
 def on_preference_saved(sender, instance, **kwargs):
     enqueue_plan(patient_ids=[instance.patient_id])
 
@@ -110,6 +115,7 @@ def connect():
     uid = "notifications."
     journey_signals.stage_changed.connect(on_journey_signal, dispatch_uid=uid + "stage")
     journey_signals.schedule_changed.connect(on_journey_signal, dispatch_uid=uid + "schedule")
+    journey_signals.access_changed.connect(on_access_changed, dispatch_uid=uid + "access")
     tracker_signals.plan_changed.connect(on_plan_changed, dispatch_uid=uid + "plan")
     tracker_signals.plan_extended.connect(on_plan_extended, dispatch_uid=uid + "extended")
     tracker_signals.results_recorded.connect(on_results_recorded, dispatch_uid=uid + "results")

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from journey import access
 from journey.models import (
     OPEN_STAGES,
     ChecklistStep,
@@ -31,7 +32,16 @@ from reports.models import SymptomReport
 from tracker.models import CRITICAL_FLAGS, ItemKind, LabResult, ScheduledLab
 
 from . import planning as p
-from .models import MESSAGE_KINDS, PLANNED_APART, CancelReason, Kind, Preference, Reminder, Status
+from .models import (
+    MESSAGE_KINDS,
+    PLANNED_APART,
+    SELF_PLANNED_KINDS,
+    CancelReason,
+    Kind,
+    Preference,
+    Reminder,
+    Status,
+)
 
 # `now` (here and in all of notifications) is an aware datetime, never a callable: required by
 # the pure and internal functions, the keyword now=None (= timezone.now()) on entry points.
@@ -168,10 +178,10 @@ def _reconcile(patients, now):
         desired = []
         for inputs in load_inputs(patients, now):
             desired += p.plan_patient(inputs, now, nudges())
-        # Rows planned elsewhere: "a message is waiting" per thread (notifications.messages),
-        # contact checks, hand-over notices and approval expiries (PLANNED_APART).
+        # Rows planned elsewhere: per thread (notifications.messages), PLANNED_APART and the
+        # birthday notices (notifications.custody).
         scope = Reminder.objects.filter(**patients.where()).exclude(
-            kind__in=[*MESSAGE_KINDS, *PLANNED_APART]
+            kind__in=[*MESSAGE_KINDS, *PLANNED_APART, *SELF_PLANNED_KINDS]
         )
         return apply_plan(desired, scope, now)
 
@@ -394,10 +404,15 @@ def _add_guardians(plans, patients):
         (pref.guardian_id, pref.patient_id): pref
         for pref in Preference.objects.filter(**patients.where())
     }
-    # The number's status rides along (a LEFT JOIN): texts only to a confirmed number.
-    links = Guardianship.objects.filter(**patients.where()).values_list(
-        "patient_id", "guardian_id", "guardian__time_zone", "is_primary",
-        "guardian__text_number__status",
+    # Only guardians who may see the child now (a "no access" restriction stops reminders);
+    # the number's status rides along (a LEFT JOIN): texts only to a confirmed number.
+    links = (
+        access.links_with_access()
+        .filter(**patients.where())
+        .values_list(
+            "patient_id", "guardian_id", "guardian__time_zone", "is_primary",
+            "guardian__text_number__status",
+        )
     )  # fmt: skip
     by_patient = {}
     for patient_id, guardian_id, zone, primary, number in links:

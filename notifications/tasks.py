@@ -83,3 +83,11 @@ def dispatch_texts():
     from .sms.dispatch import dispatch_texts as send_texts
 
     return vars(send_texts(kinds=GUARDIAN_KINDS))
+
+
+def age_transitions():
+    """Beat, hourly: each center's birthdays that change access, told 60 and 14 days ahead and
+    applied on the day (every step once: a re-run or an overlapping run adds nothing)."""
+    from . import custody
+
+    return {"steps": len(custody.age_transitions())}

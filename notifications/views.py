@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from journey.access import get_child_or_404
+from journey.access import Action, get_child_for_action_or_404
 from journey.views import guardian_required
 
 from . import services
@@ -28,7 +28,7 @@ SETTINGS = "portal_notifications:settings"
 @require_http_methods(["GET", "POST"])
 @guardian_required
 def reminder_settings(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     form = None
     if request.method == "POST":
         form = ReminderSettingsForm(request.POST)
@@ -44,7 +44,7 @@ def reminder_settings(request, public_id):
 @require_POST
 @guardian_required
 def snooze(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return settings_page(request, child, snooze_form=form)
@@ -59,7 +59,7 @@ def snooze(request, public_id):
 @require_POST
 @guardian_required
 def unsnooze(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     services.resume_reminders(request.guardian, child)
     messages.success(request, _("The pause is over. Emails go out at their usual times again."))
     return redirect(SETTINGS, public_id=child.public_id)

@@ -14,16 +14,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from journey.uploads import PrivateStorage
+from journey.uploads import FileType, PrivateStorage, private_storage  # noqa: F401 (migrations)
 
 MAX_VALUE = 20
 MAX_LAB_NAME = 120
 MAX_FILE_NAME = 120
 MAX_VERIFY_NOTE = 500
-
-
-def private_storage():
-    return PrivateStorage()
 
 
 def random_name(instance, filename):
@@ -36,12 +32,6 @@ class OutsideStatus(models.TextChoices):
     VERIFIED = "verified", _("Verified as sent")
     CORRECTED = "corrected", _("Verified with corrections")
     REJECTED = "rejected", _("Rejected")
-
-
-class FileType(models.TextChoices):
-    JPEG = "jpg", "JPEG"
-    PNG = "png", "PNG"
-    PDF = "pdf", "PDF"
 
 
 class OutsideResult(models.Model):

@@ -10,39 +10,24 @@ import datetime as dt
 import os
 import zoneinfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey import uploads
 from journey.inputs import require_reason
-from journey.uploads import UploadRejected, checked_mime
 from tracker.services import check_collected_at, parse_value, record_results
 
-from .models_outside import MAX_FILE_NAME, FileType, OutsideResult, OutsideStatus
+from .models_outside import MAX_FILE_NAME, OutsideResult, OutsideStatus
 
-# What a family may send, read from the file's first bytes (never its name or the browser).
-ALLOWED = {
-    "image/jpeg": FileType.JPEG,
-    "image/png": FileType.PNG,
-    "application/pdf": FileType.PDF,
-}
-MIME = {kind: mime for mime, kind in ALLOWED.items()}
+MIME = uploads.MIME
 
 
 def upload_type(upload):
     """The upload's FileType by its content, or a ValidationError on "upload"."""
-    limit = settings.REPORTS_UPLOAD_MAX_BYTES
-    try:
-        return ALLOWED[checked_mime(upload, ALLOWED, limit)]
-    except UploadRejected as exc:
-        if exc.too_large:
-            message = _("The file is larger than %(size)s: send a smaller photo or PDF.")
-            raise ValidationError({"upload": message % {"size": filesizeformat(limit)}}) from exc
-        message = _("Send a photo (JPEG or PNG) or a PDF of the lab report.")
-        raise ValidationError({"upload": message}) from exc
+    wrong = _("Send a photo (JPEG or PNG) or a PDF of the lab report.")
+    return uploads.checked_type(upload, field="upload", wrong_type=wrong)
 
 
 def collected_at_for(day, zone, now):

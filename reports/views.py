@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from journey.access import get_child_or_404
+from journey.access import Action, can_act, get_child_or_404
 from journey.portal import words
 from journey.views import guardian_required
 
@@ -24,6 +24,8 @@ from .models import SymptomReport
 @guardian_required
 def new_report(request, public_id):
     child = get_child_or_404(request.user, public_id)
+    if not can_act(request.user, child, Action.REPORT):
+        return _call_instead(request, child)
     journey = services.latest_journey(child)
     entries = services.sign_entries(journey, timezone.localdate())
     form = ReportForm(entries, request.POST if request.method == "POST" else None)
@@ -41,6 +43,18 @@ def new_report(request, public_id):
         )
     context = {"child": child, "page": "report", "form": form}
     return render(request, "portal/reports/new.html", context)
+
+
+def _call_instead(request, child):
+    """A view-only guardian may not send a report (403), but is never left without help: the
+    page gives the care team's numbers."""
+    context = {
+        "child": child,
+        "page": "report",
+        "main_phone_href": words.tel_href(child.center.main_phone),
+        "after_hours_phone_href": words.tel_href(child.center.after_hours_phone),
+    }
+    return render(request, "portal/reports/view_only.html", context, status=403)
 
 
 @never_cache

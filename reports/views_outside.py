@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from journey.access import get_child_or_404
+from journey.access import Action, get_child_for_action_or_404, get_child_or_404
 from journey.views import guardian_required
 
 from . import outside, services
@@ -44,7 +44,7 @@ def file_response(report):
 @require_http_methods(["GET", "POST"])
 @guardian_required
 def new_outside_result(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.REPORT)
     journey = services.latest_journey(child)
     if journey is None:
         raise Http404

@@ -191,6 +191,15 @@ MODELS.update(model_rows("journey.staffhandover", pages("200", "200", "200", "40
                          pages("200", "200", "404", "404", "404"),
                          pages("200", "200", "200", "403", "200")))  # fmt: skip
 
+# custody (issue 17): restrictions and adult guardianships are lifted or kept, never deleted;
+# a center's age policy is its coordinators'; the age transitions are the sweep's, read only
+CUSTODY_A = pages("200", "200", "200", "403", "200")
+CUSTODY_SU = pages("200", "200", "200", "403", "200")
+for _m in ["journey.guardianshiprestriction", "journey.adultguardianship"]:
+    MODELS.update(model_rows(_m, CUSTODY_A, OTHER_CENTER, CUSTODY_SU))
+MODELS.update(model_rows("journey.agepolicy", ALL_200, OTHER_CENTER, ALL_200))
+MODELS.update(model_rows("journey.agetransition", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
+
 # lab interfaces: lab systems are set up by administrators; coordinators keep the local codes
 # and answer the unmatched results (change); the inbox is read-only to everyone.
 MODELS.update(model_rows("interfaces.labsender", pages("200", "403", "200", "403", "200"),
@@ -277,6 +286,8 @@ MATRIX = {
     **MODELS,
     # custom admin pages about one of center A's objects
     "admin:journey_guardian_portal_access": SCOPED_OBJECT,
+    "admin:journey_guardianshiprestriction_document": SCOPED_OBJECT,
+    "admin:journey_adultguardianship_document": SCOPED_OBJECT,
     "admin:journey_journey_move_stage": SCOPED_OBJECT,
     "admin:journey_journey_infusion_date": SCOPED_OBJECT,
     "admin:journey_journey_eligibility": SCOPED_OBJECT,
@@ -302,6 +313,38 @@ MATRIX = {
     # whoever reads it can pass that person's second factor
     "admin:otp_totp_totpdevice_config": admin_page("403", "403", "403"),
     "admin:otp_totp_totpdevice_qrcode": admin_page("403", "403", "403"),
+}
+
+# Issue 17: two more guardians of child A. One is view-only (reads; no settings, reports,
+# invitations or messages: 403); a court order hides the child from the other ("no access"
+# restriction: 404, as for a stranger's child). (view-only, restricted) for every portal URL.
+CUSTODY_ROLES = ["guardian_view_only", "guardian_restricted"]
+_READS, _ACTS, _POST = ("200", "404"), ("403", "404"), ("405", "405")
+CUSTODY = {
+    key: dict(zip(CUSTODY_ROLES, answers, strict=True))
+    for key, answers in {
+        "": ("302", "302"),
+        "portal:home": ("200", "200"),
+        "portal:child": _READS,
+        "portal:people": _READS,
+        "portal:card": _READS,
+        "portal_tracker:plan": _READS,
+        "portal_tracker:labs": _READS,
+        "portal_tracker:calendar": _READS,
+        "portal_tracker:calendar_new": _POST,
+        "portal_tracker:calendar_revoke": _POST,
+        "portal_tracker:record": _READS,
+        "portal_tracker:record_fhir": _READS,
+        "portal_tracker:feed": ("200", "200"),  # guardian A's own feed: the token is the key
+        "portal_notifications:settings": _ACTS,
+        "portal_notifications:snooze": _POST,
+        "portal_notifications:unsnooze": _POST,
+        "portal_notifications:unsubscribe": ("200", "200"),  # guardian A's token
+        "portal_reports:new": _ACTS,
+        "portal_reports:sent": _READS,
+        "portal_reports:outside_new": _ACTS,
+        "portal_reports:outside_file": _READS,
+    }.items()
 }
 
 # Cells where Waypoint does not (yet) give the secure answer: (url key, role) -> the issue.

@@ -18,6 +18,7 @@ from conversations.models import BusinessHours
 from journey import followup, staffing
 from journey import models as jm
 from journey import services as journey_services
+from journey.custody import services as custody
 from journey.portal import invitations
 from notifications import models as nm
 from reports import outside
@@ -121,7 +122,10 @@ class World:
         guardian_c = f.GuardianFactory(center=self.center_a, email="cleo@example.org")
         self.invitation_token = invitations.invite(guardian_c, by=self.coordinator_a)[1]
 
-        self.clients = {role: Client() for role in am.ROLES}
+        self._custody_rows()
+        self.clients = {role: Client() for role in am.ROLES + am.CUSTODY_ROLES}
+        self.clients["guardian_view_only"].force_login(self.guardian_view.user)
+        self.clients["guardian_restricted"].force_login(self.guardian_hidden.user)
         self.clients["guardian_a"].force_login(self.guardian_a.user)
         self.clients["guardian_b"].force_login(self.guardian_b.user)
         self.devices = {}
@@ -200,6 +204,10 @@ class World:
                 by=self.coordinator_a,
                 reason="left",
             ),
+            ("journey", "guardianshiprestriction"): self.restriction_a,
+            ("journey", "adultguardianship"): self.adult_a,
+            ("journey", "agepolicy"): self.age_policy_a,
+            ("journey", "agetransition"): self.age_step_a,
         }
         self.contact_check_a = jm.ContactConfirmation.objects.create(
             patient=self.child_a,
@@ -210,6 +218,34 @@ class World:
         )
         missing = [key for key, obj in self.objects.items() if obj is None]
         assert not missing, f"no object of family A / center A for {missing}"
+
+    def _custody_rows(self):
+        """A view-only guardian of child A, one a court order hides, and custody's rows."""
+        role = jm.Guardianship.Role
+        self.guardian_view = fpt.guardian_with_login(self.center_a, "vera@example.org")
+        jm.Guardianship.objects.create(
+            guardian=self.guardian_view, patient=self.child_a, role=role.VIEW_ONLY
+        )
+        self.guardian_hidden = fpt.guardian_with_login(self.center_a, "hugo@example.org")
+        hidden = jm.Guardianship.objects.create(
+            guardian=self.guardian_hidden, patient=self.child_a, role=role.CO_GUARDIAN
+        )
+        self.restriction_a = custody.restrict(
+            hidden, kind=jm.RestrictionKind.NO_ACCESS, reason="Court order",
+            document=SimpleUploadedFile("order.pdf", b"%PDF-1.4\n"), by=self.coordinator_a,
+        )  # fmt: skip
+        self.adult_a = custody.record_adult_guardianship(
+            jm.Guardianship.objects.get(guardian=self.guardian_view),
+            reason="Court appointment", by=self.coordinator_a,
+            document=SimpleUploadedFile("appointment.pdf", b"%PDF-1.4\n"),
+        )  # fmt: skip
+        self.age_policy_a = jm.AgePolicy.objects.create(
+            center=self.center_a, age_years=18, change=jm.AgeChange.PATIENT_ACCOUNT_HOLDER
+        )
+        self.age_step_a = jm.AgeTransition.objects.create(
+            patient=self.child_a, change=jm.AgeChange.TEEN_ASSENT, age_years=12,
+            birthday=dt.date(2038, 1, 1), step=jm.AgeStep.NOTICE_60, at=timezone.now(),
+        )  # fmt: skip
 
     # -- URLs ----------------------------------------------------------------------------------
 

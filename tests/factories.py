@@ -76,6 +76,10 @@ class GuardianshipFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     guardian = factory.SubFactory(GuardianFactory, center=factory.SelfAttribute("..patient.center"))
     relationship = m.Guardianship.Relationship.MOTHER
+    is_primary = False  # the older spelling: is_primary=True asks for the primary role
+    role = factory.LazyAttribute(
+        lambda o: m.Guardianship.Role.PRIMARY if o.is_primary else m.Guardianship.Role.CO_GUARDIAN
+    )
 
 
 class ConditionFactory(factory.django.DjangoModelFactory):

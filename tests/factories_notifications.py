@@ -96,7 +96,8 @@ class Family:
         guardian = f.GuardianFactory(
             center=self.center, time_zone=tz, email=f"{name}.{self.patient.pk}@example.org"
         )
-        jm.Guardianship.objects.create(guardian=guardian, patient=self.patient, is_primary=primary)
+        role = jm.Guardianship.Role.PRIMARY if primary else jm.Guardianship.Role.CO_GUARDIAN
+        jm.Guardianship.objects.create(guardian=guardian, patient=self.patient, role=role)
         return guardian
 
     def lab(self, due_on, kind=tm.ItemKind.LAB, inpatient=False, **kwargs):

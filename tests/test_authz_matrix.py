@@ -198,6 +198,21 @@ def _text_numbers(w):
     return list(TextNumber.objects.values_list("guardian_id", "number", "status"))
 
 
+def _custody_state(w):
+    """What a view-only or hidden guardian of child A might try to change."""
+    from reports.models import SymptomReport
+
+    return (
+        nm.Preference.objects.filter(patient=w.child_a).count(),
+        calendar.active_feed(w.guardian_view, w.child_a),
+        calendar.active_feed(w.guardian_hidden, w.child_a),
+        SymptomReport.objects.filter(patient=w.child_a).count(),
+    )
+
+
+CUSTODY_POST = {"guardian_view_only": "403", "guardian_restricted": "404"}
+
+
 def _child(name):
     return lambda w: reverse(name, args=[w.child_a.public_id])
 
@@ -275,6 +290,16 @@ POSTS = [
     ("patient_delete", _obj("admin:journey_patient_delete", "child_a"),
      lambda w: {"post": "yes"}, _patient,
      {"coordinator_b": "404", "guardian_a": "adm-login", "staff_no_otp": "otp"}),
+    # issue 17: a view-only guardian may not act (403); a hidden one does not see the child
+    ("custody_settings", _child("portal_notifications:settings"),
+     lambda w: {"time_zone": "UTC", "lead_days": "2", "local_hour": "7"}, _custody_state,
+     CUSTODY_POST),
+    ("custody_snooze", _child("portal_notifications:snooze"), lambda w: {"days": "3"},
+     _custody_state, CUSTODY_POST),
+    ("custody_calendar_new", _child("portal_tracker:calendar_new"), lambda w: {},
+     _custody_state, CUSTODY_POST),
+    ("custody_report", _child("portal_reports:new"), lambda w: {"text": "a rash"},
+     _custody_state, CUSTODY_POST),
     ("backup_codes_renew", lambda w: reverse("two_factor:backup_codes"),
      lambda w: {}, _backup_codes, {"staff_no_otp": "403"}),
     # the FHIR endpoints take a lab system's API token, never a session: no token, 401
@@ -318,6 +343,36 @@ def test_post(world, url, data, state, role, expected, changes):
         assert state(world) != before, "the owner's POST should have changed something"
     else:
         assert state(world) == before, f"POST {url(world)} as {role} changed family A's data"
+
+
+# --- custody: a view-only guardian and a hidden one (issue 17) ----------------------------
+
+
+def _custody_cells():
+    return [
+        pytest.param(key, role, answer, id=f"{key}|{role}")
+        for key, answers in am.CUSTODY.items()
+        for role, answer in answers.items()
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "role", "expected"), _custody_cells())
+def test_custody_cell(world, key, role, expected):
+    client = world.clients[role]
+    url = world.url_for(key, am.all_patterns()[key])
+    response = client.get(url)
+    answer = classify(response, client)
+    if role == "guardian_restricted" and key not in am.TOKEN_URLS:
+        body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+        leaked = [word for word in SECRETS if word in body]
+        assert not leaked, f"GET {url} as the hidden guardian shows {leaked}"
+    assert answer == expected, f"GET {url} as {role}: {answer} (status {response.status_code})"
+
+
+def test_every_portal_url_has_its_custody_answers():
+    portal = {key for key in am.MATRIX if key.startswith("portal") or key == ""}
+    assert portal == set(am.CUSTODY)
 
 
 # --- the table ------------------------------------------------------------------------------

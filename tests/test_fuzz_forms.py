@@ -51,8 +51,9 @@ FAILED = Counter()
 
 
 @pytest.fixture
-def world(center_a, coordinator_a, superuser, settings):
+def world(center_a, coordinator_a, superuser, settings, tmp_path):
     settings.RATELIMIT_ENABLE = False  # the rate limits have their own tests
+    settings.WAYPOINT_PRIVATE_MEDIA_ROOT = tmp_path  # custody documents, never in var/
     guardian = fp.guardian_with_login(center_a, "parent.fuzz@example.org")
     child, journey = fp.child_of(guardian, first_name="Maya", by=coordinator_a)
     f.DiagnosisFactory(patient=child)
@@ -64,6 +65,7 @@ def world(center_a, coordinator_a, superuser, settings):
     _reminder_and_device_rows(center_a, guardian, child, coordinator_a)
     _lab_interface_rows(center_a)
     LocalLab.objects.create(center=center_a, name="Fuzz lab", address="1 Main St", phone="555")
+    _custody_rows(center_a, child, invited, coordinator_a)
     return {
         "superuser": superuser,
         "coordinator": coordinator_a,
@@ -72,6 +74,30 @@ def world(center_a, coordinator_a, superuser, settings):
         "journey": journey,
         "invitation_token": token,
     }
+
+
+def _custody_rows(center, child, guardian, coordinator):
+    """A restriction, an adult guardianship, an age policy and an age step (issue 17)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from journey.custody import services
+    from journey.models import AgeChange, AgePolicy, AgeStep, AgeTransition, Guardianship
+
+    link = Guardianship.objects.get(patient=child, guardian=guardian)
+    pdf = b"%PDF-1.4\n"
+    services.restrict(
+        link, kind="view_only", reason="fuzz", by=coordinator,
+        document=SimpleUploadedFile("order.pdf", pdf),
+    )  # fmt: skip
+    services.record_adult_guardianship(
+        link, reason="fuzz", by=coordinator, document=SimpleUploadedFile("order.pdf", pdf)
+    )
+    AgePolicy.objects.create(center=center, age_years=16, change=AgeChange.PARENTS_VIEW_ONLY)
+    AgeTransition.objects.create(
+        patient=child, change=AgeChange.TEEN_ASSENT, age_years=12, step=AgeStep.NOTICE_60,
+        birthday=timezone.localdate(), at=timezone.now(),
+    )  # fmt: skip
 
 
 def _axes_rows():

@@ -141,6 +141,24 @@ def test_the_demos_day_one_is_a_few_useful_emails(monkeypatch, tmp_path):
     assert day_one.count() <= 8
 
 
+def test_the_demo_has_a_young_person_turning_18_whose_family_and_coordinator_are_told(
+    monkeypatch, tmp_path
+):
+    """Issue 17 item 2: Nia turns 18 in 45 days; the 60-day notice is recorded once and the
+    family and the coordinator each have its email in the outbox."""
+    from journey.models import AgeStep, AgeTransition, Patient
+    from notifications.models import Kind, Reminder
+
+    _seed(monkeypatch, tmp_path)
+    _seed(monkeypatch, tmp_path)
+    nia = Patient.objects.get(first_name="Nia")
+    steps = AgeTransition.objects.filter(patient=nia)
+    assert list(steps.values_list("step", flat=True)) == [AgeStep.NOTICE_60]
+    assert (steps.get().birthday - timezone.localdate()).days == 45
+    kinds = sorted(Reminder.objects.filter(patient=nia).values_list("kind", flat=True))
+    assert kinds == [Kind.AGE_CHANGE_COORDINATOR, Kind.AGE_CHANGE_FAMILY]
+
+
 def test_make_demo_port_picks_the_web_servers_port_and_the_site_url():
     """`make demo PORT=8001`: seed_demo and the processes get SITE_URL on 8001, honcho gives
     the web process that port, and the Procfile's web server listens on it."""

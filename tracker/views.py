@@ -16,6 +16,8 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from journey import access
+
 from . import calendar, fhir
 from .portal import extras, pages, queries
 from .portal import labs as labs_page
@@ -71,6 +73,7 @@ def calendar_link(request, public_id):
 @login_required
 def calendar_new(request, public_id):
     child = queries.child_for_guardian(request.user, public_id)
+    access.require_action(request.user, child, access.Action.CHANGE_SETTINGS)
     calendar.new_feed(queries.guardian_of(request), child)
     return redirect("portal_tracker:calendar", public_id=child.public_id)
 

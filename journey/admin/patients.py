@@ -131,7 +131,7 @@ class GuardianshipInline(ScopedTabularInline):
     model = Guardianship
     formset = GuardianshipFormSet
     autocomplete_fields = ["guardian"]
-    fields = ["guardian", "relationship", "is_primary"]
+    fields = ["guardian", "relationship", "role"]
     extra = 0
 
 
@@ -262,7 +262,7 @@ class PatientAdmin(CenterScopedAdmin):
 
 class ChildrenInline(ReadOnlyInline):
     model = Guardianship
-    fields = ["patient", "relationship", "is_primary"]
+    fields = ["patient", "relationship", "role"]
     readonly_fields = fields
     verbose_name_plural = _("children")
 

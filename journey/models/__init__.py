@@ -24,6 +24,16 @@ from .coverage import (
     PriorAuthorization,
     TravelSupport,
 )
+from .custody import (
+    AdultGuardianship,
+    AgeChange,
+    AgePolicy,
+    AgeStep,
+    AgeTransition,
+    GuardianshipRestriction,
+    RestrictionKind,
+    RestrictionSource,
+)
 from .followup import (
     CenterTransfer,
     CheckReason,
@@ -68,6 +78,14 @@ __all__ = [
     "InsuranceCoverage",
     "PriorAuthorization",
     "TravelSupport",
+    "AdultGuardianship",
+    "AgeChange",
+    "AgePolicy",
+    "AgeStep",
+    "AgeTransition",
+    "GuardianshipRestriction",
+    "RestrictionKind",
+    "RestrictionSource",
     "EXIT_STAGES",
     "OPEN_STAGES",
     "STAGE_ORDER",

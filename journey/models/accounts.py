@@ -79,6 +79,10 @@ class PortalAccessChange(models.Model):
         INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
         ACCEPTED = "accepted", _("Invitation accepted")
         ACCESS_REVOKED = "access_revoked", _("Portal access revoked")
+        RESTRICTED = "restricted", _("Access restricted by the care team")
+        RESTRICTION_ENDED = "restriction_ended", _("Restriction lifted")
+        AGE_POLICY = "age_policy", _("Access changed by the age policy")
+        ADULT_GUARDIANSHIP = "adult_guardianship", _("Adult guardianship recorded")
 
     guardian = models.ForeignKey(
         "journey.Guardian", on_delete=models.CASCADE, related_name="access_changes"

@@ -261,6 +261,8 @@ class Patient(models.Model):
             # ... and every center's (a superuser), in the changelist's order (name, then -pk):
             # the page is read off the index instead of sorting every patient.
             models.Index(fields=["last_name", "first_name", "-id"], name="patient_name_order"),
+            # The age sweep: one center's patients born in a window (journey.custody.ages).
+            models.Index(fields=["center", "date_of_birth"], name="patient_center_born"),
         ]
 
     def __str__(self):
@@ -282,16 +284,34 @@ class Guardianship(models.Model):
         FATHER = "father", _("Father")
         LEGAL_GUARDIAN = "guardian", _("Legal guardian")
         OTHER = "other", _("Other carer")
+        SELF = "self", _("The patient themselves")
+
+    class Role(models.TextChoices):
+        """What the guardian may do in the portal (journey.access.can_act decides)."""
+
+        PRIMARY = "primary", _("Primary guardian")
+        CO_GUARDIAN = "co_guardian", _("Co-guardian")
+        VIEW_ONLY = "view_only", _("View only")
 
     guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="guardianships")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="guardianships")
     relationship = models.CharField(
         _("relationship"), max_length=20, choices=Relationship.choices, default=Relationship.OTHER
     )
-    is_primary = models.BooleanField(_("primary contact"), default=False)
+    role = models.CharField(
+        _("role"), max_length=20, choices=Role.choices, default=Role.CO_GUARDIAN
+    )
+    # Derived from the role on save (the reminders and pages read it); the constraint below
+    # holds the two together for writes that skip save() (bulk_create, update).
+    is_primary = models.BooleanField(_("primary contact"), default=False, editable=False)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(is_primary=True, role="primary")
+                | (Q(is_primary=False) & ~Q(role="primary")),
+                name="guardianship_primary_is_role",
+            ),
             models.UniqueConstraint(
                 fields=["guardian", "patient"],
                 name="guardianship_unique_pair",
@@ -301,7 +321,9 @@ class Guardianship(models.Model):
                 fields=["patient"],
                 condition=Q(is_primary=True),
                 name="guardianship_one_primary_per_patient",
-                violation_error_message=_("A child has one primary contact; untick the other."),
+                violation_error_message=_(
+                    "A child has one primary guardian; make the other a co-guardian."
+                ),
             ),
         ]
         verbose_name = _("guardian of this child")
@@ -309,6 +331,13 @@ class Guardianship(models.Model):
 
     def __str__(self):
         return f"{self.guardian} → {self.patient}"
+
+    def save(self, *args, **kwargs):
+        self.is_primary = self.role == self.Role.PRIMARY
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_primary"}
+        super().save(*args, **kwargs)
 
 
 class Diagnosis(models.Model):

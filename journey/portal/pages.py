@@ -18,7 +18,6 @@ from journey.models import (
     ChecklistStep,
     Diagnosis,
     EligibilityCheck,
-    Guardianship,
     Journey,
     Membership,
     Patient,
@@ -26,7 +25,7 @@ from journey.models import (
     StageChange,
 )
 
-from . import words
+from . import custody, words
 
 # Sent with every portal page that shows children, once per page (never per child), so that a
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
@@ -279,13 +278,10 @@ def _ended_timeline(journey, entered, left):
     return entries
 
 
-def people_for(child):
-    """Who can see this child's pages: their guardians and the center's care team (2 queries)."""
-    guardianships = (
-        Guardianship.objects.filter(patient=child)
-        .select_related("guardian__user")
-        .order_by("-is_primary", "guardian__full_name")
-    )
+def people_for(child, now=None):
+    """Who can see this child's pages: their guardians with what each may do now, and the
+    center's care team (3 queries; the age changes are custody.changes_for's)."""
+    guardianships = custody.guardianships_for(child, now or timezone.now())
     team = (
         Membership.objects.filter(center_id=child.center_id, user__is_active=True)
         .select_related("user")

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from journey.access import get_child_or_404
+from journey.access import Action, get_child_for_action_or_404
 from journey.views import guardian_required
 
 from .. import views as reminder_views
@@ -36,7 +36,7 @@ def _problem(error):
 @require_POST
 @guardian_required
 def set_number(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     form = NumberForm(request.POST)
     if not form.is_valid():
         return reminder_views.settings_page(request, child, number_form=form)
@@ -52,7 +52,7 @@ def set_number(request, public_id):
 @require_POST
 @guardian_required
 def confirm_number(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     form = CodeForm(request.POST)
     if not form.is_valid():
         return reminder_views.settings_page(request, child, code_form=form)
@@ -68,7 +68,7 @@ def confirm_number(request, public_id):
 @require_POST
 @guardian_required
 def resend_code(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     try:
         numbers.send_again(request.guardian)
     except NumberError as exc:
@@ -81,7 +81,7 @@ def resend_code(request, public_id):
 @require_POST
 @guardian_required
 def remove_number(request, public_id):
-    child = get_child_or_404(request.user, public_id)
+    child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
     numbers.remove(request.guardian)
     messages.success(request, _("Your number is removed. Your reminders come by email."))
     return redirect(SETTINGS, public_id=child.public_id)
