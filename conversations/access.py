@@ -7,17 +7,16 @@ age transition) loses the child's threads at once. Staff see their centers' thre
 
 from django.shortcuts import get_object_or_404
 
-from journey.access import patients_for_guardian, scope_to_centers
+from journey.access import Action, can_act, scope_to_centers
 
 from .models import Thread
 
 
 def can_message(user, patient):
-    """May this user write to the child's care team? Any guardian of the child, today.
-
-    The one place a guardian's role (e.g. view-only custody) will narrow who may write.
-    """
-    return patients_for_guardian(user).filter(pk=patient.pk).exists()
+    """May this user write to the child's care team? A guardian whose role allows it now
+    (journey.access.can_act): a view-only guardian, or one restricted to reading, reads the
+    threads but does not write; a hidden one does not reach the child at all."""
+    return can_act(user, patient, Action.MESSAGE)
 
 
 def threads_for_child(child):

@@ -135,6 +135,23 @@ def test_a_guardian_whose_link_ended_loses_the_threads_at_once(
     assert client.post(thread_url(thread), {"body": "still there?"}).status_code == 404
 
 
+def test_a_view_only_guardian_reads_the_thread_but_cannot_write(
+    client, mia, django_capture_on_commit_callbacks
+):
+    """The role decides on the next request: view-only reads, gets 403 on every write."""
+    thread = started(client, mia, django_capture_on_commit_callbacks)
+    _, other, child = mia
+    Guardianship.objects.filter(guardian=other, patient=child).update(
+        role=Guardianship.Role.VIEW_ONLY, is_primary=False
+    )
+    client.force_login(other.user)
+    assert client.get(thread_url(thread)).status_code == 200
+    assert client.post(thread_url(thread), {"body": "can I?"}).status_code == 403
+    assert client.get(new_url(child)).status_code == 403
+    assert client.post(new_url(child), {"subject": "x", "body": "y"}).status_code == 403
+    assert thread.messages.count() == 1
+
+
 # ---- replies and read state per person ----
 
 
