@@ -20,7 +20,7 @@ from journey.access import center_ids_for
 from journey.admin.scoping import CenterScopedAdmin, ReadOnlyInline
 from journey.models import User
 
-from . import services, signals
+from . import services, signals, staffing
 from .models import MAX_BODY, BusinessHours, Message, Thread, ThreadEvent
 from .models import ThreadStatus as S
 from .views import file_response
@@ -57,6 +57,21 @@ class InboxFilter(admin.SimpleListFilter):
             return queryset.filter(status=S.FAMILY)
         if value == "closed":
             return queryset.filter(status=S.CLOSED)
+        return queryset
+
+
+class OrphanFilter(admin.SimpleListFilter):
+    """Open threads whose assignee is deactivated or no longer works at the thread's center."""
+
+    title = _("assignee can no longer answer")
+    parameter_name = "orphan"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes: deactivated or left the center"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=staffing.orphaned_threads().values("pk"))
         return queryset
 
 
@@ -127,7 +142,7 @@ class ThreadAdmin(CenterScopedAdmin):
         "unread_count",
         "clock",
     ]
-    list_filter = [InboxFilter, "status"]
+    list_filter = [InboxFilter, "status", OrphanFilter]
     list_select_related = ["patient", "assigned_to"]
     search_fields = ["patient__last_name", "patient__first_name", "subject"]
     ordering = ["-last_message_at", "-pk"]

@@ -7,8 +7,10 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Messages")
 
     def ready(self):
+        from journey.staffing import register_held_items
         from tracker.services import register_worklist_section
 
-        from . import worklist
+        from . import staffing, worklist
 
         register_worklist_section(worklist.overdue_threads)
+        register_held_items(staffing.HELD_THREADS)

@@ -1,9 +1,15 @@
 """Staff changes: a leaving coordinator's families go to a colleague in one step, and a check
 lists families whose coordinator can no longer look after them (orphans).
 
-What a coordinator "holds" is their assigned families (CareAssignment); open checklist steps
-and family reports belong to the family's center and follow the family.
+What a coordinator "holds" is their assigned families (CareAssignment) plus what higher apps
+register here (conversations: open message threads), since journey imports none of them. Open
+checklist steps, results to acknowledge and family reports have no owner: they belong to the
+family's center and follow the family.
 """
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,6 +19,48 @@ from django.utils.translation import gettext as _
 
 from .inputs import require_reason
 from .models import CareAssignment, Membership, StaffHandover
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """One item (not a family) whose holder can no longer look after it."""
+
+    kind: str
+    center: Any
+    patient: Any
+    holder: Any
+
+
+@dataclass(frozen=True)
+class HeldItems:
+    """A kind of item a coordinator holds, registered by the app that owns it (in ready()).
+
+    move(from_user, to_user, center_ids, by, now) hands the items of `from_user` at those
+    centers to `to_user`, leaves the app's own history, and answers how many moved;
+    orphans() answers Orphan rows: items held by a deactivated coordinator or one who is no
+    longer a member of the item's center."""
+
+    key: str
+    label: Any
+    move: Callable[..., int]
+    orphans: Callable[[], Iterable[Orphan]]
+
+
+_HELD: dict[str, HeldItems] = {}
+
+
+def register_held_items(items):
+    _HELD[items.key] = items
+    return items
+
+
+def held_items():
+    return list(_HELD.values())
+
+
+def orphaned_items():
+    """Every registered kind's orphans (one query per kind), as Orphan rows."""
+    return [orphan for items in held_items() for orphan in items.orphans()]
 
 
 def _is_member(center_path="patient__center"):
@@ -35,10 +83,12 @@ def orphans():
 
 @transaction.atomic
 def hand_over(from_user, to_user, *, by, reason, now=None):
-    """Move every family assigned to `from_user` to `to_user`, recorded in one row.
+    """Move every family assigned to `from_user` to `to_user`, and the registered items (open
+    threads) at the colleague's centers, recorded in one row with the counts.
 
     Refused (nothing moves) when the colleague is inactive, the same person, or does not work
     at one of the families' centers."""
+    now = now or timezone.now()
     reason = require_reason(reason)
     if to_user.pk == from_user.pk:
         raise ValidationError({"to_user": _("Choose a colleague, not the same person.")})
@@ -60,12 +110,16 @@ def hand_over(from_user, to_user, *, by, reason, now=None):
                 % {"name": to_user, "centers": ", ".join(sorted(outside))}
             }
         )
-    moved = assignments.update(coordinator=to_user, assigned_at=now or timezone.now())
+    moved = assignments.update(coordinator=to_user, assigned_at=now)
+    items = {
+        held.key: held.move(from_user, to_user, their_centers, by, now) for held in held_items()
+    }
     return StaffHandover.objects.create(
         from_user=from_user,
         to_user=to_user,
         by=by,
-        moved_at=now or timezone.now(),
+        moved_at=now,
         families=moved,
+        items={key: count for key, count in items.items() if count},
         reason=reason,
     )

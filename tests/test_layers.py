@@ -14,6 +14,7 @@ FORBIDDEN = {
     "journey": {
         "audit",
         "tracker",
+        "conversations",
         "reports",
         "interfaces",
         "notifications",
@@ -21,7 +22,16 @@ FORBIDDEN = {
         "bench",
         "tests",
     },
-    "tracker": {"audit", "reports", "interfaces", "notifications", "devdata", "bench", "tests"},
+    "tracker": {
+        "audit",
+        "conversations",
+        "reports",
+        "interfaces",
+        "notifications",
+        "devdata",
+        "bench",
+        "tests",
+    },
     # Families' reports sit above journey and tracker; notifications listens to their signals.
     "reports": {"audit", "interfaces", "notifications", "devdata", "bench", "tests"},
     # Results from lab systems sit above tracker and call its services; nothing imports them.

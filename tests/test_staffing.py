@@ -2,10 +2,13 @@
 lists families whose coordinator is deactivated or left the center."""
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from conversations.models import EventKind, Thread, ThreadEvent, ThreadStatus
 from journey import staffing
 from journey.models import CareAssignment, StaffHandover
 from tests import factories as f
@@ -102,3 +105,113 @@ def test_another_centers_coordinator_cannot_move_or_see_them(
     assert set(CareAssignment.objects.values_list("coordinator", flat=True)) == {coordinator_a.pk}
     assignment = reverse("admin:journey_careassignment_change", args=[families[0].pk])
     assert client.get(assignment).status_code == 404
+
+
+# Open message threads (conversations registers them with journey.staffing in its ready()).
+
+
+def thread(center, holder, status=ThreadStatus.CARE_TEAM):
+    now = timezone.now()
+    return Thread.objects.create(
+        patient=f.PatientFactory(center=center),
+        center=center,
+        subject="Rash",
+        status=status,
+        assigned_to=holder,
+        created_at=now,
+        last_message_at=now,
+        respond_by=now if status == ThreadStatus.CARE_TEAM else None,
+    )
+
+
+@pytest.fixture
+def threads(center_a, center_b, leaving):
+    return {
+        "waiting": thread(center_a, leaving),
+        "on_family": thread(center_a, leaving, ThreadStatus.FAMILY),
+        "closed": thread(center_a, leaving, ThreadStatus.CLOSED),
+        "elsewhere": thread(center_b, leaving),
+    }
+
+
+def holders(threads):
+    return {name: Thread.objects.get(pk=t.pk).assigned_to.email for name, t in threads.items()}
+
+
+@time_machine.travel("2026-05-04 10:00Z", tick=False)
+def test_open_threads_at_the_colleagues_centers_move_with_history_and_counts(
+    families, threads, leaving, coordinator_a
+):
+    done = staffing.hand_over(leaving, coordinator_a, by=coordinator_a, reason="leaves")
+    assert holders(threads) == {
+        "waiting": coordinator_a.email,
+        "on_family": coordinator_a.email,
+        "closed": leaving.email,  # a closed thread stays as it was
+        "elsewhere": leaving.email,  # another center's thread: the colleague cannot answer it
+    }
+    assert (done.families, done.items) == (3, {"threads": 2})
+    events = ThreadEvent.objects.filter(kind=EventKind.ASSIGNED)
+    assert {(e.thread_id, e.by, e.to, e.at) for e in events} == {
+        (threads[name].pk, coordinator_a, coordinator_a, timezone.now())
+        for name in ("waiting", "on_family")
+    }
+
+
+def test_a_coordinator_with_threads_only_hands_them_over(threads, leaving, coordinator_a):
+    done = staffing.hand_over(leaving, coordinator_a, by=None, reason="leaves")
+    assert (done.families, done.items) == (0, {"threads": 2})
+    again = staffing.hand_over(leaving, coordinator_a, by=None, reason="twice")
+    assert (again.families, again.items) == (0, {})
+    assert ThreadEvent.objects.count() == 2
+
+
+def test_the_orphan_check_lists_open_threads_of_deactivated_or_departed_assignees(
+    threads, leaving, coordinator_a, center_a, capsys
+):
+    # Leaving works at A only: B's thread waits on someone who cannot answer it.
+    assert [o.patient for o in staffing.orphaned_items()] == [threads["elsewhere"].patient]
+    Thread.objects.filter(pk=threads["elsewhere"].pk).update(assigned_to=None)
+    assert staffing.orphaned_items() == []
+    call_command("orphaned_families")
+    Thread.objects.filter(pk=threads["elsewhere"].pk).update(assigned_to=leaving)
+    leaving.memberships.all().delete()
+    orphaned = {o.patient.pk for o in staffing.orphaned_items()}
+    assert orphaned == {threads[n].patient.pk for n in ("waiting", "on_family", "elsewhere")}
+    with pytest.raises(SystemExit):
+        call_command("orphaned_families")
+    assert f"{threads['waiting'].patient.public_id}\tleaving@example.org" in capsys.readouterr().out
+
+
+def test_an_administrator_holding_a_thread_without_membership_is_no_orphan(center_a):
+    admin_user = f.UserFactory(is_staff=True, is_superuser=True)
+    thread(center_a, admin_user)
+    assert staffing.orphaned_items() == []
+    admin_user.is_active = False
+    admin_user.save()
+    assert len(staffing.orphaned_items()) == 1
+
+
+def test_the_thread_orphan_check_is_one_query(threads, leaving, django_assert_num_queries):
+    leaving.is_active = False
+    leaving.save()
+    with django_assert_num_queries(1):
+        assert len(staffing.orphaned_items()) == 3
+
+
+def test_the_inbox_filters_orphaned_threads_and_the_page_says_what_moved(
+    client, threads, leaving, coordinator_a
+):
+    leaving.is_active = False
+    leaving.save()
+    otp_login(client, coordinator_a)
+    inbox = client.get(reverse("admin:conversations_thread_changelist"), {"orphan": "yes"})
+    assert {t.pk for t in inbox.context["cl"].result_list} == {
+        threads["waiting"].pk,
+        threads["on_family"].pk,
+    }  # B's thread is not this coordinator's to see
+    response = client.post(
+        reverse("admin:journey_staffhandover_add"),
+        {"from_user": leaving.pk, "to_user": coordinator_a.pk, "reason": "leaves"},
+        follow=True,
+    )
+    assert "Also moved: 2 message threads." in response.content.decode()

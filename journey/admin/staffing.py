@@ -63,14 +63,26 @@ class HandOverFamiliesForm(forms.Form):
         self.fields["to_user"].queryset = colleagues(user, active_only=True)
 
 
+def moved_items(handover):
+    """ "3 message threads": the registered kinds' counts, in words."""
+    labels = {held.key: held.label for held in staffing.held_items()}
+    return ", ".join(
+        f"{count} {labels.get(key, key)}" for key, count in sorted(handover.items.items())
+    )
+
+
 @admin.register(StaffHandover)
 class StaffHandoverAdmin(admin.ModelAdmin):
     """Hand-overs between coordinators of the user's centers: append-only."""
 
-    list_display = ["moved_at", "from_user", "to_user", "families", "by"]
+    list_display = ["moved_at", "from_user", "to_user", "families", "other_items", "by"]
     list_select_related = ["from_user", "to_user", "by"]
-    fields = ["moved_at", "from_user", "to_user", "families", "by", "reason"]
+    fields = ["moved_at", "from_user", "to_user", "families", "other_items", "by", "reason"]
     readonly_fields = fields
+
+    @admin.display(description=_("other items moved"))
+    def other_items(self, obj):
+        return moved_items(obj) or "-"
 
     def get_queryset(self, request):
         users = colleagues(request.user).values("pk")
@@ -102,11 +114,13 @@ class StaffHandoverAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(
-                    request,
-                    _("%(count)d families moved to %(name)s.")
-                    % {"count": done.families, "name": done.to_user},
-                )
+                message = _("%(count)d families moved to %(name)s.") % {
+                    "count": done.families,
+                    "name": done.to_user,
+                }
+                if done.items:
+                    message += " " + _("Also moved: %(items)s.") % {"items": moved_items(done)}
+                messages.success(request, message)
                 return redirect("admin:journey_staffhandover_changelist")
         return TemplateResponse(
             request,

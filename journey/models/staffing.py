@@ -38,7 +38,8 @@ class CareAssignment(models.Model):
 
 
 class StaffHandover(models.Model):
-    """An append-only record: a leaving coordinator's families moved to a colleague."""
+    """An append-only record: a leaving coordinator's families (and registered items, e.g.
+    open message threads) moved to a colleague."""
 
     from_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -51,6 +52,9 @@ class StaffHandover(models.Model):
     )
     moved_at = models.DateTimeField()
     families = models.PositiveIntegerField(default=0)
+    # Other items moved, counted by kind ({"threads": 2}): the kinds higher apps register with
+    # journey.staffing.register_held_items (journey names none of them).
+    items = models.JSONField(_("other items moved"), default=dict, blank=True)
     reason = models.TextField()
 
     class Meta:
