@@ -1,4 +1,5 @@
-"""The "a message is waiting" emails: planned per thread, whenever someone writes or reads.
+"""The "a message is waiting" emails (and texts): planned per thread, whenever someone writes
+or reads.
 
 For each person who should hear of a thread (the child's guardians with a login when the care
 team wrote; the assignee, or else every coordinator of the center, when the family wrote) and
@@ -7,18 +8,26 @@ of those unread messages. A burst of messages has one first unread message, so o
 waits DEBOUNCE after that message, so a quick run of messages, or the recipient reading them,
 comes before the send. Reading cancels the row not sent yet. The email names nothing but the
 center and a link: the content is only behind the login.
+
+A guardian who chose texts (or both) for "messages waiting" (Preference.messages_channel) and
+has a confirmed number that has not answered STOP gets a text row too, or instead: the same
+key with "sms:" before it (planning.channel_key), the same send time, cancelled on reading
+like the email. Without such a number: the email only (planning.channels_for).
 """
 
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from conversations.models import Message, ReadMark, Thread
 from conversations.models import ThreadStatus as TS
 from journey.models import Guardianship, Membership
 
-from .models import Kind, Reminder, Status
+from .models import Kind, Preference, Reminder, Status
+from .planning import channel_key, channels_for, to_prefs
+from .sms.models import NumberStatus
 
 DEBOUNCE = dt.timedelta(minutes=2)
 
@@ -57,7 +66,7 @@ def _wanted(thread):
                                                           "created_at")
     )  # fmt: skip
     out = []
-    for kind, recipient, user_id, zone in _recipients(thread):
+    for kind, recipient, user_id, zone, channels in _recipients(thread):
         read_at = reads.get(user_id)
         unread = [
             (pk, at)
@@ -67,18 +76,29 @@ def _wanted(thread):
             and (read_at is None or at > read_at)
         ]
         if unread:
-            out.append(_row(thread, kind, recipient, zone, *unread[0]))
+            out += [_row(thread, kind, recipient, zone, *unread[0], c) for c in channels]
     return out
 
 
 def _recipients(thread):
-    """(kind, Guardian or User, user id, time zone) of everyone who hears of this thread."""
-    links = Guardianship.objects.filter(
-        patient_id=thread.patient_id, guardian__user__is_active=True
-    ).select_related("guardian")
+    """(kind, Guardian or User, user id, time zone, channels) of everyone who hears of this
+    thread. A guardian's channels follow their choice for this child; staff get emails."""
+    links = list(
+        Guardianship.objects.filter(patient_id=thread.patient_id, guardian__user__is_active=True)
+        .select_related("guardian")
+        .annotate(number_status=F("guardian__text_number__status"))
+    )
+    prefs = {
+        pref.guardian_id: pref
+        for pref in Preference.objects.filter(
+            patient_id=thread.patient_id, guardian_id__in=[link.guardian_id for link in links]
+        )
+    }
     for link in links:
         guardian = link.guardian
-        yield Kind.MESSAGE_WAITING, guardian, guardian.user_id, guardian.time_zone
+        can_text = link.number_status == NumberStatus.ACTIVE
+        channels = channels_for(to_prefs(prefs.get(guardian.pk), can_text), Kind.MESSAGE_WAITING)
+        yield Kind.MESSAGE_WAITING, guardian, guardian.user_id, guardian.time_zone, channels
     if thread.status == TS.CLOSED:
         return
     staff = Membership.objects.filter(center_id=thread.center_id, user__is_active=True)
@@ -88,15 +108,17 @@ def _recipients(thread):
         staff = staff.filter(role=Membership.Role.COORDINATOR)
     for membership in staff.select_related("user"):
         user = membership.user
-        yield Kind.MESSAGE_WAITING_STAFF, user, user.pk, user.time_zone
+        yield Kind.MESSAGE_WAITING_STAFF, user, user.pk, user.time_zone, ("email",)
 
 
-def _row(thread, kind, recipient, zone, first_unread, at):
+def _row(thread, kind, recipient, zone, first_unread, at, channel):
     guardian = recipient if kind == Kind.MESSAGE_WAITING else None
     tag = f"g{recipient.pk}" if guardian else f"u{recipient.pk}"
+    key = f"{tag}:{kind}:thread{thread.pk}.m{first_unread}:{at.date().isoformat()}"
     return Reminder(
-        key=f"{tag}:{kind}:thread{thread.pk}.m{first_unread}:{at.date().isoformat()}",
+        key=channel_key(key, channel),
         kind=kind,
+        channel=channel,
         guardian=guardian,
         user=None if guardian else recipient,
         center_id=thread.center_id,
@@ -108,7 +130,8 @@ def _row(thread, kind, recipient, zone, first_unread, at):
 
 
 def still_linked(row):
-    """At send time: a guardian whose link to the child ended hears of nothing."""
+    """At send time (emails and texts): a guardian whose link to the child ended hears of
+    nothing."""
     if row.kind != Kind.MESSAGE_WAITING:
         return True
     return Guardianship.objects.filter(
