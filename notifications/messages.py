@@ -16,6 +16,7 @@ like the email. Without such a number: the email only (planning.channels_for).
 """
 
 import datetime as dt
+import re
 
 from django.db import transaction
 from django.db.models import F
@@ -25,16 +26,19 @@ from conversations.models import Message, ReadMark, Thread
 from conversations.models import ThreadStatus as TS
 from journey.models import Guardianship, Membership
 
-from .models import Kind, Preference, Reminder, Status
+from .models import Channel, Kind, Preference, Reminder, Status
 from .planning import channel_key, channels_for, to_prefs
 from .sms.models import NumberStatus
 
 DEBOUNCE = dt.timedelta(minutes=2)
+# A burst some channel already told of (sent, or going out now): no other channel joins later.
+TOLD = (Status.SENT, Status.SENDING)
+THREAD_IN_KEY = re.compile(r":thread(\d+)\.m\d+:")
 
 
 def plan_thread(thread_id, now=None):
     """Make the thread's pending "message waiting" rows match who has unread messages now.
-    Returns (created, cancelled)."""
+    Returns (created or revived, cancelled)."""
     now = now or timezone.now()
     with transaction.atomic():
         # One planner per thread at a time (a burst of messages from two tabs or two people).
@@ -47,16 +51,55 @@ def plan_thread(thread_id, now=None):
             kind__in=[Kind.MESSAGE_WAITING, Kind.MESSAGE_WAITING_STAFF],
             key__contains=f":thread{thread.pk}.",
         )
-        existing = set(mine.filter(key__in=list(wanted)).values_list("key", flat=True))
-        created = Reminder.objects.bulk_create(
-            [row for key, row in wanted.items() if key not in existing], ignore_conflicts=True
-        )
+        # The wanted bursts' rows on every channel (a channel choice may have changed since).
+        keys = {channel_key(_burst(key), c) for key in wanted for c in Channel.values}
+        rows = mine.filter(key__in=keys).values_list("key", "status", "cancel_reason")
+        found = {key: (status, reason) for key, status, reason in rows}
+        told = {_burst(key) for key, (status, _) in found.items() if status in TOLD}
+        new = [row for key, row in wanted.items() if key not in found and _burst(key) not in told]
+        created = Reminder.objects.bulk_create(new, ignore_conflicts=True)
+        revived = _revive(mine, wanted, found, told, now)
         cancelled = (
             mine.filter(status=Status.PENDING)
             .exclude(key__in=list(wanted))
             .update(status=Status.CANCELLED, updated_at=now)
         )
-    return len(created), cancelled
+    return len(created) + revived, cancelled
+
+
+def _burst(key):
+    """The key without its channel: the same for a burst's email and text."""
+    return key.removeprefix(f"{Channel.SMS}:")
+
+
+def _revive(mine, wanted, found, told, now):
+    """A guardian's row this planner cancelled (a text after STOP, an email after choosing
+    texts) that is wanted again, while no channel has told of its burst: pending again. Rows
+    dispatch cancelled (cancel_reason set) stay cancelled."""
+    keys = [
+        key
+        for key, (status, reason) in found.items()
+        if key in wanted and status == Status.CANCELLED and not reason
+        and wanted[key].kind == Kind.MESSAGE_WAITING and _burst(key) not in told
+    ]  # fmt: skip
+    if not keys:
+        return 0
+    return mine.filter(key__in=keys, status=Status.CANCELLED, cancel_reason="").update(
+        status=Status.PENDING, attempts=0, updated_at=now
+    )
+
+
+def replan_children(patient_ids, now=None):
+    """A guardian's channel choice or number changed: the threads of these children with a
+    guardian's row not sent yet are planned again, so that it follows (a STOP hands a pending
+    text back to email; choosing texts turns a pending email into a text)."""
+    keys = Reminder.objects.filter(
+        patient_id__in=list(patient_ids), kind=Kind.MESSAGE_WAITING, status=Status.PENDING
+    ).values_list("key", flat=True)
+    threads = {int(match[1]) for key in keys if (match := THREAD_IN_KEY.search(key))}
+    for thread_id in sorted(threads):
+        plan_thread(thread_id, now)
+    return len(threads)
 
 
 def _wanted(thread):

@@ -6,7 +6,9 @@ GIVEN Mia's guardians A and A2 at center A; A may have a number (confirmed, stop
 WHEN  the care team writes in a thread, time passes, A reads it, or A's link ends
 THEN  A gets a text instead of (or besides) the email only with a confirmed, not-stopped
       number; reading cancels the text as it cancels the email; the text says only that a
-      message waits and where to log in, never what it says; A2 keeps getting the email.
+      message waits and where to log in, never what it says; A2 keeps getting the email; a
+      STOP, START or new choice before the send moves the pending row to the right channel,
+      never adding a second notice for a burst already told of.
 """
 
 import datetime as dt
@@ -20,12 +22,13 @@ from conversations import services
 from journey.models import Guardianship
 from journey.models.people import Language
 from notifications import dispatch
+from notifications import services as notification_services
 from notifications.models import Channel, Kind, Preference, Reminder, Status
 from notifications.sms import dispatch as sms_dispatch
-from notifications.sms import texts
+from notifications.sms import numbers, texts
 from notifications.sms.models import NumberStatus
 from tests.factories_conversations import NOW, SECRET, mia_family
-from tests.factories_sms import OutboxBackend, confirmed
+from tests.factories_sms import MOBILE, OutboxBackend, confirmed
 
 pytestmark = pytest.mark.django_db
 LINK = f"{settings.SITE_URL}/portal/"
@@ -188,3 +191,50 @@ def test_the_body_is_the_same_whatever_the_message(mia):
     assert texts.body(row, NOW) == (
         f"Waypoint: your care team sent you a message. Read it: {LINK} Reply STOP to stop texts."
     )
+
+
+# ---- a pending "message waiting" follows a STOP, a START or a new choice ----
+
+
+def test_stop_before_the_send_hands_the_pending_text_back_to_email(
+    mia, coordinator_a, frozen, capture, sent
+):
+    guardian, second, child = mia
+    choose(guardian, child, "sms")
+    team_writes(mia, coordinator_a, capture, frozen)
+    numbers.inbound(MOBILE, "STOP")
+    assert rows(guardian) == {(Channel.SMS, Status.CANCELLED), (Channel.EMAIL, Status.PENDING)}
+    numbers.inbound(MOBILE, "START")  # texts again: the same text row, pending again
+    assert rows(guardian) == {(Channel.SMS, Status.PENDING), (Channel.EMAIL, Status.CANCELLED)}
+    numbers.inbound(MOBILE, "STOP")
+    frozen.shift(dt.timedelta(minutes=3))
+    sms_dispatch.dispatch_texts()
+    dispatch.dispatch_due()
+    assert sent == []
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([guardian.email, second.email])
+
+
+def test_choosing_texts_turns_a_pending_email_into_a_text(mia, coordinator_a, frozen, capture):
+    guardian, _, child = mia
+    confirmed(guardian)
+    team_writes(mia, coordinator_a, capture, frozen)
+    assert rows(guardian) == {(Channel.EMAIL, Status.PENDING)}
+    notification_services.save_preferences(guardian, child, {"messages_channel": "sms"})
+    assert rows(guardian) == {(Channel.SMS, Status.PENDING), (Channel.EMAIL, Status.CANCELLED)}
+
+
+def test_a_burst_already_emailed_gets_no_text_after_choosing_texts(
+    mia, coordinator_a, frozen, capture, sent
+):
+    guardian, _, child = mia
+    confirmed(guardian)
+    thread = team_writes(mia, coordinator_a, capture, frozen)
+    frozen.shift(dt.timedelta(minutes=3))
+    dispatch.dispatch_due()
+    notification_services.save_preferences(guardian, child, {"messages_channel": "sms"})
+    with capture(execute=True):  # the same burst: A has not read the first answer yet
+        services.post_message(thread, coordinator_a, "One more thing")
+    assert rows(guardian) == {(Channel.EMAIL, Status.SENT)}
+    frozen.shift(dt.timedelta(minutes=3))
+    sms_dispatch.dispatch_texts()
+    assert sent == []
