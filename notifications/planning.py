@@ -44,13 +44,15 @@ class Prefs:
     can_text: bool = False  # a confirmed number that has not answered STOP nor been refused
 
 
-# Which of a guardian's channel choices each kind follows ("messages waiting": the things that
-# wait for the family to act; today the family steps).
+# Which of a guardian's channel choices each kind follows ("messages waiting": what waits for
+# the family: a family step coming due, and a secure message from the care team, whose rows
+# notifications.messages plans per thread with channels_for and channel_key).
 CHANNEL_GROUPS = {
     Kind.LAB_REMINDER: "lab_channel",
     Kind.OVERDUE_NUDGE: "lab_channel",
     Kind.OVERDUE_OTHER_GUARDIAN: "lab_channel",
     Kind.STEP_DUE: "messages_channel",
+    Kind.MESSAGE_WAITING: "messages_channel",
     Kind.STAGE_CHANGED: "stage_channel",
 }
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from journey.models import Guardianship
 from tracker.models import ScheduledLab
 
+from . import messages
 from .emails import PREFERENCES_SALT
 from .models import (
     MAX_SNOOZE_DAYS,
@@ -143,7 +144,10 @@ def replan_now(patient_ids, now=None):
     """
     try:
         with transaction.atomic():  # a savepoint: a failed re-plan leaves the saved choice
-            return reconcile(patient_ids, now=now)
+            counts = reconcile(patient_ids, now=now)
+            # "A message is waiting" rows are planned per thread: a pending one follows too.
+            messages.replan_children(patient_ids, now)
+            return counts
     except DatabaseError:
         log.warning("re-plan of %s failed; the queued task will catch up", patient_ids)
         return None

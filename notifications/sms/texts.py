@@ -25,6 +25,10 @@ def body(reminder, now):
                 "when": _when(days),
                 "link": link,
             }
+        elif reminder.kind == Kind.MESSAGE_WAITING:  # never the message: it is behind the login
+            text = _("Waypoint: your care team sent you a message. Read it: %(link)s") % {
+                "link": link
+            }
         elif reminder.kind == Kind.STAGE_CHANGED:
             text = _("Waypoint: there is news for your family. Details: %(link)s") % {"link": link}
         else:  # the overdue ladder
