@@ -39,11 +39,14 @@ demo: install
 test: install browser-deps lint migrations-check
 	$(VENV)/bin/pytest
 
-# Regenerates docs/screenshots/<page>-phone.png and -desktop.png (never run by CI).
+# Regenerates docs/screenshots/<page>-phone.png and -desktop.png, the family's message thread and
+# the coordinator's admin thread (never run by CI).
 screenshots: install browser-deps
 	rm -f docs/screenshots/*.png
 	WAYPOINT_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/browser/test_accessibility.py -k every_portal_page
+	WAYPOINT_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
+		tests/browser/test_thread_screenshots.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -79,7 +79,7 @@ def thread(request, public_id, thread_id):
         "child": child,
         "page": "messages",
         "thread": found,
-        "messages": list(messages),
+        "thread_messages": list(messages),  # "messages" is the flash messages (base.html)
         "form": form,
         "can_message": can_message,
     }

@@ -82,3 +82,6 @@ class PreferenceAdmin(CenterScopedAdmin):
 @admin.register(CenterNotificationSettings)
 class CenterNotificationSettingsAdmin(CenterScopedAdmin):
     list_display = ["center", "minimal"]
+
+
+from .sms import admin as sms_admin  # noqa: E402, F401 (registers the text-number pages)

@@ -15,9 +15,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from .models import MAIL_RELAY, Relay, RelayState
+from .models import MAIL_RELAY, SMS_RELAY, Relay, RelayState
 
 log = logging.getLogger(__name__)
+
+NAMES = {MAIL_RELAY: "mail relay", SMS_RELAY: "text provider"}  # what the log lines call it
+
+
+def name(relay_id):
+    """The relay as the log lines name it: "mail relay" or "text provider"."""
+    return NAMES.get(relay_id, f"relay {relay_id}")
+
 
 PROBE_LEASE = dt.timedelta(seconds=60)  # a probe whose worker died is taken again after this
 
@@ -64,7 +72,7 @@ def trip(now, error, relay_id=MAIL_RELAY):
         if row.state == RelayState.UP:
             row.state, row.down_since, row.failures = RelayState.DOWN, now, 1
             row.retry_at, row.alerted, row.changed_at = now + wait_after(1), False, now
-            log.warning("mail relay down, sending paused: %s", error)
+            log.warning("%s down, sending paused: %s", name(relay_id), error)
         row.save()
 
 
@@ -72,7 +80,7 @@ def recovered(now, relay_id=MAIL_RELAY):
     """The relay answered: everyone sends again."""
     row = relay(relay_id)
     if row.state == RelayState.DOWN:
-        log.warning("mail relay back after %s", now - row.down_since)
+        log.warning("%s back after %s", name(relay_id), now - row.down_since)
     Relay.objects.filter(pk=row.pk).update(
         state=RelayState.UP, down_since=None, retry_at=None, probe_until=None, failures=0,
         alerted=False, changed_at=now,
@@ -93,7 +101,7 @@ def _probe_failed(now, error, relay_id):
         row.retry_at, row.probe_until = now + wait_after(row.failures), None
         row.last_error = error[:500]
         row.save()
-    log.info("mail relay probe failed (%s in a row): %s", row.failures, error)
+    log.info("%s probe failed (%s in a row): %s", name(relay_id), row.failures, error)
 
 
 def down_too_long(row, now):
@@ -110,6 +118,6 @@ def _alert_once(row, now):
         return
     if Relay.objects.filter(pk=row.pk, alerted=False).update(alerted=True):
         log.error(
-            "mail relay down for %s (since %s): reminders are waiting; last error: %s",
-            now - row.down_since, row.down_since.isoformat(), row.last_error,
+            "%s down for %s (since %s): messages are waiting; last error: %s",
+            name(row.pk), now - row.down_since, row.down_since.isoformat(), row.last_error,
         )  # fmt: skip

@@ -2,7 +2,8 @@
 
 Four counts and two ages, each from a partial index: the oldest due reminder not yet sent
 (`reminder_pending_due`), pending and failed rows, rows a dead worker still holds
-(`reminder_lease`), and the relay's state (one row, breaker.py).
+(`reminder_lease`), and each relay's state (one row each, breaker.py): the mail relay
+(`relay_*`) and the text-message provider (`sms_relay_*`).
 """
 
 import datetime as dt
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
-from .models import Relay, RelayState, Reminder
+from .models import MAIL_RELAY, SMS_RELAY, Relay, RelayState, Reminder
 from .models import Status as S
 
 DAY = dt.timedelta(days=1)
@@ -29,6 +30,9 @@ class Snapshot:
     relay: str
     relay_down_seconds: float
     relay_down_since: str | None
+    sms_relay: str = RelayState.UP
+    sms_relay_down_seconds: float = 0.0
+    sms_relay_down_since: str | None = None
     problems: list = field(default_factory=list)
 
     @property
@@ -45,8 +49,9 @@ def snapshot(now=None):
     pending = Reminder.objects.filter(status=S.PENDING)
     due = pending.filter(send_at__lte=now)
     oldest = due.aggregate(oldest=Min("send_at"))["oldest"]
-    relay = Relay.objects.filter(pk=1).first() or Relay()  # read only: no row yet is "up"
-    down = relay.state == RelayState.DOWN
+    relays = {row.pk: row for row in Relay.objects.filter(pk__in=[MAIL_RELAY, SMS_RELAY])}
+    mail_state, mail_down, mail_since = _relay(relays, MAIL_RELAY, now)
+    sms_state, sms_down, sms_since = _relay(relays, SMS_RELAY, now)
     result = Snapshot(
         checked_at=now.isoformat(),
         oldest_overdue_seconds=round((now - oldest).total_seconds(), 1) if oldest else 0.0,
@@ -54,12 +59,24 @@ def snapshot(now=None):
         due=due.count(),
         failed_24h=Reminder.objects.filter(status=S.FAILED, updated_at__gte=now - DAY).count(),
         stuck=Reminder.objects.filter(status=S.SENDING, lease_until__lt=now).count(),
-        relay=relay.state,
-        relay_down_seconds=round((now - relay.down_since).total_seconds(), 1) if down else 0.0,
-        relay_down_since=relay.down_since.isoformat() if down else None,
+        relay=mail_state,
+        relay_down_seconds=mail_down,
+        relay_down_since=mail_since,
+        sms_relay=sms_state,
+        sms_relay_down_seconds=sms_down,
+        sms_relay_down_since=sms_since,
     )
     result.problems = _problems(result)
     return result
+
+
+def _relay(rows, relay_id, now):
+    """A relay's state, seconds down and since when (read only: no row yet is "up")."""
+    row = rows.get(relay_id) or Relay(pk=relay_id)
+    if row.state != RelayState.DOWN:
+        return row.state, 0.0, None
+    seconds = round((now - row.down_since).total_seconds(), 1)
+    return row.state, seconds, row.down_since.isoformat()
 
 
 def _problems(snap):
@@ -67,6 +84,7 @@ def _problems(snap):
         ("outbox_overdue", snap.oldest_overdue_seconds, settings.HEALTH_MAX_OVERDUE_SECONDS),
         ("failed_24h", snap.failed_24h, settings.HEALTH_MAX_FAILED_24H),
         ("relay_down", snap.relay_down_seconds, settings.HEALTH_MAX_RELAY_DOWN_SECONDS),
+        ("sms_relay_down", snap.sms_relay_down_seconds, settings.HEALTH_MAX_RELAY_DOWN_SECONDS),
     ]
     return [name for name, value, limit in limits if value > limit]
 

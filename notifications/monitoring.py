@@ -1,6 +1,6 @@
 """GET /health/ and GET /metrics: the outbox's health for uptime monitors and Prometheus.
 
-/health/ needs no login and shows no patient data: counts, ages and the relay's state; 503
+/health/ needs no login and shows no patient data: counts, ages and both relays' states; 503
 past the HEALTH_* thresholds (or without a database), so any uptime monitor can page.
 /metrics exposes the same gauges in Prometheus' format (prometheus_client) to a bearer
 METRICS_TOKEN or to a client address in METRICS_ALLOWED_NETWORKS (loopback by default).
@@ -31,6 +31,7 @@ GAUGES = [
     ("failed_24h", "Reminders that failed in the last 24 hours"),
     ("stuck", "Reminders held past their lease by a worker that died"),
     ("relay_down_seconds", "How long the mail relay has been down (0: up)"),
+    ("sms_relay_down_seconds", "How long the text-message provider has been down (0: up)"),
 ]
 
 
@@ -57,6 +58,11 @@ class OutboxCollector:
             yield GaugeMetricFamily(f"waypoint_outbox_{name}", text, value=getattr(snap, name))
         yield GaugeMetricFamily(
             "waypoint_relay_up", "1 when the mail relay answers", value=int(snap.relay == "up")
+        )
+        yield GaugeMetricFamily(
+            "waypoint_sms_relay_up",
+            "1 when the text-message provider answers",
+            value=int(snap.sms_relay == "up"),
         )
         yield GaugeMetricFamily(
             "waypoint_health_ok", "1 when /health/ answers 200", value=int(snap.healthy)

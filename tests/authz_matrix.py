@@ -168,6 +168,9 @@ MODELS.update(model_rows("reports.outsideresult", READ_ONLY_A, READ_ONLY_B, READ
 # family messages: the care team reads, replies, assigns and closes; nobody adds or deletes
 MODELS.update(model_rows("conversations.thread", READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
 MODELS.update(model_rows("conversations.businesshours", ALL_200, OTHER_CENTER, ALL_200))
+# text-message numbers and their history: changed only by the guardian and the provider
+for _m in ["notifications.textnumber", "notifications.numberevent"]:
+    MODELS.update(model_rows(_m, READ_ONLY_A, READ_ONLY_B, READ_ONLY_SU))
 for _m in ["notifications.preference", "notifications.centernotificationsettings"]:
     MODELS.update(model_rows(_m, ALL_200, OTHER_CENTER, ALL_200))
 # a center's eligibility policy: its coordinators switch rules, never delete a setting

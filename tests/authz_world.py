@@ -78,6 +78,13 @@ class World:
             guardian=self.guardian_a, patient=self.child_a
         )
         self.center_settings_a = nm.CenterNotificationSettings.objects.create(center=self.center_a)
+        self.text_number_a = nm.TextNumber.objects.create(
+            guardian=self.guardian_a, number="+12025550143", status=nm.NumberStatus.ACTIVE,
+            confirmed_at=timezone.now(),
+        )  # fmt: skip
+        self.number_event_a = nm.NumberEvent.objects.create(
+            guardian=self.guardian_a, number="+12025550143", event="confirmed", at=timezone.now()
+        )
         self.center_policy_a = journey_services.set_center_policy(
             self.center_a,
             jm.EligibilityCriterion.objects.create(
@@ -179,6 +186,8 @@ class World:
             ("notifications", "reminder"): self.reminder_a,
             ("notifications", "preference"): self.preference_a,
             ("notifications", "centernotificationsettings"): self.center_settings_a,
+            ("notifications", "textnumber"): self.text_number_a,
+            ("notifications", "numberevent"): self.number_event_a,
             ("journey", "centercriterionsetting"): self.center_policy_a,
             ("reports", "symptomreport"): self.report_a,
             ("interfaces", "labsender"): lab_system,

@@ -6,17 +6,25 @@ import re
 import pytest
 from django.utils import timezone
 
+from conversations import services as conversations
 from journey.models import Diagnosis, Therapy
 from notifications import emails
-from notifications.models import Kind, Reminder
+from notifications.models import GUARDIAN_KINDS, Channel, Kind, Reminder
+from notifications.sms import texts
 from tests import factories as f
 from tests.factories_notifications import Family, critical_result
 from tracker.models import LabTest
 
-GUARDIAN = [Kind.LAB_REMINDER, Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.STAGE_CHANGED]
-GUARDIAN += [Kind.STEP_DUE]
+GUARDIAN = list(GUARDIAN_KINDS)  # every kind a guardian may get, "a message is waiting" too
 STAFF = [Kind.CRITICAL_RESULT, Kind.OVERDUE_COORDINATOR, Kind.DAILY_DIGEST]
-STAFF += [Kind.AUTHORIZATION_EXPIRING]
+STAFF += [Kind.AUTHORIZATION_EXPIRING, Kind.MESSAGE_WAITING_STAFF, Kind.URGENT_REPORT]
+STAFF += [Kind.AGE_CHANGE_COORDINATOR]
+# Guardian emails that name the child by first name (unless minimal); the others never do.
+NAME_THE_CHILD = [Kind.LAB_REMINDER, Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN]
+NAME_THE_CHILD += [Kind.STEP_DUE, Kind.CENTER_CHANGED]
+# The exchange in the child's message thread: none of it may leave the portal.
+QUESTION = "Is this ALT bad? Mia's skin looks yellowish since Tuesday."
+ANSWER = "An ALT of 999 after Zolgensma is expected; we raise the prednisolone dose."
 DUE = dt.date(2025, 3, 10)
 
 
@@ -42,8 +50,10 @@ def _row(family, kind, lab, step, result):
 
 
 def forbidden(family, result):
-    """Words that would leak health information: diagnosis, therapy, lab names, values."""
+    """Words that would leak health information: diagnosis, therapy, lab names, values, the
+    message thread's words."""
     words = {family.patient.last_name, "SMN1", "exon", "AAV", "Liver", "ALT", "AST", "999"}
+    words |= {"yellowish", "Tuesday", "prednisolone", "dose", "skin", str(result.value)}
     words |= set(Therapy.objects.values_list("name", flat=True))
     words |= set(Therapy.objects.values_list("generic_name", flat=True))
     words |= {n for pair in LabTest.objects.values_list("name", "code") for n in pair}
@@ -58,6 +68,10 @@ def world(db):
     lab = family.lab(DUE)
     step = family.step(DUE)
     result = critical_result(family.journey, timezone.now())
+    family.mother.user = f.UserFactory(email=family.mother.email)
+    family.mother.save()
+    thread = conversations.start_thread(family.mother, family.patient, "ALT", QUESTION)
+    conversations.post_message(thread, family.coordinator, ANSWER)
     return family, lab, step, result
 
 
@@ -85,7 +99,7 @@ def test_every_template_renders_the_minimum(world, kind, minimal, language):
     assert "http://127.0.0.1:8000/" in message.body
     assert message.extra_headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/")
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    if kind in GUARDIAN and not minimal and kind != Kind.STAGE_CHANGED:
+    if kind in NAME_THE_CHILD and not minimal:
         assert family.patient.first_name in message.subject + message.body
 
 
@@ -128,3 +142,39 @@ def test_one_recipients_values_never_reach_anothers_email(world):
     for text in _texts(message):
         assert "Zebulon" not in text and "\x1f" not in text
     assert "Mia" in message.subject
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("kind", GUARDIAN)
+def test_every_text_body_names_no_health_information(world, kind, language):
+    """GIVEN a child with a diagnosis, a critical result and a message thread about it
+    WHEN any guardian kind is written as a text THEN it names none of them, nor the child,
+    and fits one segment (a text shows on a locked screen)."""
+    family, lab, step, result = world
+    family.mother.language = language
+    row = _row(family, kind, lab, step, result)
+    row.channel = Channel.SMS
+    text = texts.body(row, timezone.now())
+    for word in forbidden(family, result) | {family.patient.first_name, family.center.name}:
+        assert not re.search(rf"\b{re.escape(word)}\b", text, re.I), (kind, word, text)
+    assert "http://127.0.0.1:8000/portal/" in text and len(text) <= 160
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_code_and_keyword_replies_name_no_health_information(world, language):
+    family, lab, step, result = world
+    bodies = [texts.code_text("123456", language)]
+    bodies += [texts.reply(keyword, language) for keyword in ("stop", "start", "help")]
+    for text in bodies:
+        for word in forbidden(family, result) | {family.patient.first_name}:
+            assert not re.search(rf"\b{re.escape(word)}\b", text, re.I), (word, text)
+        assert "Waypoint" in text and len(text) <= 160
+
+
+def test_message_waiting_emails_carry_only_the_link(world):
+    """The thread's subject and words stay behind the login; the family gets the list's link."""
+    family, lab, step, result = world
+    message = emails.build(_row(family, Kind.MESSAGE_WAITING, lab, step, result))
+    for text in _texts(message):
+        assert QUESTION not in text and ANSWER not in text
+    assert f"/portal/children/{family.patient.public_id}/messages/" in message.body

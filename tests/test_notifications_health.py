@@ -1,12 +1,13 @@
 """GET /health/ (no login, no patient data, 503 past thresholds) and GET /metrics."""
 
 import datetime as dt
+import logging
 
 import pytest
 from django.utils import timezone
 
 from notifications import breaker
-from notifications.models import Reminder, Status
+from notifications.models import SMS_RELAY, Reminder, Status
 from tests.factories_notifications import due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,44 @@ def test_metrics_are_loopback_only_by_default(client, settings):
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+def test_health_and_metrics_report_the_text_provider_on_its_own(client, settings):
+    """GIVEN the text provider down for 20 minutes and the mail relay up THEN /health/ is 503
+    naming `sms_relay_down` only, and /metrics says mail up, texts down."""
+    settings.HEALTH_MAX_RELAY_DOWN_SECONDS = 600
+    since = timezone.now() - dt.timedelta(minutes=20)
+    breaker.relay()  # the mail relay's row, up
+    breaker.trip(since, "TwilioRestException: HTTP 503", relay_id=SMS_RELAY)
+    body = client.get("/health/").json()
+    assert body["problems"] == ["sms_relay_down"] and body["status"] == "failing"
+    assert (body["relay"], body["relay_down_seconds"], body["relay_down_since"]) == ("up", 0, None)
+    assert body["sms_relay"] == "down" and body["sms_relay_down_seconds"] >= 1200
+    assert body["sms_relay_down_since"] == since.isoformat()
+    text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert "waypoint_relay_up 1.0" in text and "waypoint_sms_relay_up 0.0" in text
+    assert "waypoint_outbox_sms_relay_down_seconds 120" in text  # 1200 s and a little
+
+
+def test_health_reports_the_text_provider_up_before_its_first_use(client):
+    body = client.get("/health/").json()
+    assert (body["sms_relay"], body["sms_relay_down_seconds"], body["problems"]) == ("up", 0, [])
+
+
+def test_breaker_log_lines_name_the_relay(caplog, settings):
+    """The text provider's outage logs as "text provider", the mail relay's as "mail relay"."""
+    settings.NOTIFICATIONS_RELAY_ALERT_SECONDS = 600
+    start = timezone.now()
+    with caplog.at_level(logging.INFO, logger="notifications.breaker"):
+        breaker.trip(start, "HTTP 503", relay_id=SMS_RELAY)
+        breaker.trip(start, "Connection refused")
+        late = start + dt.timedelta(minutes=11)
+        assert not breaker.may_send(late, lambda: "still 503", relay_id=SMS_RELAY)
+        breaker.recovered(late + dt.timedelta(minutes=5), relay_id=SMS_RELAY)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "text provider down, sending paused: HTTP 503"
+    assert lines[1] == "mail relay down, sending paused: Connection refused"
+    assert any(m.startswith("text provider down for 0:11:00") for m in lines)
+    assert any(m.startswith("text provider probe failed (2 in a row)") for m in lines)
+    assert lines[-1] == "text provider back after 0:16:00"
+    assert not any("mail relay" in m for m in lines[2:])
