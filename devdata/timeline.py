@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from journey import access, followup
+from journey import access, followup, services
 from journey.ages import birthday
 from journey.custody import ages as age_rules
 from journey.custody import services as custody
@@ -29,6 +29,7 @@ from journey.models import (
     Membership,
     Patient,
     PortalAccessChange,
+    Stage,
 )
 from notifications import custody as age_notices
 from notifications.models import Kind, Reminder
@@ -36,6 +37,8 @@ from notifications.models import Kind, Reminder
 FIRST_MONTHS, LAST_YEARS = 6, 19
 SWEEP_HOUR = dt.time(14, 0)  # UTC: the morning in the Americas, the afternoon in Europe
 INVITE_AT_YEARS = 18
+ANSWER_AFTER = dt.timedelta(days=3)  # the walk's family answers each contact check
+FOLLOW_UP_AFTER = dt.timedelta(days=365)  # monitoring, then long-term follow-up
 AGE_KINDS = [Kind.AGE_CHANGE_FAMILY, Kind.AGE_CHANGE_COORDINATOR]
 
 
@@ -92,8 +95,8 @@ def moments(patient):
         if age == INVITE_AT_YEARS:
             days.append(Moment(day - dt.timedelta(days=61), "invite"))
     days += [Moment(birthday(start, n), "yearly") for n in range(LAST_YEARS + 1)]
-    days.append(Moment(end, "yearly"))
-    order = {"invite": 0, "age": 1, "yearly": 2}
+    days.append(Moment(end, "end"))
+    order = {"invite": 0, "age": 1, "yearly": 2, "end": 3}
     kept = {m for m in days if start <= m.day <= end}
     return sorted(kept, key=lambda m: (m.day, order[m.what]))
 
@@ -157,19 +160,22 @@ class Walk:
         return roles(self.patient, instant(day))
 
     def run(self, moment):
-        now = instant(moment.day)
+        now, day = instant(moment.day), moment.day
         before = roles(self.patient, now)
         if moment.what == "invite":
-            self.invite(moment.day, now)
+            self.invite(day, now)
         elif moment.what == "age":
             age_notices.age_transitions(now)
-        else:
+        elif moment.what == "yearly":
+            self.to_follow_up(day, now)
+            now = self.yearly_instant(now)
+            day = now.date()
             followup.sweep(now)
-        self.read(moment.day)
+        self.read(day)
         after = roles(self.patient, now)
         if after != before:
-            self.say(moment.day, f"guardians before: {before}")
-            self.say(moment.day, f"guardians after:  {after}")
+            self.say(day, f"guardians before: {before}")
+            self.say(day, f"guardians after:  {after}")
 
     def invite(self, day, now):
         email = f"young-{self.patient.public_id.hex[:8]}@example.org"
@@ -177,6 +183,38 @@ class Walk:
         custody.invite_young_person(self.patient, email=email, by=by, now=now)
         who = by.email if by else "a coordinator"
         self.say(day, f"{who} invites {self.patient.first_name} to an own account ({email})")
+
+    def yearly_instant(self, now):
+        """The hourly sweep asks again once a check is a full year (365 days) old: on a
+        365-day anniversary that is an hour after the last check's time, not at it."""
+        last = (
+            ContactConfirmation.objects.filter(patient=self.patient)
+            .order_by("-requested_at")
+            .values_list("requested_at", flat=True)
+            .first()
+        )
+        if last is None:
+            return now
+        return max(now, last + followup.YEAR + dt.timedelta(hours=1))
+
+    def to_follow_up(self, day, now):
+        """A year after the infusion the coordinator moves the journey from monitoring to
+        long-term follow-up (so the yearly contact checks apply)."""
+        journey = self.patient.journeys.filter(stage=Stage.MONITORING).order_by("-pk").first()
+        if journey is None or journey.infusion_date is None:
+            return
+        if day < journey.infusion_date + FOLLOW_UP_AFTER:
+            return
+        by = self.coordinator.user if self.coordinator else None
+        services.move_stage(
+            journey,
+            Stage.FOLLOW_UP,
+            by=by,
+            reason="Timeline replay: a year after the infusion",
+            override_reason="Timeline replay",
+            now=now,
+        )
+        self.say(day, "the coordinator moves the journey to long-term follow-up")
 
     def read(self, day):
         for row in self._new("transition", AgeTransition.objects.filter(patient=self.patient)):
@@ -191,9 +229,11 @@ class Walk:
         for row in self._new("change", changes.select_related("guardian")):
             self.say(day, f"access history of {row.guardian.full_name}: {row.action}")
         checks = ContactConfirmation.objects.filter(patient=self.patient)
-        for row in self._new("check", checks.select_related("guardian")):
+        for row in self._new("check", checks.select_related("guardian", "patient")):
             self.say(day, f"yearly contact check asked of {row.guardian.full_name}, "
-                          f"answer by {row.answer_by}")  # fmt: skip
+                          f"answer by {row.answer_by}; answered \"still correct\" "
+                          f"{(day + ANSWER_AFTER).isoformat()}")  # fmt: skip
+            followup.confirm(row, now=instant(day) + ANSWER_AFTER)
 
     def _new(self, key, queryset):
         rows = list(queryset.filter(pk__gt=self.seen[key]).order_by("pk"))

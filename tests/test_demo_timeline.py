@@ -9,7 +9,7 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from devdata import timeline
-from journey.models import AgePolicy, Guardianship, Patient
+from journey.models import AgePolicy, Guardianship, Journey, Patient, Stage, Therapy
 from tests import factories as f
 
 TODAY = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
@@ -40,6 +40,12 @@ def infant(center_a, coordinator_a):
         relationship=Guardianship.Relationship.MOTHER,
         role=Guardianship.Role.PRIMARY,
     )
+    f.JourneyFactory(
+        patient=patient,
+        stage=Stage.MONITORING,
+        therapy=Therapy.objects.first(),
+        infusion_date=dt.date(2026, 2, 1),
+    )
     return patient
 
 
@@ -63,12 +69,17 @@ def test_the_timeline_shows_the_notices_and_the_18th_birthday_and_changes_nothin
     assert "guardians after:  Ana Rivera (mother, co_guardian, restricted: no_access)" in change
     assert "Maya " in change and "(self, primary)" in change
     assert "Told 60 days ahead" in "\n".join(lines_on(text, "2037-04-16"))  # age 12
+    moved = lines_on(text, "2027-12-15")  # the first 6-month anniversary a year after infusion
+    assert "moves the journey to long-term follow-up" in moved[0]
+    asked = [x for x in text.splitlines() if "yearly contact check asked of Ana Rivera" in x]
+    assert len(asked) == 17  # each year from 2027 to 2043
     assert text.splitlines()[-1].endswith("who may see the child now: Maya " + infant.last_name)
 
 
 def test_by_default_a_demo_infant_or_one_built_and_rolled_back(center_a, infant):
     with time_machine.travel(TODAY, tick=False):
         assert timeline.pick_child() == infant
+    Journey.objects.all().delete()
     Patient.objects.all().delete()
     before = every_count()
     text = run()
