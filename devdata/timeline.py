@@ -7,7 +7,10 @@ their own account before the 18th-birthday notices, and each yearly contact-chec
 one it runs what the beat runs (notifications.custody.age_transitions, journey.followup.sweep)
 with that `now`, then reads the rows they wrote for this child: AgeTransition, outbox Reminder
 rows of the age kinds, PortalAccessChange, ContactConfirmation, and the guardians' roles and
-restrictions. Nothing about the child's health is read or printed.
+restrictions. Three people's actions are played and said so: the coordinator moves a journey in
+monitoring to long-term follow-up a year after the infusion, the family answers each contact
+check 3 days later, the coordinator invites the young person before 18. Nothing about the
+child's health is read or printed.
 """
 
 import datetime as dt
