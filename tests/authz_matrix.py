@@ -289,6 +289,7 @@ MATRIX = {
     **MODELS,
     # custom admin pages about one of center A's objects
     "admin:journey_guardian_portal_access": SCOPED_OBJECT,
+    "admin:journey_patient_invite_young_person": SCOPED_OBJECT,
     "admin:journey_guardianshiprestriction_document": SCOPED_OBJECT,
     "admin:journey_adultguardianship_document": SCOPED_OBJECT,
     "admin:journey_journey_move_stage": SCOPED_OBJECT,

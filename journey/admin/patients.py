@@ -36,6 +36,7 @@ from .scoping import (
     ScopedStackedInline,
     ScopedTabularInline,
 )
+from .young_person import YoungPersonInviteMixin
 
 NO_OPEN_JOURNEY = "none"
 
@@ -172,7 +173,7 @@ class JourneyInline(ReadOnlyInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(CenterScopedAdmin):
+class PatientAdmin(YoungPersonInviteMixin, CenterScopedAdmin):
     list_display = list(COLUMNS)  # the columns patient_rows pre-formats
     list_select_related = ["center"]
     # 100 rows a page, pre-formatted (patient_rows); one COUNT for the pager, not a second

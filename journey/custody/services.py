@@ -8,6 +8,7 @@ and announces `access_changed` after commit (reminders follow who may still see 
 import logging
 import smtplib
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,9 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey import signals, uploads
+from journey.ages import age_in_years
 from journey.inputs import require_reason
 from journey.models import (
     AdultGuardianship,
+    AgePolicy,
     Guardian,
     Guardianship,
     GuardianshipRestriction,
@@ -26,6 +29,7 @@ from journey.models import (
     RestrictionKind,
     RestrictionSource,
 )
+from journey.models.custody import DEFAULT_AGE_POLICY
 from journey.portal import emails, invitations
 
 Action = PortalAccessChange.Action
@@ -127,10 +131,34 @@ def record_adult_guardianship(guardianship, *, reason, document, by, now=None):
     return record
 
 
+def own_account_age(center_id):
+    """The youngest age at which a child of the center may have an account of their own: the
+    first age of the center's policy (of the default policy for a center without rows)."""
+    ages = AgePolicy.objects.filter(center_id=center_id).values_list("age_years", flat=True)
+    return min(ages, default=None) or min(age for age, _change in DEFAULT_AGE_POLICY)
+
+
+def check_young_person_age(patient, now):
+    """A ValidationError when the child is younger than the center's own-account age."""
+    today = timezone.localtime(now, ZoneInfo(patient.center.time_zone)).date()
+    youngest = own_account_age(patient.center_id)
+    if age_in_years(patient.date_of_birth, today) < youngest:
+        raise ValidationError(
+            _(
+                "%(name)s is younger than %(age)d, the age from which this center's policy "
+                "lets a child have an account of their own."
+            )
+            % {"name": patient.first_name, "age": youngest}
+        )
+
+
 def invite_young_person(patient, *, email, by, language="", now=None):
     """An account of the patient's own: a Guardian row for the patient themselves (relationship
     "self"), view-only until the age policy makes them the account holder, and the usual
-    invitation (journey.portal.invitations). Returns (guardian, invitation, raw token)."""
+    invitation (journey.portal.invitations). Refused for a child under the center's
+    own-account age. Returns (guardian, invitation, raw token)."""
+    now = now or timezone.now()
+    check_young_person_age(patient, now)
     email = (email or "").strip().lower()
     if not email:
         raise ValidationError({"email": _("Give the young person's own email address.")})
