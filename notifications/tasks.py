@@ -85,6 +85,7 @@ def dispatch_texts():
     return vars(send_texts(kinds=GUARDIAN_KINDS))
 
 
+@shared_task(ignore_result=True)
 def age_transitions():
     """Beat, hourly: each center's birthdays that change access, told 60 and 14 days ahead and
     applied on the day (every step once: a re-run or an overlapping run adds nothing)."""

@@ -348,6 +348,18 @@ CUSTODY = {
         "portal_reports:sent": _READS,
         "portal_reports:outside_new": _ACTS,
         "portal_reports:outside_file": _READS,
+        "portal:contact_check": (
+            "200",
+            "200",
+        ),  # guardian A's own signed link: the token is the key
+        "portal_messages:list": _READS,
+        "portal_messages:thread": _READS,
+        "portal_messages:file": _READS,
+        "portal_messages:new": _ACTS,  # view-only reads the threads but does not write
+        "portal_notifications:phone": _POST,
+        "portal_notifications:phone_confirm": _POST,
+        "portal_notifications:phone_resend": _POST,
+        "portal_notifications:phone_remove": _POST,
     }.items()
 }
 

@@ -39,6 +39,18 @@ def _own_rate_limit_counters(settings):
     settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request's LocaleMiddleware leaves its
+    language active in the thread, so a Spanish page in one test would otherwise make the
+    next test's messages Spanish."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 def otp_login(client, user):
     """force_login plus a passed second factor, as the admin requires (journey/security)."""
     from journey.security.testing import force_login_verified

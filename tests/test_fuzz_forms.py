@@ -66,6 +66,7 @@ def world(center_a, coordinator_a, superuser, settings, tmp_path):
     _lab_interface_rows(center_a)
     LocalLab.objects.create(center=center_a, name="Fuzz lab", address="1 Main St", phone="555")
     _custody_rows(center_a, child, invited, coordinator_a)
+    _years_and_message_rows(center_a, guardian, child, journey, coordinator_a)
     return {
         "superuser": superuser,
         "coordinator": coordinator_a,
@@ -98,6 +99,29 @@ def _custody_rows(center, child, guardian, coordinator):
         patient=child, change=AgeChange.TEEN_ASSENT, age_years=12, step=AgeStep.NOTICE_60,
         birthday=timezone.localdate(), at=timezone.now(),
     )  # fmt: skip
+
+
+def _years_and_message_rows(center, guardian, child, journey, coordinator):
+    """A message thread and its center's hours, an approval, a follow-up risk, a hand-over of
+    another child, a care assignment and a staff hand-over (issues 16 and 17)."""
+    from django.utils import timezone
+
+    from conversations import services as conversations
+    from conversations.models import BusinessHours
+    from journey import followup, staffing
+    from journey import models as jm
+
+    BusinessHours.objects.get_or_create(center=center)
+    conversations.start_thread(guardian, child, "Rash", "A rash since Monday", None)
+    jm.PriorAuthorization.objects.create(journey=journey, status=jm.AuthorizationStatus.SUBMITTED)
+    jm.FollowUpRisk.objects.create(
+        patient=child, reason=jm.RiskReason.NO_ANSWER, marked_at=timezone.now()
+    )
+    moved = f.PatientFactory(center=center, first_name="Moved")
+    followup.transfer_patient(moved, f.CenterFactory(), by=coordinator, reason="family moved")
+    jm.CareAssignment.objects.create(patient=child, coordinator=coordinator)
+    leaving = f.CoordinatorFactory(center=center)
+    staffing.hand_over(leaving, coordinator, by=coordinator, reason="left")
 
 
 def _axes_rows():
