@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import signals
+from . import access, signals
 from .inputs import require_reason
 from .models import (
     CenterTransfer,
@@ -55,11 +55,14 @@ def check_from_token(token, now=None):
 
 
 def request_check(patient, reason, now=None):
-    """Ask every guardian of the child with no open check; the new checks (idempotent)."""
+    """Ask every guardian who may still see the child (not one whose access ended, e.g. a
+    parent after the child's 18th birthday) and has no open check; the new checks
+    (idempotent)."""
     now = now or timezone.now()
     answer_by = timezone.localdate(now) + timedelta(days=ANSWER_DAYS)
     created = []
-    for guardian_id in patient.guardianships.values_list("guardian_id", flat=True):
+    links = access.links_with_access(now).filter(patient=patient)
+    for guardian_id in links.values_list("guardian_id", flat=True):
         try:
             with transaction.atomic():
                 created.append(

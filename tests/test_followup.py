@@ -89,6 +89,25 @@ def test_the_yearly_check_asks_every_guardian_once_a_year(family):
     assert {c.reason for c in checks} == {CheckReason.YEARLY}
 
 
+def test_a_guardian_who_may_no_longer_see_the_child_is_not_asked(family, coordinator_a):
+    """GIVEN the father's access ended (a "no access" restriction: a court order, or the
+    child's 18th birthday) WHEN the yearly check runs THEN only the mother is asked."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from journey.custody import services as custody
+    from journey.models import Guardianship
+
+    patient, mother, father, _journey = family
+    link = Guardianship.objects.get(patient=patient, guardian=father)
+    order = SimpleUploadedFile("order.pdf", b"%PDF-1.4\n")
+    with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+        custody.restrict(link, kind="no_access", reason="court order", by=coordinator_a,
+                         document=order)  # fmt: skip
+    with time_machine.travel(NOW, tick=False):
+        assert followup.sweep()["asked"] == 1
+    assert {c.guardian for c in ContactConfirmation.objects.filter(patient=patient)} == {mother}
+
+
 def test_one_click_on_the_link_confirms_without_a_login(client, family):
     patient, mother, _father, _journey = family
     with time_machine.travel(NOW, tick=False):
