@@ -62,3 +62,21 @@ def infusion_cover_details(journey, to_stage, override_reason, today):
             }
         )
     return {"authorization_overridden": day.isoformat()}
+
+
+def check_infusion_date_cover(journey, new_date, uncovered_ok):
+    """A new infusion date while the infusion is scheduled must be covered by an approval,
+    or the coordinator says so (`uncovered_ok`; the date change keeps the reason)."""
+    if journey.stage != Stage.INFUSION_SCHEDULED or new_date is None or uncovered_ok:
+        return False
+    if authorization_covers(journey, new_date):
+        return False
+    raise ValidationError(
+        {
+            "uncovered_ok": _(
+                "No approved prior authorization covers %(day)s. Record the payer's approval "
+                "on the journey, or tick this box and give the reason to set the date anyway."
+            )
+            % {"day": new_date.isoformat()}
+        }
+    )

@@ -187,6 +187,11 @@ class InfusionDateForm(forms.Form):
         required=False,
         help_text=_("Asked for a date in the past while the infusion is only scheduled."),
     )
+    uncovered_ok = forms.BooleanField(
+        label=_("Set it although no insurance approval covers this date"),
+        required=False,
+        help_text=_("Asked only when no approved prior authorization covers the new date."),
+    )
     reason = forms.CharField(
         label=_("Reason"),
         max_length=1000,

@@ -341,11 +341,14 @@ def check_infusion_date(journey, new_date, today):
         )
 
 
-def set_infusion_date(journey, new_date, *, by, reason, now=None):
-    """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed."""
+def set_infusion_date(journey, new_date, *, by, reason, now=None, uncovered_ok=True):
+    """Set or move day 0. The tracker reschedules the plan when it hears schedule_changed.
+    The coordinator's page passes `uncovered_ok` only when they ticked that no approval
+    covers the new date (journey.coverage); the reason is kept with the change."""
     reason = require_reason(reason)
     now = now or timezone.now()
     check_infusion_date(journey, new_date, center_today(journey, now))
+    coverage.check_infusion_date_cover(journey, new_date, uncovered_ok)
     if not journey.is_open:
         raise ValidationError({"infusion_date": _("This journey has ended.")})
     with transaction.atomic():

@@ -278,3 +278,35 @@ def test_another_centers_coordinator_gets_404_on_an_authorization(client, journe
     assert client.get(url("journey_change", journey_a.pk)).status_code == 404
     listing = client.get(url("priorauthorization_changelist"))
     assert listing.status_code == 200 and not listing.context["cl"].result_count
+
+
+# ---- a new infusion date while scheduled ----
+
+
+def _date_page(client, journey, day, tick=False):
+    data = {"infusion_date": day.isoformat(), "reason": "moved by the family"}
+    if tick:
+        data["uncovered_ok"] = "on"
+    return client.post(url("journey_infusion_date", journey.pk), data)
+
+
+def test_a_new_infusion_date_outside_the_approval_asks_first(client_a, journey_a, coordinator_a):
+    """GIVEN a journey scheduled under an approval ending in 90 days WHEN the coordinator moves
+    day 0 past its end THEN refused by the box to tick, nothing saved; ticked with the reason,
+    the date is saved and the change keeps the reason."""
+    at_insurance(journey_a, coordinator_a)
+    today = timezone.localdate()
+    approve(journey_a, decided=today, until=today + dt.timedelta(days=90))
+    services.move_stage(journey_a, Stage.INFUSION_SCHEDULED, by=coordinator_a, reason="go")
+    inside, outside = today + dt.timedelta(days=30), today + dt.timedelta(days=120)
+    assert _date_page(client_a, journey_a, inside).status_code == 302
+    response = _date_page(client_a, journey_a, outside)
+    assert response.status_code == 200
+    errors = response.context["form"].errors["uncovered_ok"]
+    assert "No approved prior authorization covers" in str(errors)
+    journey_a.refresh_from_db()
+    assert journey_a.infusion_date == inside
+    assert _date_page(client_a, journey_a, outside, tick=True).status_code == 302
+    journey_a.refresh_from_db()
+    assert journey_a.infusion_date == outside
+    assert journey_a.infusion_date_changes.latest("changed_at").reason == "moved by the family"

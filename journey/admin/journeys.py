@@ -334,7 +334,11 @@ class JourneyAdmin(CenterScopedAdmin):
         data, old = form.cleaned_data, journey.infusion_date
         try:
             change = services.set_infusion_date(
-                journey, data["infusion_date"], by=request.user, reason=data["reason"]
+                journey,
+                data["infusion_date"],
+                by=request.user,
+                reason=data["reason"],
+                uncovered_ok=data["uncovered_ok"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
