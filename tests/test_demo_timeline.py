@@ -72,7 +72,10 @@ def test_the_timeline_shows_the_notices_and_the_18th_birthday_and_changes_nothin
     moved = lines_on(text, "2027-12-15")  # the first 6-month anniversary a year after infusion
     assert "moves the journey to long-term follow-up" in moved[0]
     asked = [x for x in text.splitlines() if "yearly contact check asked of Ana Rivera" in x]
-    assert len(asked) == 17  # each year from 2027 to 2043
+    # each December from 2027 to 2042; none in 2043, after the 18th birthday (15 June) ended
+    # her access
+    assert len(asked) == 16
+    assert not [x for x in asked if x.startswith("2043-12")]
     assert text.splitlines()[-1].endswith("who may see the child now: Maya " + infant.last_name)
 
 

@@ -122,6 +122,19 @@ def _years_and_message_rows(center, guardian, child, journey, coordinator):
     jm.CareAssignment.objects.create(patient=child, coordinator=coordinator)
     leaving = f.CoordinatorFactory(center=center)
     staffing.hand_over(leaving, coordinator, by=coordinator, reason="left")
+    _text_number_rows(guardian)
+
+
+def _text_number_rows(guardian):
+    """A guardian's mobile number and one event of its history (issue 16)."""
+    from django.utils import timezone
+
+    from notifications.sms.models import NumberEvent, TextNumber
+
+    TextNumber.objects.create(guardian=guardian, number="+12025550143")
+    NumberEvent.objects.create(
+        guardian=guardian, number="+12025550143", event=NumberEvent.Event.SET, at=timezone.now()
+    )
 
 
 def _axes_rows():
