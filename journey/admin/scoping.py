@@ -5,9 +5,11 @@ An object outside the user's centers answers 404, never the admin's "does not ex
 """
 
 from django.contrib import admin
+from django.db import models
 from django.http import Http404
 
 from journey import access
+from journey.inputs import BoundedJSONField
 from journey.models import Center, Guardian, Journey, Patient
 from journey.widgets import make_choice_field_safe
 
@@ -34,8 +36,14 @@ def only_center(user):
     return next(iter(ids)) if ids and len(ids) == 1 else None
 
 
+# A JSON box answers bad input by the field, never a 500 (journey.inputs.BoundedJSONField).
+SAFE_JSON = {models.JSONField: {"form_class": BoundedJSONField}}
+
+
 class SuperuserEditsMixin:
     """Anyone with access may look; only an administrator (superuser) adds, changes, deletes."""
+
+    formfield_overrides = SAFE_JSON
 
     def has_add_permission(self, request, *args):
         return request.user.is_superuser
@@ -59,6 +67,8 @@ class SuperuserOnlyMixin(SuperuserEditsMixin):
 
 class SafeChoicesAdminMixin:
     """Choice and autocomplete fields answer a malformed value with a form error, never a 500."""
+
+    formfield_overrides = SAFE_JSON
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return make_choice_field_safe(super().formfield_for_foreignkey(db_field, request, **kwargs))
