@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from journey.uploads import PrivateStorage
+from journey.uploads import FileType, PrivateStorage
 
 MAX_SUBJECT = 120
 MAX_BODY = 2000
@@ -24,12 +24,6 @@ class ThreadStatus(models.TextChoices):
     CARE_TEAM = "care_team", _("Waiting on the care team")
     FAMILY = "family", _("Waiting on the family")
     CLOSED = "closed", _("Closed")
-
-
-class FileType(models.TextChoices):
-    JPEG = "jpg", "JPEG"
-    PNG = "png", "PNG"
-    PDF = "pdf", "PDF"
 
 
 class EventKind(models.TextChoices):

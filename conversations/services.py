@@ -4,36 +4,25 @@ higher apps on commit (notifications plans the "a message is waiting" emails).""
 
 from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journey import uploads
 from journey.models import Membership
-from journey.uploads import UploadRejected, checked_mime
 
 from . import hours, signals
-from .models import BusinessHours, EventKind, FileType, Message, ReadMark, Thread, ThreadEvent
+from .models import BusinessHours, EventKind, Message, ReadMark, Thread, ThreadEvent
 from .models import ThreadStatus as S
-
-ALLOWED = {"image/jpeg": FileType.JPEG, "image/png": FileType.PNG, "application/pdf": FileType.PDF}
-MIME = {kind: mime for mime, kind in ALLOWED.items()}
 
 
 def upload_type(upload):
-    """The attachment's FileType by its content (the results' upload rules), or a
-    ValidationError on "upload"."""
-    limit = settings.REPORTS_UPLOAD_MAX_BYTES
-    try:
-        return ALLOWED[checked_mime(upload, ALLOWED, limit)]
-    except UploadRejected as exc:
-        if exc.too_large:
-            message = _("The file is larger than %(size)s: attach a smaller one.")
-            raise ValidationError({"upload": message % {"size": filesizeformat(limit)}}) from exc
-        raise ValidationError({"upload": _("Attach a photo (JPEG or PNG) or a PDF.")}) from exc
+    """The attachment's FileType by its content (journey.uploads: the results' upload rules),
+    or a ValidationError on "upload"."""
+    wrong = _("Attach a photo (JPEG or PNG) or a PDF.")
+    return uploads.checked_type(upload, field="upload", wrong_type=wrong)
 
 
 def respond_by(center, now):

@@ -5,11 +5,11 @@ or a guardianship that ended, is a 404); a thread is looked up only among that c
 """
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from journey import uploads
 from journey.access import get_child_or_404
 from journey.views import guardian_required
 
@@ -91,23 +91,10 @@ def thread(request, public_id, thread_id):
 
 
 def file_response(message):
-    """The attachment as a download: no cache, no type sniffing, a plain name."""
-    if not message.file:
-        raise Http404
-    try:
-        handle = message.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
+    """The attachment as a private download (journey.uploads.attachment)."""
     day = message.created_at.date().isoformat()
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"message-{day}.{message.file_type}",
-        content_type=services.MIME[message.file_type],
-    )
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    filename = f"message-{day}.{message.file_type}"
+    return uploads.attachment(message.file, message.file_type, filename)
 
 
 @never_cache

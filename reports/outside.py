@@ -21,8 +21,6 @@ from tracker.services import check_collected_at, parse_value, record_results
 
 from .models_outside import MAX_FILE_NAME, OutsideResult, OutsideStatus
 
-MIME = uploads.MIME
-
 
 def upload_type(upload):
     """The upload's FileType by its content, or a ValidationError on "upload"."""

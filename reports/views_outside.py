@@ -5,13 +5,14 @@ child's reports, so another family's report answers 404. Coordinators fetch the 
 from the admin (reports.admin_outside), scoped to their centers.
 """
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from journey import uploads
 from journey.access import Action, get_child_for_action_or_404, get_child_or_404
 from journey.views import guardian_required
 
@@ -21,23 +22,10 @@ from .models_outside import OutsideResult
 
 
 def file_response(report):
-    """The report's file as a download: no cache, no type sniffing, a plain name."""
-    if not report.file:
-        raise Http404
-    try:
-        handle = report.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
+    """The report's file as a private download (journey.uploads.attachment)."""
     day = report.created_at.date().isoformat()
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"lab-report-{day}.{report.file_type}",
-        content_type=outside.MIME[report.file_type],
-    )
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    filename = f"lab-report-{day}.{report.file_type}"
+    return uploads.attachment(report.file, report.file_type, filename)
 
 
 @never_cache
