@@ -33,6 +33,17 @@ def _problem(error):
     }[error.reason]
 
 
+def _then_settings(request, child, done, action, *args):
+    """Run a number action for the guardian; say what happened; back to the settings page."""
+    try:
+        action(request.guardian, *args)
+    except NumberError as exc:
+        messages.error(request, _problem(exc))
+    else:
+        messages.success(request, done)
+    return redirect(SETTINGS, public_id=child.public_id)
+
+
 @require_POST
 @guardian_required
 def set_number(request, public_id):
@@ -40,13 +51,8 @@ def set_number(request, public_id):
     form = NumberForm(request.POST)
     if not form.is_valid():
         return reminder_views.settings_page(request, child, number_form=form)
-    try:
-        numbers.set_number(request.guardian, form.cleaned_data["number"])
-    except NumberError as exc:
-        messages.error(request, _problem(exc))
-    else:
-        messages.success(request, _("We texted you a code. Type it below to turn texts on."))
-    return redirect(SETTINGS, public_id=child.public_id)
+    done = _("We texted you a code. Type it below to turn texts on.")
+    return _then_settings(request, child, done, numbers.set_number, form.cleaned_data["number"])
 
 
 @require_POST
@@ -56,26 +62,15 @@ def confirm_number(request, public_id):
     form = CodeForm(request.POST)
     if not form.is_valid():
         return reminder_views.settings_page(request, child, code_form=form)
-    try:
-        numbers.confirm(request.guardian, form.cleaned_data["code"])
-    except NumberError as exc:
-        messages.error(request, _problem(exc))
-    else:
-        messages.success(request, _("Your number is confirmed. Texts follow your choices."))
-    return redirect(SETTINGS, public_id=child.public_id)
+    done = _("Your number is confirmed. Texts follow your choices.")
+    return _then_settings(request, child, done, numbers.confirm, form.cleaned_data["code"])
 
 
 @require_POST
 @guardian_required
 def resend_code(request, public_id):
     child = get_child_for_action_or_404(request.user, public_id, Action.CHANGE_SETTINGS)
-    try:
-        numbers.send_again(request.guardian)
-    except NumberError as exc:
-        messages.error(request, _problem(exc))
-    else:
-        messages.success(request, _("We texted you a new code."))
-    return redirect(SETTINGS, public_id=child.public_id)
+    return _then_settings(request, child, _("We texted you a new code."), numbers.send_again)
 
 
 @require_POST
