@@ -168,7 +168,10 @@ class Problem(models.TextChoices):
 class InboundResult(models.Model):
     """One observation (OBX) of a message and what became of it."""
 
-    message = models.ForeignKey(InboundMessage, on_delete=models.PROTECT, related_name="results")
+    # No index of its own: inbound_result_once leads with the message.
+    message = models.ForeignKey(
+        InboundMessage, on_delete=models.PROTECT, related_name="results", db_index=False
+    )
     center = models.ForeignKey(
         "journey.Center", on_delete=models.PROTECT, related_name="+", verbose_name=_("center")
     )

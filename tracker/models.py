@@ -304,10 +304,14 @@ class ScheduledLab(models.Model):
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="scheduled")
+    # No index of their own: scheduledlab_unique_seq leads with the item and
+    # scheduledlab_journey_window with the journey (one index fewer each to write).
+    item = models.ForeignKey(
+        PlanItem, on_delete=models.CASCADE, related_name="scheduled", db_index=False
+    )
     # Denormalised from item.plan.journey: the worklist filters by center without four joins.
     journey = models.ForeignKey(
-        "journey.Journey", on_delete=models.CASCADE, related_name="scheduled_labs"
+        "journey.Journey", on_delete=models.CASCADE, related_name="scheduled_labs", db_index=False
     )
     sequence = models.PositiveSmallIntegerField(_("number"))
     day_offset = models.IntegerField(_("day from infusion"), null=True, blank=True)

@@ -65,8 +65,9 @@ class LabResult(models.Model):
     """One result, append-only: a correction is a new row that supersedes this one."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of its own: labresult_history leads with the journey.
     journey = models.ForeignKey(
-        "journey.Journey", on_delete=models.CASCADE, related_name="lab_results"
+        "journey.Journey", on_delete=models.CASCADE, related_name="lab_results", db_index=False
     )
     test = models.ForeignKey("tracker.LabTest", on_delete=models.PROTECT, related_name="results")
     scheduled_lab = models.ForeignKey(
