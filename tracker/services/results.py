@@ -87,7 +87,7 @@ class _ResultContext:
     """What every result of one collection shares: the child's age and sex, baselines, draws."""
 
     def __init__(self, journey, collected_at, tests=None):
-        self.journey = journey
+        self.journey, self.collected_at = journey, collected_at
         zone = zoneinfo.ZoneInfo(journey.center.time_zone)
         self.day = timezone.localtime(collected_at, zone).date()
         patient = journey.patient
@@ -95,15 +95,16 @@ class _ResultContext:
         self.sex = flags.range_sex(patient.sex)
         self.tests = tests or catalogue()
         self.baselines = self._baselines()
-        self.open_labs = list(
-            journey.scheduled_labs.open()
-            .filter(window_start__lte=self.day, window_end__gte=self.day, item__kind=ItemKind.LAB)
-            .select_related("item")
-            .prefetch_related("results")
-        )
+        self.open_labs = self._open_labs()
 
     def _baselines(self):
         return self.baselines_of(self.journey)
+
+    def _open_labs(self):
+        rows = self.journey.scheduled_labs.open().filter(
+            window_start__lte=self.day, window_end__gte=self.day, item__kind=ItemKind.LAB
+        )
+        return list(rows.select_related("item").prefetch_related("results"))
 
     @staticmethod
     def baselines_of(journey, codes=None):
@@ -144,6 +145,23 @@ def _result_fields(ctx, test, canonical, now):
     fields = flags.result_fields(test, canonical, ctx.limits(test), ctx.baselines.get(test.code))
     fields["acknowledge_by"] = acknowledge_by(fields["flag"], now, ctx.journey.center)
     return fields
+
+
+def new_result(ctx, parsed, by, now, preliminary):
+    """The LabResult (not saved) of one parsed row of ctx's collection, linked to its draw."""
+    test, raw, unit, canonical = parsed
+    return LabResult(
+        journey=ctx.journey,
+        test=test,
+        scheduled_lab=ctx.match_lab(test.code),
+        value_entered=str(raw).strip(),
+        unit_entered=unit,
+        collected_at=ctx.collected_at,
+        entered_by=by,
+        entered_at=now,
+        preliminary=preliminary,
+        **_result_fields(ctx, test, canonical, now),
+    )
 
 
 def _parse_rows(tests, rows):
@@ -231,21 +249,7 @@ def record_results(
                 old, reason = before[test.code], corrections[test.code]
                 corrected.append(correct_result(old, raw, unit, by=by, reason=reason, now=now))
                 continue
-            lab = ctx.match_lab(test.code)
-            results.append(
-                LabResult(
-                    journey=journey,
-                    test=test,
-                    scheduled_lab=lab,
-                    value_entered=str(raw).strip(),
-                    unit_entered=unit,
-                    collected_at=collected_at,
-                    entered_by=by,
-                    entered_at=now,
-                    preliminary=preliminary,
-                    **_result_fields(ctx, test, canonical, now),
-                )
-            )
+            results.append(new_result(ctx, (test, raw, unit, canonical), by, now, preliminary))
         create_all(LabResult, results)  # one INSERT; each row announced as saved (audit)
         if results and preliminary:
             _announce(journey, results, critical=False)
