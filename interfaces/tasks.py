@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import processing
+from . import batch, processing
 from .models import InboundMessage, MessageStatus
 
 SWEEP_AFTER = timedelta(minutes=2)
@@ -23,7 +23,8 @@ SWEEP_LIMIT = 500
     max_retries=6,
 )
 def process_message(message_id):
-    processing.process_message(message_id)
+    """The message, with others waiting beside it (interfaces.batch.process_with_waiting)."""
+    batch.process_with_waiting(message_id)
 
 
 @shared_task(
