@@ -19,10 +19,10 @@ from django.utils import timezone
 from journey.bulk import create_all
 from journey.models import Journey
 
-from ..models import ItemKind, LabResult, PlanItem, ScheduledLab
+from ..models import ItemKind, LabResult, ScheduledLab
+from .exit_rules import _apply_exit_rule, judged_items
 from .results import (
     _announce,
-    _apply_exit_rule,
     _complete_draws,
     _parse_rows,
     _rebase_later_results,
@@ -176,7 +176,7 @@ def _after(collections, journeys, by, now):
     _complete_draws(labs, by)
     for c in counted:
         labs |= _rebase_later_results(journeys[c.journey_id], c.results)
-    for item in PlanItem.objects.filter(scheduled__in=labs).distinct():
+    for item in judged_items(labs):
         _apply_exit_rule(item, labs, by, now)
     for c in collections:
         if c.results:
