@@ -47,7 +47,6 @@ def process_with_waiting(message_id, *, limit=BATCH, now=None):
 
 
 def _together(message_ids, now):
-    shared = Catalogue()
     with transaction.atomic(), records_together():
         messages = list(
             InboundMessage.objects.select_for_update(of=("self",), skip_locked=True)
@@ -61,6 +60,7 @@ def _together(message_ids, now):
                 read_ones.append((message, _items(message, read(message))))
             except hl7v2.Refused as refused:
                 message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
+        shared = Catalogue() if read_ones else None  # nothing to read for nothing to do
         for round_ in _rounds(read_ones):
             settle([i for _m, items in round_ for i in items], by=None, now=now, shared=shared)
         for message, _read in read_ones:
