@@ -37,7 +37,7 @@ def process_message(message_id):
     max_retries=6,
 )
 def process_messages(message_ids):
-    """A batch of message ids (a busy lab's backlog): the catalogue is read once for them."""
+    """A batch of message ids (a busy lab's backlog), processed together (interfaces.batch)."""
     processing.process_messages(message_ids)
 
 
@@ -48,4 +48,6 @@ def process_waiting():
     ids = InboundMessage.objects.filter(
         status=MessageStatus.RECEIVED, received_at__lt=before
     ).values_list("pk", flat=True)
-    processing.process_messages(list(ids.order_by("received_at")[:SWEEP_LIMIT]))
+    ids = list(ids.order_by("received_at")[:SWEEP_LIMIT])
+    for start in range(0, len(ids), batch.BATCH):  # a batch's journey locks held briefly
+        processing.process_messages(ids[start : start + batch.BATCH])
