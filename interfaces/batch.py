@@ -17,7 +17,7 @@ from journey.bulk import records_together
 
 from . import hl7v2
 from .models import InboundMessage, MessageStatus
-from .processing import Catalogue, _items, process_message, read, settle
+from .processing import Catalogue, _items, _journeys, process_message, read, settle
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ def _together(message_ids, now):
             except hl7v2.Refused as refused:
                 message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
         shared = Catalogue() if read_ones else None  # nothing to read for nothing to do
+        journeys = _journeys([i for _m, items in read_ones for i in items])
         for round_ in _rounds(read_ones):
-            settle([i for _m, items in round_ for i in items], by=None, now=now, shared=shared)
+            items = [i for _m, items in round_ for i in items]
+            settle(items, by=None, now=now, shared=shared, journeys=journeys)
         for message, _read in read_ones:
             message.status = MessageStatus.PROCESSED
         _mark(messages, now)

@@ -156,11 +156,11 @@ class _Lookups:
     (or the batch's), the labs' local codes, the journeys of the record numbers, and the
     results already recorded for these orders."""
 
-    def __init__(self, items, shared=None):
+    def __init__(self, items, shared=None, journeys=None):
         self.shared = shared = shared or Catalogue()
         self.catalogue, self.by_pk, self.by_loinc = shared.by_code, shared.by_pk, shared.by_loinc
         shared.read_local({i.message.lab_id for i in items})
-        self.journeys = _journeys(items)
+        self.journeys = dict(journeys) if journeys is not None else _journeys(items)
         orders = {i.order_id for i in items if i.order_id}
         recorded = InboundResult.objects.filter(
             message__lab__in={i.message.lab_id for i in items},
@@ -206,7 +206,9 @@ class _Lookups:
 
 
 def _journeys(items):
-    """{(center, record number): the one open journey, or Unmatched}, in one query."""
+    """{(center, record number): the one open journey, or Unmatched}, in one query; the
+    journeys locked in pk order (what record_results would lock, all at once: two batches
+    never wait for each other in a circle)."""
     keys = {(i.center_id, i.record_number) for i in items if i.record_number and not i.journey_id}
     if not keys:
         return {}
@@ -215,6 +217,7 @@ def _journeys(items):
         center__in={center for center, _n in keys},
         patient__medical_record_number__in={number for _c, number in keys},
     ).annotate(number=F("patient__medical_record_number"))
+    rows = rows.select_for_update(of=("self",)).order_by("pk")
     found = defaultdict(list)
     for journey in rows:
         found[(journey.center_id, journey.number)].append(journey)
@@ -284,11 +287,12 @@ def _preliminary(item):
     return item.result_status == "P"
 
 
-def settle(items, *, by, now, shared=None):
-    """Decide and record each item (new or unmatched) of one message; saves them all."""
+def settle(items, *, by, now, shared=None, journeys=None):
+    """Decide and record each item (new, or unmatched and taken again) of one message or of a
+    batch's round (`journeys`: the batch's, read and locked once); saves them all."""
     if not items:
         return
-    lookups = _Lookups(items, shared)
+    lookups = _Lookups(items, shared, journeys)
     batches = defaultdict(list)
     for item in items:
         ready = _prepare(item, lookups)
