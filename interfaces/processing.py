@@ -19,8 +19,14 @@ from django.utils.translation import gettext as _
 
 from journey.bulk import create_all, records_together
 from journey.models import OPEN_STAGES, Journey
-from tracker.services import catalogue, correct_result, mark_entered_in_error, parse_value
-from tracker.services.batch import Collection, record_collections
+from tracker.services import (
+    Collection,
+    catalogue,
+    correct_result,
+    mark_entered_in_error,
+    parse_value,
+    record_collections,
+)
 
 from . import fhir_in, hl7v2
 from .models import (
