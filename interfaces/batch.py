@@ -17,7 +17,7 @@ from journey.bulk import records_together
 
 from . import hl7v2
 from .models import InboundMessage, MessageStatus
-from .processing import Catalogue, _items, _journeys, process_message, read, settle
+from .processing import Catalogue, items_of, journeys_of, process_message, read, settle
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def _together(message_ids, now):
         read_ones = []
         for message in messages:
             try:
-                read_ones.append((message, _items(message, read(message))))
+                read_ones.append((message, items_of(message, read(message))))
             except hl7v2.Refused as refused:
                 message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
         shared = Catalogue() if read_ones else None  # nothing to read for nothing to do
-        journeys = _journeys([i for _m, items in read_ones for i in items])
+        journeys = journeys_of([i for _m, items in read_ones for i in items])
         for round_ in _rounds(read_ones):
             items = [i for _m, items in round_ for i in items]
             settle(items, by=None, now=now, shared=shared, journeys=journeys)

@@ -78,7 +78,7 @@ def _process(message, now, shared):
     except hl7v2.Refused as refused:
         message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
     else:
-        items = _items(message, report)
+        items = items_of(message, report)
         settle(items, by=None, now=now, shared=shared)
         message.status = MessageStatus.PROCESSED
     message.processed_at = now
@@ -100,7 +100,8 @@ def read(message):
     return hl7v2.read_report(hl7v2.parse_message(hl7v2.decode(raw)))
 
 
-def _items(message, report):
+def items_of(message, report):
+    """One InboundResult (not saved, unmatched until settled) per observation of the report."""
     lab = message.lab
     items = []
     for patient in report.patients:
@@ -166,7 +167,7 @@ class _Lookups:
         self.shared = shared = shared or Catalogue()
         self.catalogue, self.by_pk, self.by_loinc = shared.by_code, shared.by_pk, shared.by_loinc
         shared.read_local({i.message.lab_id for i in items})
-        self.journeys = dict(journeys) if journeys is not None else _journeys(items)
+        self.journeys = dict(journeys) if journeys is not None else journeys_of(items)
         orders = {i.order_id for i in items if i.order_id}
         recorded = InboundResult.objects.filter(
             message__lab__in={i.message.lab_id for i in items},
@@ -211,7 +212,7 @@ class _Lookups:
         return self.earlier.get((item.message.lab_id, item.order_id, item.code, item.journey_id))
 
 
-def _journeys(items):
+def journeys_of(items):
     """{(center, record number): the one open journey, or Unmatched}, in one query; the
     journeys locked in pk order (what record_results would lock, all at once: two batches
     never wait for each other in a circle)."""

@@ -89,15 +89,15 @@ def test_one_message_that_fails_does_not_fail_the_others(lab, center_a, monkeypa
     for n in range(3):
         child(center_a, mrn=f"MRN{n:04d}")
     ids = _stored(*(liver(id=f"M{n}", mrn=f"MRN{n:04d}") for n in range(3)))
-    real = processing._items
+    real = processing.items_of
 
     def broken(message, report):
         if message.pk == ids[1]:
             raise RuntimeError("a bug")
         return real(message, report)
 
-    monkeypatch.setattr(processing, "_items", broken)
-    monkeypatch.setattr(batch, "_items", broken)
+    monkeypatch.setattr(processing, "items_of", broken)
+    monkeypatch.setattr(batch, "items_of", broken)
     done = processing.process_messages(ids)
     assert [m.pk for m in done] == [ids[0], ids[2]]
     status = _status(ids)
