@@ -13,17 +13,19 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.bulk import create_all, records_together
 from journey.models import OPEN_STAGES, Journey
 from tracker.services import (
+    Collection,
     catalogue,
     correct_result,
     mark_entered_in_error,
     parse_value,
-    record_results,
+    record_collections,
 )
 
 from . import fhir_in, hl7v2
@@ -76,7 +78,7 @@ def _process(message, now, shared):
     except hl7v2.Refused as refused:
         message.status, message.reason = MessageStatus.ERROR, refused.reason[:500]
     else:
-        items = _items(message, report)
+        items = items_of(message, report)
         settle(items, by=None, now=now, shared=shared)
         message.status = MessageStatus.PROCESSED
     message.processed_at = now
@@ -84,11 +86,10 @@ def _process(message, now, shared):
 
 
 def process_messages(message_ids, *, now=None):
-    """A batch: each message in its own transaction (stored, then processed, as one), the
-    catalogue and the labs' local codes read once for the batch. Returns the processed."""
-    shared = Catalogue()
-    done = [process_message(pk, now=now, shared=shared) for pk in message_ids]
-    return [m for m in done if m is not None]
+    """A batch of messages together (interfaces.batch). Returns the processed."""
+    from .batch import process_messages as together
+
+    return together(message_ids, now=now)
 
 
 def read(message):
@@ -99,7 +100,8 @@ def read(message):
     return hl7v2.read_report(hl7v2.parse_message(hl7v2.decode(raw)))
 
 
-def _items(message, report):
+def items_of(message, report):
+    """One InboundResult (not saved, unmatched until settled) per observation of the report."""
     lab = message.lab
     items = []
     for patient in report.patients:
@@ -141,32 +143,41 @@ class Catalogue:
         self.by_loinc = {t.loinc: t for t in self.by_code.values()}
         self._local = {}
 
-    def local(self, lab):
-        if lab.pk not in self._local:
-            codes = LocalCode.objects.filter(sender=lab).values_list("code", "test_id")
-            self._local[lab.pk] = dict(codes)
-        return self._local[lab.pk]
+    def local(self, lab_id):
+        if lab_id not in self._local:
+            self.read_local([lab_id])
+        return self._local[lab_id]
+
+    def read_local(self, lab_ids):
+        """The local codes of these labs, in one query for those not read yet."""
+        missing = [pk for pk in set(lab_ids) if pk not in self._local]
+        for pk in missing:
+            self._local[pk] = {}
+        codes = LocalCode.objects.filter(sender__in=missing).order_by()
+        for lab_id, code, test_id in codes.values_list("sender_id", "code", "test_id"):
+            self._local[lab_id][code] = test_id
 
 
 class _Lookups:
-    """What one settle reads once: the catalogue (or the batch's), the lab's local codes,
-    each record number's journey, and the results already recorded for these orders."""
+    """What one settle reads once for its items (one message's or a batch's): the catalogue
+    (or the batch's), the labs' local codes, the journeys of the record numbers, and the
+    results already recorded for these orders."""
 
-    def __init__(self, lab, items, shared=None):
-        shared = shared or Catalogue()
+    def __init__(self, items, shared=None, journeys=None):
+        self.shared = shared = shared or Catalogue()
         self.catalogue, self.by_pk, self.by_loinc = shared.by_code, shared.by_pk, shared.by_loinc
-        self.local = shared.local(lab)
-        self.journeys = {}
+        shared.read_local({i.message.lab_id for i in items})
+        self.journeys = dict(journeys) if journeys is not None else journeys_of(items)
         orders = {i.order_id for i in items if i.order_id}
         recorded = InboundResult.objects.filter(
-            message__lab=lab,
+            message__lab__in={i.message.lab_id for i in items},
             order_id__in=orders,
             state__in=KEPT,
             lab_result__superseded_at__isnull=True,
             lab_result__entered_in_error_at__isnull=True,
-        )
+        ).annotate(sender_lab=F("message__lab"))
         self.earlier = {
-            (r.order_id, r.code, r.journey_id): r
+            (r.sender_lab, r.order_id, r.code, r.journey_id): r
             for r in recorded.select_related("lab_result").order_by("pk")
         }
 
@@ -185,7 +196,7 @@ class _Lookups:
     def test(self, item):
         if item.test_id:
             return self.by_pk[item.test_id]
-        test_id = self.local.get(item.code)
+        test_id = self.shared.local(item.message.lab_id).get(item.code)
         test = self.by_pk.get(test_id) if test_id else self.by_loinc.get(item.code)
         if test is None or not item.code:
             raise Unmatched(
@@ -198,25 +209,49 @@ class _Lookups:
         after a preliminary, a cancellation, or a re-sent final with a new message id)."""
         if not item.order_id:
             return None
-        return self.earlier.get((item.order_id, item.code, item.journey_id))
+        return self.earlier.get((item.message.lab_id, item.order_id, item.code, item.journey_id))
+
+
+def journeys_of(items):
+    """{(center, record number): the one open journey, or Unmatched}, in one query; the
+    journeys locked in pk order (what record_results would lock, all at once: two batches
+    never wait for each other in a circle)."""
+    keys = {(i.center_id, i.record_number) for i in items if i.record_number and not i.journey_id}
+    if not keys:
+        return {}
+    rows = Journey.objects.filter(
+        stage__in=OPEN_STAGES,
+        center__in={center for center, _n in keys},
+        patient__medical_record_number__in={number for _c, number in keys},
+    ).annotate(number=F("patient__medical_record_number"))
+    rows = rows.select_for_update(of=("self",)).order_by("pk")
+    found = defaultdict(list)
+    for journey in rows:
+        found[(journey.center_id, journey.number)].append(journey)
+    return {key: _one(found[key]) for key in keys}
+
+
+def _one(journeys):
+    if len(journeys) == 1:
+        return journeys[0]
+    if not journeys:
+        return Unmatched(Problem.PATIENT, _("No open journey has this record number."))
+    return Unmatched(Problem.PATIENT, _("More than one open journey has this record number."))
 
 
 def find_journey(item):
     """The open journey of the child with this record number at the lab's center."""
     if not item.record_number:
         raise Unmatched(Problem.PATIENT, _("No identifier from the lab's assigning authority."))
-    journeys = list(
-        Journey.objects.filter(
-            center=item.center_id,
-            stage__in=OPEN_STAGES,
-            patient__medical_record_number=item.record_number,
-        )[:2]
+    journeys = Journey.objects.filter(
+        center=item.center_id,
+        stage__in=OPEN_STAGES,
+        patient__medical_record_number=item.record_number,
     )
-    if len(journeys) != 1:
-        if not journeys:
-            raise Unmatched(Problem.PATIENT, _("No open journey has this record number."))
-        raise Unmatched(Problem.PATIENT, _("More than one open journey has this record number."))
-    return journeys[0]
+    found = _one(list(journeys[:2]))
+    if isinstance(found, Unmatched):
+        raise found
+    return found
 
 
 def check_value(item, test):
@@ -259,11 +294,12 @@ def _preliminary(item):
     return item.result_status == "P"
 
 
-def settle(items, *, by, now, shared=None):
-    """Decide and record each item (new or unmatched) of one message; saves them all."""
+def settle(items, *, by, now, shared=None, journeys=None):
+    """Decide and record each item (new, or unmatched and taken again) of one message or of a
+    batch's round (`journeys`: the batch's, read and locked once); saves them all."""
     if not items:
         return
-    lookups = _Lookups(items[0].message.lab, items, shared)
+    lookups = _Lookups(items, shared, journeys)
     batches = defaultdict(list)
     for item in items:
         ready = _prepare(item, lookups)
@@ -282,8 +318,7 @@ def settle(items, *, by, now, shared=None):
             item.state, item.problem, item.detail = ResultState.PRELIMINARY, "", ""
         else:
             _correct(item, earlier, ready, by, now)
-    for (_journey, _collected, preliminary), batch in batches.items():
-        _record(batch, by, now, preliminary, lookups.catalogue)
+    _record(list(batches.items()), by, now, lookups.catalogue)
     _save(items)
 
 
@@ -324,37 +359,38 @@ def _correct(item, earlier, ready, by, now):
     item.state, item.lab_result, item.problem, item.detail = state, new, "", ""
 
 
-def _record(batch, by, now, preliminary, tests):
-    """One call of record_results per collection; a row the service refuses waits alone."""
-    state = ResultState.PRELIMINARY if preliminary else ResultState.RECORDED
-    while batch:
-        item = batch[0][0]
-        rows = [(i.test.code, value, unit) for i, (value, unit) in batch]
-        try:
-            results = record_results(
-                item.journey,
-                item.collected_at,
-                rows,
-                by=by,
-                now=now,
-                preliminary=preliminary,
-                tests=tests,
-            )
-        except ValidationError as exc:
-            bad = set(getattr(exc, "error_dict", {}) or {})
-            kept = [(i, r) for i, r in batch if i.test.code not in bad]
-            for i, _ready in batch:
-                if i.test.code in bad or len(kept) == len(batch):
-                    _miss(i, Problem.VALUE, exc)
-            batch = [] if len(kept) == len(batch) else kept
-            continue
-        except ValueError as exc:
-            for i, _ready in batch:
-                _miss(i, Problem.OTHER, exc)
-            return
-        for (i, _ready), result in zip(batch, results, strict=True):
+def _record(batches, by, now, tests):
+    """All collections in one call of record_collections; a row the service refuses waits
+    alone and the other rows of its collection are recorded in a second pass."""
+    while batches:
+        wanted = [
+            Collection(journey, collected, [(i.test.code, *ready) for i, ready in batch], prelim)
+            for (journey, collected, prelim), batch in batches
+        ]
+        record_collections(wanted, by=by, now=now, tests=tests)
+        again = []
+        for (key, batch), done in zip(batches, wanted, strict=True):
+            again += _outcome(key, batch, done)
+        batches = again
+
+
+def _outcome(key, batch, done):
+    """Set each item's state from its collection's outcome; returns what is to try again."""
+    if done.error is None:
+        state = ResultState.PRELIMINARY if key[2] else ResultState.RECORDED
+        for (i, _ready), result in zip(batch, done.results, strict=True):
             i.state, i.lab_result, i.problem, i.detail = state, result, "", ""
-        return
+        return []
+    if not isinstance(done.error, ValidationError):
+        for i, _ready in batch:
+            _miss(i, Problem.OTHER, done.error)
+        return []
+    bad = set(getattr(done.error, "error_dict", {}) or {})
+    kept = [(i, r) for i, r in batch if i.test.code not in bad]
+    for i, _ready in batch:
+        if i.test.code in bad or len(kept) == len(batch):
+            _miss(i, Problem.VALUE, done.error)
+    return [(key, kept)] if kept and len(kept) < len(batch) else []
 
 
 def _miss(item, problem, exc):

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import processing
+from . import batch, processing
 from .models import InboundMessage, MessageStatus
 
 SWEEP_AFTER = timedelta(minutes=2)
@@ -23,7 +23,8 @@ SWEEP_LIMIT = 500
     max_retries=6,
 )
 def process_message(message_id):
-    processing.process_message(message_id)
+    """The message, with others waiting beside it (interfaces.batch.process_with_waiting)."""
+    batch.process_with_waiting(message_id)
 
 
 @shared_task(
@@ -36,7 +37,7 @@ def process_message(message_id):
     max_retries=6,
 )
 def process_messages(message_ids):
-    """A batch of message ids (a busy lab's backlog): the catalogue is read once for them."""
+    """A batch of message ids (a busy lab's backlog), processed together (interfaces.batch)."""
     processing.process_messages(message_ids)
 
 
@@ -47,4 +48,6 @@ def process_waiting():
     ids = InboundMessage.objects.filter(
         status=MessageStatus.RECEIVED, received_at__lt=before
     ).values_list("pk", flat=True)
-    processing.process_messages(list(ids.order_by("received_at")[:SWEEP_LIMIT]))
+    ids = list(ids.order_by("received_at")[:SWEEP_LIMIT])
+    for start in range(0, len(ids), batch.BATCH):  # a batch's journey locks held briefly
+        processing.process_messages(ids[start : start + batch.BATCH])

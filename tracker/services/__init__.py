@@ -13,6 +13,9 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   record_results(..., corrections={code: reason}) corrects a result of the same time instead
   record_results(..., preliminary=True) records a lab's preliminary results (shown, not counted)
   catalogue() -> {code: LabTest} with units and ranges (record_results(..., tests=) takes it)
+  record_collections([Collection], *, by, now=None, tests=None): many journeys' collections
+    (a lab system's batch) by record_results' rules in a fixed number of queries; each
+    collection gets its results or its error
   correct_result(result, raw, unit, *, by, reason, now=None) -> LabResult
   mark_entered_in_error(result, *, by, reason, now=None) -> LabResult (no longer counts)
   draw_tests / entry_help / entry_warnings / confirm_token: what the result form shows and asks
@@ -21,6 +24,7 @@ Public functions (keyword-only `by` is the user who acts; `now` is for tests):
   overdue_labs / labs_due_soon / results_awaiting_review / open_extensions(user, ...) -> querysets
 """
 
+from .batch import Collection, record_collections
 from .corrections import mark_entered_in_error
 from .entry import confirm_token, draw_tests, entry_help, entry_warnings
 from .label_review import apply_review, keep_plan, on_therapy_saved, open_reviews
@@ -56,6 +60,7 @@ from .worklist import (
 )
 
 __all__ = [
+    "Collection",
     "FUTURE_MARGIN",
     "WorklistSection",
     "apply_review",
@@ -81,6 +86,7 @@ __all__ = [
     "open_extensions",
     "overdue_labs",
     "parse_value",
+    "record_collections",
     "record_results",
     "register_worklist_section",
     "reschedule_lab",

@@ -13,7 +13,8 @@ from journey.inputs import require_reason
 
 from .. import signals
 from ..models import LabResult, PlanItem
-from .results import _apply_exit_rule, _complete_draws, _deciding_draw, _rebase_later_results
+from .exit_rules import _apply_exit_rule, _deciding_draw
+from .results import _complete_draws, _rebase_later_results
 
 
 def mark_entered_in_error(result, *, by, reason, now=None):

@@ -7,15 +7,15 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from journey.bulk import create_all
+from journey.bulk import create_all, update_all
 from journey.inputs import require_reason
 from journey.models import Journey
 
-from .. import flags, schedule, signals
+from .. import flags, signals
 from ..acknowledge import acknowledge_by
 from ..models import (
     CRITICAL_FLAGS,
@@ -24,11 +24,9 @@ from ..models import (
     ItemKind,
     LabResult,
     LabTest,
-    MonitoringPlan,
-    PlanItem,
     ScheduledLab,
 )
-from .plans import _end_extension, _new_version, _send_plan_changed
+from .exit_rules import _apply_exit_rule, judged_items
 
 THOUSANDS = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+$")
 # ASCII digits and one decimal point or comma: no "_", exponent, sign or other scripts' digits.
@@ -87,7 +85,7 @@ class _ResultContext:
     """What every result of one collection shares: the child's age and sex, baselines, draws."""
 
     def __init__(self, journey, collected_at, tests=None):
-        self.journey = journey
+        self.journey, self.collected_at = journey, collected_at
         zone = zoneinfo.ZoneInfo(journey.center.time_zone)
         self.day = timezone.localtime(collected_at, zone).date()
         patient = journey.patient
@@ -95,15 +93,16 @@ class _ResultContext:
         self.sex = flags.range_sex(patient.sex)
         self.tests = tests or catalogue()
         self.baselines = self._baselines()
-        self.open_labs = list(
-            journey.scheduled_labs.open()
-            .filter(window_start__lte=self.day, window_end__gte=self.day, item__kind=ItemKind.LAB)
-            .select_related("item")
-            .prefetch_related("results")
-        )
+        self.open_labs = self._open_labs()
 
     def _baselines(self):
         return self.baselines_of(self.journey)
+
+    def _open_labs(self):
+        rows = self.journey.scheduled_labs.open().filter(
+            window_start__lte=self.day, window_end__gte=self.day, item__kind=ItemKind.LAB
+        )
+        return list(rows.select_related("item").prefetch_related("results"))
 
     @staticmethod
     def baselines_of(journey, codes=None):
@@ -144,6 +143,23 @@ def _result_fields(ctx, test, canonical, now):
     fields = flags.result_fields(test, canonical, ctx.limits(test), ctx.baselines.get(test.code))
     fields["acknowledge_by"] = acknowledge_by(fields["flag"], now, ctx.journey.center)
     return fields
+
+
+def new_result(ctx, parsed, by, now, preliminary):
+    """The LabResult (not saved) of one parsed row of ctx's collection, linked to its draw."""
+    test, raw, unit, canonical = parsed
+    return LabResult(
+        journey=ctx.journey,
+        test=test,
+        scheduled_lab=ctx.match_lab(test.code),
+        value_entered=str(raw).strip(),
+        unit_entered=unit,
+        collected_at=ctx.collected_at,
+        entered_by=by,
+        entered_at=now,
+        preliminary=preliminary,
+        **_result_fields(ctx, test, canonical, now),
+    )
 
 
 def _parse_rows(tests, rows):
@@ -231,21 +247,7 @@ def record_results(
                 old, reason = before[test.code], corrections[test.code]
                 corrected.append(correct_result(old, raw, unit, by=by, reason=reason, now=now))
                 continue
-            lab = ctx.match_lab(test.code)
-            results.append(
-                LabResult(
-                    journey=journey,
-                    test=test,
-                    scheduled_lab=lab,
-                    value_entered=str(raw).strip(),
-                    unit_entered=unit,
-                    collected_at=collected_at,
-                    entered_by=by,
-                    entered_at=now,
-                    preliminary=preliminary,
-                    **_result_fields(ctx, test, canonical, now),
-                )
-            )
+            results.append(new_result(ctx, (test, raw, unit, canonical), by, now, preliminary))
         create_all(LabResult, results)  # one INSERT; each row announced as saved (audit)
         if results and preliminary:
             _announce(journey, results, critical=False)
@@ -258,8 +260,7 @@ def _after_results(journey, results, by, now):
     labs = {r.scheduled_lab_id for r in results if r.scheduled_lab_id}
     _complete_draws(labs, by)
     labs |= _rebase_later_results(journey, results)
-    items = PlanItem.objects.filter(scheduled__in=labs).distinct()
-    for item in items:
+    for item in judged_items(labs):
         _apply_exit_rule(item, labs, by, now)
     _announce(journey, results, critical=True)
 
@@ -313,6 +314,7 @@ def _rebase_later_results(journey, results):
 def _complete_draws(lab_ids, by):
     """A draw is done once every test of its item has a current result."""
     labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item")
+    changed = []
     for lab in labs.prefetch_related("results__test"):
         current = [r for r in lab.results.all() if r.counts]
         complete = set(lab.item.tests) <= {r.test.code for r in current}
@@ -322,7 +324,8 @@ def _complete_draws(lab_ids, by):
             lab.done_at, lab.done_by = None, None
         else:
             continue
-        lab.save(update_fields=["done_at", "done_by"])
+        changed.append(lab)
+    update_all(ScheduledLab, changed, ["done_at", "done_by"])  # one UPDATE, each announced
 
 
 def correct_result(result, raw, unit, *, by, reason, now=None, preliminary=False):
@@ -382,115 +385,3 @@ def review_result(result, *, by, note, now=None):
         raise ValidationError(_("This result has already been reviewed."))
     result.refresh_from_db()
     return result
-
-
-def _rule_inputs(lab):
-    return {
-        r.test.code: flags.RuleInput(r.value, r.range_high, r.flag, r.baseline_value)
-        for r in lab.results.all()
-    }
-
-
-def _deciding_draw(item):
-    """The draw the exit rule reads: the latest with a current result, from the planned last
-    draw on (results of earlier draws never extend). None while the planned last has none."""
-    rows = (
-        item.scheduled.filter(cancelled_at__isnull=True)
-        .order_by("-sequence")
-        .prefetch_related(
-            Prefetch("results", queryset=LabResult.objects.counting().select_related("test"))
-        )
-    )
-    for row in rows:
-        if row.results.all():
-            return row
-        if not row.extension:
-            return None
-    return None
-
-
-def _apply_exit_rule(item, touched_lab_ids, by, now):
-    """Judge the whole rule on the deciding draw: extend by one draw while any part is unmet,
-    end when every test of every part is within, wait while a test is missing. The item keeps
-    which tests hold it open (held_open_by)."""
-    rule = flags.normalize_exit_rule(item.continue_until_normal)
-    if not rule or item.extension_closed_by_hand:
-        return
-    draw = _deciding_draw(item)
-    if draw is None or draw.pk not in touched_lab_ids:
-        return
-    verdict = flags.judge(rule, _rule_inputs(draw))
-    if item.extension_ended_at and not verdict.abnormal:
-        return  # the rule ended it and still holds
-    changed = ["held_open_by"] if verdict.holds != item.held_open_by else []
-    item.held_open_by = verdict.holds
-    if verdict.abnormal is False and item.extended_at:
-        _end_by_rule(item, draw, verdict.no_baseline, by, now)
-        return
-    if verdict.abnormal:
-        changed += _reopen(item) + _extend(item, draw, by, now)
-    if changed:
-        item.save(update_fields=changed)
-
-
-def _reopen(item):
-    """A corrected result is abnormal again after the rule had ended the series: it goes on
-    (only a coordinator's close_extension is final). Returns the fields to save."""
-    if item.extension_ended_at is None:
-        return []
-    item.extension_ended_at, item.extension_ended_by, item.extension_end_reason = None, None, ""
-    return ["extension_ended_at", "extension_ended_by", "extension_end_reason"]
-
-
-def _end_by_rule(item, draw, no_baseline, by, now):
-    """Back within the rule: the extension ends, and extra draws after this one (added on a
-    result since corrected) are cancelled."""
-    reason = _("Back within the rule")
-    if no_baseline:
-        reason = _(
-            "Back within the rule (no baseline recorded for %(tests)s: the normal range was used)"
-        ) % {"tests": ", ".join(no_baseline)}
-    later = item.scheduled.open().filter(extension=True, sequence__gt=draw.sequence)
-    later.update(cancelled_at=now, cancel_reason=reason)
-    _end_extension(item, by, reason, now)
-
-
-def _extend(item, last, by, now):
-    """Add the draw after `last`; returns the item's fields to save (its extension start)."""
-    if item.scheduled.filter(sequence=last.sequence + 1).exists():
-        return []
-    days, months, window = schedule.extension_step({"segments": item.segments})
-    day_offset = last.day_offset + days if days is not None else None
-    month_offset = last.month_offset + months if months is not None else None
-    plan = MonitoringPlan.objects.select_related("journey").get(pk=item.plan_id)
-    day0 = plan.journey.infusion_date
-    due = schedule.date_for(day0, day_offset, month_offset)
-    reason = _("%(item)s extended: the result of %(date)s is outside the rule (%(tests)s)") % {
-        "item": item.title,
-        "date": last.due_on.isoformat(),
-        "tests": item.held_open_text,
-    }
-    version = _new_version(plan, day0, by, now, reason, {"added": 1, "extended": item.code})
-    row = ScheduledLab.objects.create(
-        item=item,
-        journey_id=plan.journey_id,
-        sequence=last.sequence + 1,
-        day_offset=day_offset,
-        month_offset=month_offset,
-        due_on=due,
-        window_start=due - timedelta(days=window),
-        window_end=due + timedelta(days=window),
-        extension=True,
-        version=version,
-    )
-    result_ids = [r.pk for r in last.results.all()]
-    transaction.on_commit(
-        lambda: signals.plan_extended.send(
-            sender=PlanItem, item=item, scheduled_lab=row, result_ids=result_ids
-        )
-    )
-    _send_plan_changed(plan, version)
-    if item.extended_at is None:
-        item.extended_at = now
-        return ["extended_at"]
-    return []
