@@ -88,12 +88,12 @@ class WorklistAdmin(ScheduledLabAdmin):
         """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
         other apps keep their templates, with the patient link to reuse."""
         user, today, query = request.user, center_today(request.user), request.GET
-        pages = [
-            worklist.section_page(
-                section, worklist.page_number(query.get(section.key)), fields=_fields(section)
-            )
-            for section in worklist.sections(user, today)
-        ]
+        pages = worklist.section_pages(
+            [
+                (section, worklist.page_number(query.get(section.key)), _fields(section))
+                for section in worklist.sections(user, today)
+            ]
+        )
         links = worklist_rows.Links(request, self.admin_site.name)
         return {
             "today": today,

@@ -1,7 +1,7 @@
 """The worklist's lists: one queryset each, scoped to the user's centers, open journeys only.
 
 Each list is a WorklistSection whose rows are an ordered queryset, most urgent first; the page
-shows one slice of each (section_page) and the CSV (tracker.export) reads the whole querysets.
+shows one slice of each (section_pages) and the CSV (tracker.export) reads the whole querysets.
 """
 
 from dataclasses import dataclass
@@ -22,9 +22,16 @@ from ..models import (
     ReviewStatus,
     ScheduledLab,
 )
-from .worklist_pages import ALL, PER_PAGE, SectionPage, page_number, section_page
+from .worklist_pages import (
+    ALL,
+    PER_PAGE,
+    SectionPage,
+    page_number,
+    section_page,
+    section_pages,
+)
 
-__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page"]
+__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page", "section_pages"]
 
 
 def _open_journeys(queryset, user):
