@@ -386,13 +386,16 @@ class ScheduledLab(models.Model):
             ),
             # record_results: a journey's open rows around the collection day.
             models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
-            # The labs of a worklist page's draws: (journey, due day) pairs, open rows only.
+            # A journey's open rows: the worklist's overdue list probes the center's open
+            # journeys with it (~11 open rows a journey, not all ~24: 15-20% faster at 100,000
+            # patients; with due_on as a second column PostgreSQL kept the plain journey
+            # index), and a page's draws are read with it (20 journeys and their days).
             models.Index(
-                fields=["journey", "due_on"],
+                fields=["journey"],
                 condition=Q(
                     done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
                 ),
-                name="scheduledlab_open_journey_due",
+                name="scheduledlab_open_journey",
             ),
             # Worklist "due in the next 7 days": every center's open rows due this week
             # (~9,400 at 100,000 patients), hashed against the center's open journeys: 7 ms

@@ -121,7 +121,7 @@ class WorklistSection:
     draw_order: tuple = ()
     # The labs of a page's draws are read from this (the same filter as `rows` without the
     # user's journeys: the page's keys came from `rows`, and the (journey, day) pairs then
-    # use scheduledlab_open_journey_due instead of every lab of a thousand journeys).
+    # use scheduledlab_open_journey instead of every lab of a thousand journeys).
     draw_labs: QuerySet | None = None
 
 

@@ -190,7 +190,7 @@ def _draw_rows(labs, keys, fields):
     """One dict per draw (tracker.draws), in the keys' order: `fields` of its first lab, its
     journey and due day, its tests' titles, its labs' public ids, its window and whether a
     test is taken in hospital."""
-    # The page's journeys and days (scheduledlab_open_journey_due); a lab of one draw's
+    # The page's journeys and days (scheduledlab_open_journey); a lab of one draw's
     # journey on another draw's day is dropped here.
     wanted = set(keys)
     found = labs.filter(journey_id__in={j for j, _d in keys}, due_on__in={d for _j, d in keys})
