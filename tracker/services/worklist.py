@@ -112,7 +112,8 @@ class WorklistSection:
     queryset (most urgent first, a unique last sort key) scoped to the user's centers.
     `template` renders its rows; "" for the tracker's own lists, whose rows the admin
     pre-formats (tracker.admin.worklist_rows). A list of scheduled labs with a `draw_order`
-    shows one row per draw (tracker.draws: journey and due day), in that order."""
+    shows one row per draw (tracker.draws: journey and due day), in that order (names among
+    journey_id, due_on and first_close, the earliest window end of the draw)."""
 
     key: str
     title: str
