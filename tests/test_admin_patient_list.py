@@ -136,3 +136,18 @@ def test_date_labels_leave_other_formats_to_django(monkeypatch):
     labels = DateLabels()
     assert not labels.fast
     assert labels(dt.date(2024, 3, 1)) == dateformat.format(dt.date(2024, 3, 1), "D, jS M Y")
+
+
+@pytest.mark.parametrize("who", ["coordinator_a", "superuser"])
+def test_the_sidebar_lists_what_djangos_app_list_lists(rf, request, who):
+    """The sidebar's app list (URLs reversed once per process) is Django's, names as text."""
+    asking = rf.get(LIST)
+    asking.user = request.getfixturevalue(who)
+    djangos = admin.AdminSite._build_app_dict(admin.site, asking)
+    for app in djangos.values():
+        app["name"] = str(app["name"])
+        for model in app["models"]:
+            model["name"] = str(model["name"])
+    assert admin.site._build_app_dict(asking) == djangos
+    assert admin.site._build_app_dict(asking, "journey") == {"journey": djangos["journey"]}
+    assert any(app["models"] for app in djangos.values())

@@ -237,3 +237,19 @@ def test_registered_sections_are_paged_too(client, coordinator_a, center_a, cent
     assert [r.last_error for r in sections["failed-reminders"].page.rows] == [
         f"550 mailbox {i:02d}" for i in range(PER_PAGE, 30)
     ]
+
+
+def test_a_coordinator_without_centers_sees_empty_lists_and_a_superuser_every_center(
+    client, coordinator_a, center_a, superuser
+):
+    """A section that cannot have rows (no centers to look in) is left out of the page's one
+    key statement; the superuser's lists hold every center's rows."""
+    _patients_with_work(center_a, 2)
+    coordinator_a.memberships.all().delete()
+    otp_login(client, coordinator_a)
+    _, sections = _get(client, "?overdue=3")
+    assert all(entry.page.count == 0 and entry.page.rows == [] for entry in sections.values())
+    otp_login(client, superuser)
+    _, sections = _get(client)
+    assert sections["overdue"].page.count == 2 * DRAWS_PER_PATIENT
+    assert sections["review"].page.count == 2

@@ -390,14 +390,28 @@ class ScheduledLab(models.Model):
             ),
             # record_results: a journey's open rows around the collection day.
             models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
-            # Worklist "due in the next 7 days" for one center: its open journeys one by one
-            # (open rows only), instead of every center's rows due this week.
+            # A journey's open rows: the worklist's overdue list probes the center's open
+            # journeys with it (~11 open rows a journey, not all ~24: 15-20% faster at 100,000
+            # patients; with due_on as a second column PostgreSQL kept the plain journey
+            # index), and a page's draws are read with it (20 journeys and their days).
             models.Index(
-                fields=["journey", "due_on"],
+                fields=["journey"],
                 condition=Q(
                     done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
                 ),
-                name="scheduledlab_open_journey_due",
+                name="scheduledlab_open_journey",
+            ),
+            # Worklist "due in the next 7 days": every center's open rows due this week
+            # (~9,400 at 100,000 patients), hashed against the center's open journeys: 7 ms
+            # instead of 15 for probing its 4,300 open journeys one by one (0.6 ms either way
+            # at 10,000; 2.7 ms once VACUUM has set the visibility map: the index alone).
+            models.Index(
+                fields=["due_on"],
+                include=["journey", "window_end"],
+                condition=Q(
+                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
+                ),
+                name="scheduledlab_open_due",
             ),
         ]
 

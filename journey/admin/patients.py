@@ -15,6 +15,7 @@ from journey.forms import GuardianForm, GuardianshipFormSet
 from journey.models import (
     OPEN_STAGES,
     Center,
+    CriterionKind,
     Diagnosis,
     EligibilityCriterion,
     Finding,
@@ -54,10 +55,13 @@ def with_open_journey(queryset):
 
 def attach_open_therapies(patients):
     """Give each patient `_open_therapy` with the criteria age_limit reads, in one query: the
-    page already has each therapy's id and name (annotations), age_limit reads only criteria."""
+    page already has each therapy's id and name (annotations), age_limit reads only the age
+    limits (the page's therapies have ~75 criteria in all, a dozen of them age limits), and
+    their order does not matter to it (no join for the therapy's name)."""
     ids = {p.open_therapy_id for p in patients if p.open_therapy_id}
     therapies = {pk: Therapy(pk=pk) for pk in ids}
-    criteria = EligibilityCriterion.objects.only("therapy_id", "kind", "params")  # age_limit's
+    age_limits = EligibilityCriterion.objects.filter(kind=CriterionKind.AGE_UNDER).order_by()
+    criteria = age_limits.only("therapy_id", "kind", "params")  # age_limit's
     prefetch_related_objects(list(therapies.values()), Prefetch("criteria", queryset=criteria))
     for patient in patients:
         patient._open_therapy = therapies.get(patient.open_therapy_id)

@@ -15,13 +15,15 @@ from journey.models import Membership
 
 
 def staff_zone(user):
-    """The zone a staff user's pages use; also fills journey.access's centers for the request."""
+    """The zone a staff user's pages use; also fills journey.access's centers for the request
+    and each center's zone."""
     own = getattr(user, "time_zone", "") or "UTC"
     if not user.is_superuser:
         rows = list(
             Membership.objects.filter(user=user).values_list("center_id", "center__time_zone")
         )
         user._waypoint_center_ids = {center for center, _zone in rows}
+        user._waypoint_center_zones = dict(rows)  # a center's today (tracker's worklist)
         zones = {zone for _center, zone in rows}
         if len(zones) == 1:
             own = zones.pop()

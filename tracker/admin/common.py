@@ -17,10 +17,17 @@ def center_today(user):
     """Today at the user's center, when they work at exactly one (the day their patients'
     labs fall due and overdue); otherwise in the user's own zone."""
     center = only_center(user)
-    zone = center and Center.objects.filter(pk=center).values_list("time_zone", flat=True).first()
+    zone = center and _center_zone(user, center)
     if not zone:
         return user_today(user)
     return timezone.localdate(timezone=zoneinfo.ZoneInfo(zone))
+
+
+def _center_zone(user, center):
+    """The center's zone, as the staff zone middleware read it with the user's centers in
+    this request (journey.security.staff_zone), else from the database."""
+    zone = getattr(user, "_waypoint_center_zones", {}).get(center)
+    return zone or Center.objects.filter(pk=center).values_list("time_zone", flat=True).first()
 
 
 class ReadOnlyAdminMixin:

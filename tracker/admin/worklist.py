@@ -88,12 +88,12 @@ class WorklistAdmin(ScheduledLabAdmin):
         """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
         other apps keep their templates, with the patient link to reuse."""
         user, today, query = request.user, center_today(request.user), request.GET
-        pages = [
-            worklist.section_page(
-                section, worklist.page_number(query.get(section.key)), fields=_fields(section)
-            )
-            for section in worklist.sections(user, today)
-        ]
+        pages = worklist.section_pages(
+            [
+                (section, worklist.page_number(query.get(section.key)), _fields(section))
+                for section in worklist.sections(user, today)
+            ]
+        )
         links = worklist_rows.Links(request, self.admin_site.name)
         return {
             "today": today,
@@ -150,16 +150,19 @@ def _with_links(pages, links):
             query[page.key] = worklist.ALL if number == 0 else str(number)
         return f"?{query.urlencode()}#{page.key}"
 
+    def pager(page):
+        """The pager's links; none for a section on one page (the template shows no pager)."""
+        if not (page.shows_all or page.num_pages > 1):
+            return {"previous_url": "", "next_url": "", "all_url": "", "first_url": ""}
+        return {
+            "previous_url": link(page, page.number - 1) if page.has_previous else "",
+            "next_url": link(page, page.number + 1) if page.has_next else "",
+            "all_url": link(page, 0),
+            "first_url": link(page, 1),
+        }
+
     return [
-        WorklistPage(
-            page,
-            previous_url=link(page, page.number - 1) if page.has_previous else "",
-            next_url=link(page, page.number + 1) if page.has_next else "",
-            all_url=link(page, 0),
-            first_url=link(page, 1),
-            table=_table(page.section),
-            body=_body(page, links),
-        )
+        WorklistPage(page, **pager(page), table=_table(page.section), body=_body(page, links))
         for page in pages
     ]
 

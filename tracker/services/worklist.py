@@ -1,7 +1,7 @@
 """The worklist's lists: one queryset each, scoped to the user's centers, open journeys only.
 
 Each list is a WorklistSection whose rows are an ordered queryset, most urgent first; the page
-shows one slice of each (section_page) and the CSV (tracker.export) reads the whole querysets.
+shows one slice of each (section_pages) and the CSV (tracker.export) reads the whole querysets.
 """
 
 from dataclasses import dataclass
@@ -22,9 +22,16 @@ from ..models import (
     ReviewStatus,
     ScheduledLab,
 )
-from .worklist_pages import ALL, PER_PAGE, SectionPage, page_number, section_page
+from .worklist_pages import (
+    ALL,
+    PER_PAGE,
+    SectionPage,
+    page_number,
+    section_page,
+    section_pages,
+)
 
-__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page"]
+__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page", "section_pages"]
 
 
 def _open_journeys(queryset, user):
@@ -105,7 +112,8 @@ class WorklistSection:
     queryset (most urgent first, a unique last sort key) scoped to the user's centers.
     `template` renders its rows; "" for the tracker's own lists, whose rows the admin
     pre-formats (tracker.admin.worklist_rows). A list of scheduled labs with a `draw_order`
-    shows one row per draw (tracker.draws: journey and due day), in that order."""
+    shows one row per draw (tracker.draws: journey and due day), in that order (names among
+    journey_id, due_on and first_close, the earliest window end of the draw)."""
 
     key: str
     title: str
@@ -114,7 +122,7 @@ class WorklistSection:
     draw_order: tuple = ()
     # The labs of a page's draws are read from this (the same filter as `rows` without the
     # user's journeys: the page's keys came from `rows`, and the (journey, day) pairs then
-    # use scheduledlab_open_journey_due instead of every lab of a thousand journeys).
+    # use scheduledlab_open_journey instead of every lab of a thousand journeys).
     draw_labs: QuerySet | None = None
 
 

@@ -3,6 +3,8 @@
 import math
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, Min, Window
 
 from ..draws import draw_key, group_draws
@@ -72,24 +74,36 @@ def page_number(value):
 
 
 def section_page(section, number=1, per_page=PER_PAGE, fields=None):
-    """One page of a section and its total.
+    """One page of a section and its total (section_pages for one section)."""
+    return section_pages([(section, number, fields)], per_page)[0]
+
+
+def section_pages(wanted, per_page=PER_PAGE):
+    """The page of each (section, number, fields) in `wanted`, with the section's total.
 
     number 0 is the whole section. A page past the end (rows handled since the link was made)
     answers the last page, at the cost of a count and one more key query. With `fields` the
     rows are dicts of just those values and "pk" (a draw section: one dict per draw, see
-    _draw_rows); without, model instances. Two queries: the page's keys with the section's
-    total, on the filtered table alone, then the joins for just those rows. (One query joining
-    first made PostgreSQL misjudge a center's rows and hash every plan item: 16 ms, not 4.)
+    _draw_rows); without, model instances. One statement reads every section's keys with
+    its total (_page_keys), on each filtered table alone; then one query joins a section's
+    rows for just those keys, for each section with rows. (One query joining first made
+    PostgreSQL misjudge a center's rows and hash every plan item: 16 ms, not 4.)
     """
-    if number == 0:
-        keys, total = _page_keys(section, 0, None)
-        return SectionPage(section, _rows(section, keys, fields), total, 0, per_page)
-    keys, total = _page_keys(section, (number - 1) * per_page, per_page)
-    if not keys and number > 1:
-        total = _keyed(section).count()
-        number = max(1, math.ceil(total / per_page))
-        keys, _total = _page_keys(section, (number - 1) * per_page, per_page)
-    return SectionPage(section, _rows(section, keys, fields), total or 0, number, per_page)
+    found = _page_keys([(section, *_slice(number, per_page)) for section, number, _f in wanted])
+    pages = []
+    for (section, number, fields), (keys, total) in zip(wanted, found, strict=True):
+        if not keys and number > 1:
+            total = _keyed(section).count()
+            number = max(1, math.ceil(total / per_page))
+            [(keys, _total)] = _page_keys([(section, *_slice(number, per_page))])
+        rows = _rows(section, keys, fields)
+        pages.append(SectionPage(section, rows, total, number, per_page))
+    return pages
+
+
+def _slice(number, per_page):
+    """(first row, row count or None for all) of page `number`."""
+    return (0, None) if number == 0 else ((number - 1) * per_page, per_page)
 
 
 def _keyed(section):
@@ -102,8 +116,8 @@ def _keyed(section):
     return section.rows.values("pk")
 
 
-def _page_keys(section, start, per_page):
-    """(keys of one page, the section's total), in one query on the filtered table only.
+def _counted(section, start, per_page):
+    """The keys of one page with the section's total beside each, as a queryset.
 
     COUNT(*) OVER () puts the total beside each key. Sorting by it first (the same value on
     every row, so the order is the section's own) keeps PostgreSQL 15 from walking an index in
@@ -114,11 +128,52 @@ def _page_keys(section, start, per_page):
     rows = _keyed(section)
     order = rows.query.order_by or rows.model._meta.ordering
     counted = rows.annotate(worklist_total=Window(Count("*"))).order_by("worklist_total", *order)
-    page = list(counted[start : None if per_page is None else start + per_page])
-    total = page[0]["worklist_total"] if page else 0
-    if section.draw_order:
-        return [(row["journey_id"], row["due_on"]) for row in page], total
-    return [row["pk"] for row in page], total
+    return counted[start : None if per_page is None else start + per_page]
+
+
+# Each section's page in one shape, so that one UNION ALL holds them all: the section's
+# place, a primary key or a draw's journey, due day and first window end, the total.
+_PK_COLUMNS = '"pk", NULL::date, NULL::date'
+_DRAW_COLUMNS = '"journey_id", "due_on", "first_close"'
+
+
+def _page_keys(wanted):
+    """[(keys of one page, the section's total)] for each (section, start, count) of
+    `wanted`, in one statement: each section's key query (_counted) is a branch of a UNION
+    ALL, planned on its own. A section that cannot have rows (no centers) is not asked."""
+    branches, params = [], []
+    for index, (section, start, per_page) in enumerate(wanted):
+        try:
+            sql, branch_params = _counted(section, start, per_page).query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        columns = _DRAW_COLUMNS if section.draw_order else _PK_COLUMNS
+        branches.append(
+            f'(SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}")'
+        )
+        params.extend(branch_params)
+    found = [[] for _wanted in wanted]
+    if branches:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(branches), params)
+            for index, *row in cursor.fetchall():
+                found[index].append(row)
+    return [_keys(section, rows) for (section, _s, _p), rows in zip(wanted, found, strict=True)]
+
+
+def _keys(section, rows):
+    """(keys, total) of one section's rows from _page_keys. A draw section's keys are put in
+    its draw order here (a UNION ALL keeps no branch's order); primary keys are put in order
+    by the rows query."""
+    total = rows[0][-1] if rows else 0
+    if not section.draw_order:
+        return [pk for pk, _due, _close, _total in rows], total
+    draws = [
+        {"journey_id": journey, "due_on": due, "first_close": close}
+        for journey, due, close, _total in rows
+    ]
+    draws.sort(key=lambda draw: tuple(draw[name] for name in section.draw_order))
+    return [(draw["journey_id"], draw["due_on"]) for draw in draws], total
 
 
 def _rows(section, keys, fields):
@@ -127,19 +182,15 @@ def _rows(section, keys, fields):
     if section.draw_order:
         labs = section.rows if section.draw_labs is None else section.draw_labs
         return _draw_rows(labs, keys, fields or ())
-    found = section.rows.filter(pk__in=keys)
-    if fields:
-        by_pk = {row["pk"]: row for row in found.values("pk", *fields)}
-    else:
-        by_pk = {row.pk: row for row in found}
-    return [by_pk[pk] for pk in keys if pk in by_pk]
+    found = section.rows.filter(pk__in=keys)  # in the section's order
+    return list(found.values("pk", *fields) if fields else found)
 
 
 def _draw_rows(labs, keys, fields):
     """One dict per draw (tracker.draws), in the keys' order: `fields` of its first lab, its
     journey and due day, its tests' titles, its labs' public ids, its window and whether a
     test is taken in hospital."""
-    # The page's journeys and days (scheduledlab_open_journey_due); a lab of one draw's
+    # The page's journeys and days (scheduledlab_open_journey); a lab of one draw's
     # journey on another draw's day is dropped here.
     wanted = set(keys)
     found = labs.filter(journey_id__in={j for j, _d in keys}, due_on__in={d for _j, d in keys})
