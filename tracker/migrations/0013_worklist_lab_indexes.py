@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('journey', '0012_staffhandover_items'),
-        ('tracker', '0011_labresult_preliminary'),
+        ('tracker', '0012_drop_covered_fk_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
