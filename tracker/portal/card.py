@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.portal.words import family_text
+from journey.prepared import Prepared
 from tracker.models import Flag, ItemKind, LabResult, ScheduledLab
 
 from . import wording as w
@@ -81,13 +82,13 @@ def _steroid_lines(journey, checkpoints, today, days):
     return f"{_first_sentence(family_text(regimen)).rstrip('.')} ({when})", risk
 
 
-def _latest_results(journey):
-    """The latest current result of each test, those outside the range first (one query)."""
+def _build_latest(journey_id):
     # A preliminary result waits for its final one; a held one for the care team's review.
     current = LabResult.objects.counting().released_to_family()
-    latest = current.filter(journey=journey, test=OuterRef("test")).order_by("-collected_at", "-pk")
-    rows = list(
-        current.filter(journey=journey, pk=Subquery(latest.values("pk")[:1]))
+    latest = current.filter(journey_id=journey_id, test=OuterRef("test"))
+    latest = latest.order_by("-collected_at", "-pk").values("pk")[:1]
+    return (
+        current.filter(journey_id=journey_id, pk=Subquery(latest))
         .select_related("test")
         .only(
             *("value", "unit", "collected_at", "flag", "range_low", "range_high"),
@@ -95,6 +96,27 @@ def _latest_results(journey):
         )
         .order_by("test__position", "test__code")
     )
+
+
+# Compiled once (journey.prepared): the latest results, and the steroid checkpoint's dates.
+LATEST_RESULTS = Prepared(_build_latest, journey_id=int)
+STEROID_CHECKPOINTS = Prepared(
+    lambda journey_id: (
+        ScheduledLab.objects.filter(
+            journey_id=journey_id,
+            item__kind=ItemKind.CHECKPOINT,
+            item__code__startswith="steroid",
+        )
+        .exclude(cancelled_at__isnull=False)
+        .values_list("due_on", flat=True)
+    ),
+    journey_id=int,
+)
+
+
+def _latest_results(journey):
+    """The latest current result of each test, those outside the range first (one query)."""
+    rows = LATEST_RESULTS.run(journey_id=journey.pk)
     return sorted(rows, key=lambda r: r.flag in (Flag.NORMAL, None))
 
 
@@ -117,13 +139,7 @@ def attach_card_facts(sender, journey, today, **kwargs):
     days, number = w.DayWords(), w.NumberWords()
     facts = CardFacts()
     if journey.therapy and journey.therapy.steroid_regimen:
-        checkpoints = list(
-            ScheduledLab.objects.filter(
-                journey=journey, item__kind=ItemKind.CHECKPOINT, item__code__startswith="steroid"
-            )
-            .exclude(cancelled_at__isnull=False)
-            .values_list("due_on", flat=True)
-        )
+        checkpoints = STEROID_CHECKPOINTS.run(journey_id=journey.pk)
         facts.steroid, facts.steroid_risk = _steroid_lines(journey, checkpoints, today, days)
     facts.results = [_result_line(r, days, number) for r in _latest_results(journey)]
     journey.portal_extras["card"] = facts

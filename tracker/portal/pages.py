@@ -109,7 +109,7 @@ class DateGroup:
 
 
 def _plan_line(item, tests):
-    rows = list(item.scheduled.all())
+    rows = item.dates
     if item.baseline and rows:
         often = _("once before the infusion, by %(date)s") % {"date": w.day(rows[0].due_on)}
     else:
@@ -160,7 +160,7 @@ def _open_family_rows(items, today):
     for item in items:
         if item.kind not in queries.FAMILY_KINDS or item.inpatient:
             continue
-        for row in item.scheduled.all():
+        for row in item.dates:
             row.item = item
             row.status = row.status(today) if callable(row.status) else row.status
             if row.status in OPEN_STATUSES:
@@ -224,6 +224,6 @@ def plan_context(patient, journey, today):
         missed=_missed(groups, days, today),
         next_group=next_group,
         next_group_html=date_group(next_group) if next_group else "",
-        last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
+        last_date=max((r.due_on for i in items for r in i.dates), default=None),
     )
     return context
