@@ -109,6 +109,14 @@ def _cursor(connection):
     return connection._prepare_cursor(cursor)
 
 
+def _log_readable(connection, sql, params):
+    """The logged query (DEBUG, CaptureQueriesContext) with its values in it, as Django logs
+    its own: psycopg gives no text for a statement it ran prepared."""
+    log = connection.queries_log if connection.queries_logged else None
+    if log and log[-1]["sql"] is None:
+        log[-1]["sql"] = connection.ops.compose_sql(sql, params)
+
+
 @functools.cache
 def _preparing_cursor_class():
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -169,9 +177,12 @@ class _Compiled:
     def rows(self, values):
         if self.sql is None:
             return []
-        with _cursor(connections[self.db]) as cursor:
-            cursor.execute(self.sql, self.params(values))
+        connection = connections[self.db]
+        params = self.params(values)
+        with _cursor(connection) as cursor:
+            cursor.execute(self.sql, params)
             rows = cursor.fetchall()
+        _log_readable(connection, self.sql, params)
         if self.col_count is not None:
             rows = [row[: self.col_count] for row in rows]
         if self.converters:

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,11 +85,19 @@ def _steroid_lines(journey, checkpoints, today, days):
 
 def _build_latest(journey_id):
     # A preliminary result waits for its final one; a held one for the care team's review.
-    current = LabResult.objects.counting().released_to_family()
-    latest = current.filter(journey_id=journey_id, test=OuterRef("test"))
-    latest = latest.order_by("-collected_at", "-pk").values("pk")[:1]
+    # The newest of each test by a window over the journey's results: the same rows as a
+    # "latest of this test" subquery per row, which PostgreSQL planned anew on each run.
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("test_id")],
+        order_by=[F("collected_at").desc(), F("pk").desc()],
+    )
     return (
-        current.filter(journey_id=journey_id, pk=Subquery(latest))
+        LabResult.objects.counting()
+        .released_to_family()
+        .filter(journey_id=journey_id)
+        .annotate(newest=newest)
+        .filter(newest=1)
         .select_related("test")
         .only(
             *("value", "unit", "collected_at", "flag", "range_low", "range_high"),
