@@ -24,7 +24,6 @@ import uuid
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
-from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -95,7 +94,11 @@ def _cursor(connection):
     server and prepares the statement once per connection, so PostgreSQL stops parsing and
     planning it anew on every request (planning took 0.2-1.4 ms of these queries, running
     them 0.1 ms). Django's wrapper still logs and counts it, as any query."""
-    if connection.vendor != "postgresql" or not is_psycopg3:
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
         return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
