@@ -28,7 +28,7 @@ from journey.models import (
 )
 
 from ..prepared import Prepared
-from . import custody, words
+from . import custody, markup, words
 
 # Sent with every portal page that shows children, once per page (never per child), so that a
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
@@ -95,6 +95,10 @@ class ChildView:
     done_steps: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     eligibility_note: str = ""
+    # The child page's rows as HTML (journey.portal.markup), set by child_page.
+    open_steps_html: str = ""
+    done_steps_html: str = ""
+    timeline_html: str = ""
 
 
 def _latest_verdict():
@@ -281,6 +285,9 @@ def child_page(user, public_id):
     view = _views([child], {child.pk: journey} if journey else {})[0]
     if view.journey is not None:
         view.timeline = timeline(view.journey)
+        view.open_steps_html = markup.open_steps_html(view.open_steps)
+        view.done_steps_html = markup.done_steps_html(view.done_steps)
+        view.timeline_html = markup.timeline_html(view.timeline)
     return child, view
 
 
