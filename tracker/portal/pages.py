@@ -19,7 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
-from .labs_markup import date_group
+from .labs_markup import date_group, plan_lines_html
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -70,6 +70,7 @@ class PlanLine:
     may_continue: bool = False
     extended: bool = False
     until: str = ""  # how long it goes on when the exit rule is unmet, in plain words
+    html: str = ""  # the line as the plan page lists it (labs_markup.plan_lines_html)
 
 
 @dataclass
@@ -211,7 +212,7 @@ def plan_context(patient, journey, today):
         return context
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
-    lines = [_plan_line(item, tests) for item in items]
+    lines = plan_lines_html([_plan_line(item, tests) for item in items])
     groups = _group_by_day(_open_family_rows(items, today), tests)
     days = w.DayWords()
     next_group = _next_group(groups, plan, journey)
