@@ -99,7 +99,13 @@ def patients_for_guardian(user, now=None):
     "no access" restriction in force is not among them (404, as for a stranger's child)."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
-    links = links_with_access(now).filter(guardian__user=user).values("patient_id")
+    return children_of(user.pk, now)
+
+
+def children_of(user_id, now=None):
+    """patients_for_guardian for a login already known to be active, by its id (the portal's
+    prepared queries, journey.prepared, are built from this with stand-in values)."""
+    links = links_with_access(now).filter(guardian__user_id=user_id).values("patient_id")
     return Patient.objects.filter(pk__in=links)
 
 
@@ -112,8 +118,15 @@ def child_journeys_for_guardian(user, public_id, journeys=None):
     its own: joining the guardianship rows to the journey's own joins (therapy, centers, plan)
     made planning alone take longer than the two queries it replaced.
     """
+    if not user.is_authenticated or not user.is_active:
+        return Journey.objects.none()
+    return child_journeys_of(user.pk, public_id, journeys)
+
+
+def child_journeys_of(user_id, public_id, journeys=None, now=None):
+    """child_journeys_for_guardian for a login already known to be active, by its id."""
     journeys = Journey.objects.all() if journeys is None else journeys
-    child = patients_for_guardian(user).filter(public_id=public_id).values("pk")[:1]
+    child = children_of(user_id, now).filter(public_id=public_id).values("pk")[:1]
     return journeys.filter(patient_id=Subquery(child))
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from journey import uploads
 from journey.inputs import require_reason
+from journey.prepared import Prepared
 from tracker.services import check_collected_at, parse_value, record_results
 
 from .models_outside import MAX_FILE_NAME, OutsideResult, OutsideStatus
@@ -137,7 +138,17 @@ def reject_outside_result(report, *, by, reason, now=None):
     return locked
 
 
+# Read on every labs page: compiled once (journey.prepared).
+PENDING = Prepared(
+    lambda patient_id: (
+        OutsideResult.objects.filter(patient_id=patient_id, status=OutsideStatus.PENDING)
+        .select_related("test")
+        .order_by("-created_at", "-pk")
+    ),
+    patient_id=int,
+)
+
+
 def pending_for(patient):
     """The child's reports the care team has not checked yet, newest first (one query)."""
-    rows = OutsideResult.objects.filter(patient=patient, status=OutsideStatus.PENDING)
-    return list(rows.select_related("test").order_by("-created_at", "-pk"))
+    return PENDING.run(patient_id=patient.pk)

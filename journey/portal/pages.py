@@ -3,14 +3,16 @@
 Every list here is one queryset; the views only pass the result to a template.
 """
 
+import datetime
+import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Subquery
 from django.dispatch import Signal
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 
-from journey.access import child_journeys_for_guardian, patients_for_guardian
+from journey.access import child_journeys_of, children_of
 from journey.models import (
     EXIT_STAGES,
     STAGE_ORDER,
@@ -25,7 +27,8 @@ from journey.models import (
     StageChange,
 )
 
-from . import custody, words
+from ..prepared import Prepared
+from . import custody, markup, words
 
 # Sent with every portal page that shows children, once per page (never per child), so that a
 # higher app (tracker) can attach what it knows, e.g. `journey.portal_extras["next_lab"]`, in
@@ -92,6 +95,10 @@ class ChildView:
     done_steps: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     eligibility_note: str = ""
+    # The child page's rows as HTML (journey.portal.markup), set by child_page.
+    open_steps_html: str = ""
+    done_steps_html: str = ""
+    timeline_html: str = ""
 
 
 def _latest_verdict():
@@ -100,17 +107,55 @@ def _latest_verdict():
     return Subquery(checks.order_by("-run_at", "-pk").values("verdict")[:1])
 
 
-def _latest_journeys(children):
-    """Each child's latest journey (open or ended), with its therapy and the verdict of its
-    latest eligibility check: one query."""
-    journeys = (
-        Journey.objects.filter(patient__in=[c.pk for c in children])
+# The pages' queries are compiled once (journey.prepared); each request runs them with its
+# own login, child, journeys and clock.
+HOME_CHILDREN = Prepared(
+    lambda user_id, now: children_of(user_id, now).order_by("first_name", "last_name"),
+    user_id=int,
+    now=datetime.datetime,
+)
+CHILDREN_JOURNEYS = Prepared(
+    lambda patient_ids: (
+        Journey.objects.filter(patient__in=patient_ids)
         .select_related("therapy")
         .only(*JOURNEY_SHOWN, "therapy__name")
         .annotate(latest_verdict=_latest_verdict())
-    )
+        .order_by("patient_id", "-opened_at", "-pk")
+    ),
+    patient_ids=list,
+)
+CURRENT_STEPS = Prepared(
+    lambda journey_ids: (
+        ChecklistStep.objects.filter(journey__in=journey_ids)
+        .only(*STEP_SHOWN)
+        .order_by()  # sorted in Python; the model's ordering would join the journey
+    ),
+    journey_ids=list,
+)
+STAGE_CHANGES = Prepared(
+    lambda journey_id: (
+        StageChange.objects.filter(journey_id=journey_id)
+        .order_by("moved_at", "pk")
+        .only("to_stage", "from_stage", "moved_at")
+    ),
+    journey_id=int,
+)
+# A child without a journey yet: the child alone (the rare second query of a child page).
+CHILD_ALONE = Prepared(
+    lambda user_id, public_id, now: (
+        children_of(user_id, now).filter(public_id=public_id).select_related("center")[:1]
+    ),
+    user_id=int,
+    public_id=uuid.UUID,
+    now=datetime.datetime,
+)
+
+
+def _latest_journeys(children):
+    """Each child's latest journey (open or ended), with its therapy and the verdict of its
+    latest eligibility check: one query."""
     latest = {}
-    for journey in journeys.order_by("patient_id", "-opened_at", "-pk"):
+    for journey in CHILDREN_JOURNEYS.run(patient_ids=[c.pk for c in children]):
         latest.setdefault(journey.patient_id, journey)
     return latest
 
@@ -143,11 +188,7 @@ def _step_order(step):
 def _current_steps(journeys, today):
     """The steps of each journey's current stage, split into open and done: one query."""
     current = {j.pk: j.stage for j in journeys}
-    steps = (
-        ChecklistStep.objects.filter(journey__in=list(current))
-        .only(*STEP_SHOWN)
-        .order_by()  # sorted below; the model's ordering would join the journey
-    )
+    steps = CURRENT_STEPS.run(journey_ids=list(current))
     by_journey = {pk: ([], []) for pk in current}
     for step in sorted(steps, key=_step_order):
         if step.stage == current[step.journey_id]:
@@ -171,8 +212,9 @@ def _child_view(child, journey, steps):
 
 def children_for_home(user):
     """The guardian's children with their stage and next step, in three queries."""
-    children = list(patients_for_guardian(user).order_by("first_name", "last_name"))
-    return _views(children)
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return _views(HOME_CHILDREN.run(user_id=user.pk, now=timezone.now()))
 
 
 def _views(children, latest=None):
@@ -187,38 +229,65 @@ def _views(children, latest=None):
     return views
 
 
-def child_and_journey(user, public_id, journeys):
-    """(the guardian's child with this public id, the first of `journeys` or None), or 404.
+def journey_with_child(journeys):
+    """A prepared query (journey.prepared) for child_and_journey: the first of `journeys()`
+    (a Journey queryset in the order wanted, latest first) of the guardian's child with this
+    public id (journey.access), read with the child and its center."""
 
-    `journeys` is a Journey queryset in the order wanted (latest first); it is narrowed to
-    this guardian's child through journey.access and read with the child and its center: one
-    query. A child with no journey yet costs a second query (the child alone); another family's
-    child, like one that does not exist, is a 404.
+    def build(user_id, public_id, now):
+        mine = child_journeys_of(user_id, public_id, journeys(), now)
+        return mine.select_related("patient__center")[:1]
+
+    return Prepared(build, user_id=int, public_id=uuid.UUID, now=datetime.datetime)
+
+
+def child_and_journey(user, public_id, query):
+    """(the guardian's child with this public id, its journey as `query` picks it, or None),
+    or 404.
+
+    `query` is a journey_with_child query: one query for the child with its journey through
+    journey.access. A child with no journey yet costs a second query (the child alone);
+    another family's child, like one that does not exist, is a 404.
     """
-    mine = child_journeys_for_guardian(user, public_id, journeys)
-    journey = mine.select_related("patient__center").first()
-    if journey is None:
-        children = patients_for_guardian(user).select_related("center")
-        return get_object_or_404(children, public_id=public_id), None
-    return journey.patient, journey
+    if not user.is_authenticated or not user.is_active:
+        raise Http404
+    values = {"user_id": user.pk, "public_id": _uuid(public_id), "now": timezone.now()}
+    journey = query.first(**values)
+    if journey is not None:
+        return journey.patient, journey
+    child = CHILD_ALONE.first(**values)
+    if child is None:
+        raise Http404
+    return child, None
 
 
-def _latest_with_verdict():
-    return (
+def _uuid(public_id):
+    try:
+        return public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404 from None
+
+
+CHILD_PAGE_JOURNEY = journey_with_child(
+    lambda: (
         Journey.objects.select_related("therapy")
         .only(*JOURNEY_SHOWN, "therapy__name", *CHILD_COLUMNS)
         .annotate(latest_verdict=_latest_verdict())
         .order_by("-opened_at", "-pk")
     )
+)
 
 
 def child_page(user, public_id):
     """(child, ChildView): one child's journey, timeline and steps, in four queries (the child
     with its latest journey, the steps, the next draw, the stage changes)."""
-    child, journey = child_and_journey(user, public_id, _latest_with_verdict())
+    child, journey = child_and_journey(user, public_id, CHILD_PAGE_JOURNEY)
     view = _views([child], {child.pk: journey} if journey else {})[0]
     if view.journey is not None:
         view.timeline = timeline(view.journey)
+        view.open_steps_html = markup.open_steps_html(view.open_steps)
+        view.done_steps_html = markup.done_steps_html(view.done_steps)
+        view.timeline_html = markup.timeline_html(view.timeline)
     return child, view
 
 
@@ -230,8 +299,7 @@ def timeline(journey):
     StageChange rows: one query.
     """
     entered, left = {}, {}
-    changes = StageChange.objects.filter(journey=journey).order_by("moved_at", "pk")
-    for change in changes.only("to_stage", "from_stage", "moved_at"):
+    for change in STAGE_CHANGES.run(journey_id=journey.pk):
         entered[change.to_stage] = change
         left[change.from_stage] = change
     if journey.stage in EXIT_STAGES:
@@ -296,21 +364,22 @@ def _latest_diagnosis(patient):
     return Subquery(found.values("condition__name")[:1])
 
 
-def _latest_for_card():
-    """Journeys latest first, with their therapy and the child's diagnosis."""
-    return (
+# Journeys latest first, with their therapy and the child's diagnosis.
+CARD_JOURNEY = journey_with_child(
+    lambda: (
         Journey.objects.select_related("therapy")
         .only(*JOURNEY_SHOWN, *THERAPY_ON_CARD, "therapy__steroid_regimen", *CHILD_COLUMNS)
         .annotate(diagnosis=_latest_diagnosis(OuterRef("patient")))
         .order_by("-opened_at", "-pk")
     )
+)
 
 
 def card_page(user, public_id):
     """(child, context): what the emergency card shows: the journey (with
     `portal_extras["card"]` from tracker) and the diagnosis. One query for the child with its
     latest journey (two without one), plus what the card's listeners read."""
-    child, journey = child_and_journey(user, public_id, _latest_for_card())
+    child, journey = child_and_journey(user, public_id, CARD_JOURNEY)
     if journey is None:
         diagnosis = Diagnosis.objects.filter(patient=child).order_by("-confirmed_on", "-pk")
         name = diagnosis.values_list("condition__name", flat=True).first()

@@ -8,6 +8,7 @@ between requests, so a deactivated login, a removed or unconfirmed device and an
 guardian row count from the very next request.
 """
 
+import functools
 from contextvars import ContextVar
 
 from django.apps import apps
@@ -16,6 +17,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db.models import FilteredRelation, Q
 from django_otp.models import Device
+
+from ..prepared import Prepared
 
 # (the user's reverse relation to a device model, the device's id) of the device named in the
 # session; set only while journey.security.otp loads the request's user.
@@ -40,17 +43,11 @@ class WaypointBackend(ModelBackend):
     """ModelBackend with the per-request reads collapsed (same checks, fewer round trips)."""
 
     def get_user(self, user_id):
-        users = get_user_model()._default_manager.select_related("guardian__center")
         device = session_device.get()
-        if device is not None:
-            relation, device_id = device
-            only_it = FilteredRelation(relation, condition=Q(**{f"{relation}__pk": device_id}))
-            users = users.annotate(**{DEVICE_ATTR: only_it}).select_related(DEVICE_ATTR)
-        try:
-            user = users.get(pk=user_id)
-        except get_user_model().DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        query = _user_query(device[0] if device else None)
+        values = {"user_id": user_id, **({"device_id": device[1]} if device else {})}
+        user = query.first(**values)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         """The user's own and their groups' permissions, in one query (ModelBackend: two)."""
@@ -63,6 +60,23 @@ class WaypointBackend(ModelBackend):
             rows = perms.values_list("content_type__app_label", "codename")
             user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
         return user_obj._perm_cache
+
+
+@functools.cache
+def _user_query(relation):
+    """The user with their guardian row (and its center) and, `relation` given, the device of
+    that kind the session names: one query, compiled once per kind (journey.prepared)."""
+
+    def build(user_id, device_id=None):
+        users = get_user_model()._default_manager.select_related("guardian__center")
+        if relation is not None:
+            only_it = FilteredRelation(relation, condition=Q(**{f"{relation}__pk": device_id}))
+            users = users.annotate(**{DEVICE_ATTR: only_it}).select_related(DEVICE_ATTR)
+        return users.filter(pk=user_id)[:1]
+
+    if relation is None:
+        return Prepared(build, user_id=int)
+    return Prepared(build, user_id=int, device_id=int)
 
 
 def _held_by(user):

@@ -10,11 +10,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journey.portal.words import family_text
+from journey.prepared import Prepared
 from tracker.models import Flag, ItemKind, LabResult, ScheduledLab
 
 from . import wording as w
@@ -81,13 +83,21 @@ def _steroid_lines(journey, checkpoints, today, days):
     return f"{_first_sentence(family_text(regimen)).rstrip('.')} ({when})", risk
 
 
-def _latest_results(journey):
-    """The latest current result of each test, those outside the range first (one query)."""
+def _build_latest(journey_id):
     # A preliminary result waits for its final one; a held one for the care team's review.
-    current = LabResult.objects.counting().released_to_family()
-    latest = current.filter(journey=journey, test=OuterRef("test")).order_by("-collected_at", "-pk")
-    rows = list(
-        current.filter(journey=journey, pk=Subquery(latest.values("pk")[:1]))
+    # The newest of each test by a window over the journey's results: the same rows as a
+    # "latest of this test" subquery per row, which PostgreSQL planned anew on each run.
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("test_id")],
+        order_by=[F("collected_at").desc(), F("pk").desc()],
+    )
+    return (
+        LabResult.objects.counting()
+        .released_to_family()
+        .filter(journey_id=journey_id)
+        .annotate(newest=newest)
+        .filter(newest=1)
         .select_related("test")
         .only(
             *("value", "unit", "collected_at", "flag", "range_low", "range_high"),
@@ -95,6 +105,27 @@ def _latest_results(journey):
         )
         .order_by("test__position", "test__code")
     )
+
+
+# Compiled once (journey.prepared): the latest results, and the steroid checkpoint's dates.
+LATEST_RESULTS = Prepared(_build_latest, journey_id=int)
+STEROID_CHECKPOINTS = Prepared(
+    lambda journey_id: (
+        ScheduledLab.objects.filter(
+            journey_id=journey_id,
+            item__kind=ItemKind.CHECKPOINT,
+            item__code__startswith="steroid",
+        )
+        .exclude(cancelled_at__isnull=False)
+        .values_list("due_on", flat=True)
+    ),
+    journey_id=int,
+)
+
+
+def _latest_results(journey):
+    """The latest current result of each test, those outside the range first (one query)."""
+    rows = LATEST_RESULTS.run(journey_id=journey.pk)
     return sorted(rows, key=lambda r: r.flag in (Flag.NORMAL, None))
 
 
@@ -117,13 +148,7 @@ def attach_card_facts(sender, journey, today, **kwargs):
     days, number = w.DayWords(), w.NumberWords()
     facts = CardFacts()
     if journey.therapy and journey.therapy.steroid_regimen:
-        checkpoints = list(
-            ScheduledLab.objects.filter(
-                journey=journey, item__kind=ItemKind.CHECKPOINT, item__code__startswith="steroid"
-            )
-            .exclude(cancelled_at__isnull=False)
-            .values_list("due_on", flat=True)
-        )
+        checkpoints = STEROID_CHECKPOINTS.run(journey_id=journey.pk)
         facts.steroid, facts.steroid_risk = _steroid_lines(journey, checkpoints, today, days)
     facts.results = [_result_line(r, days, number) for r in _latest_results(journey)]
     journey.portal_extras["card"] = facts

@@ -9,6 +9,7 @@ template now prints the joined strings.
 
 from html import escape
 
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -96,3 +97,22 @@ def date_group(group):
 def join_html(parts):
     """Rows built here, joined as one safe string."""
     return mark_safe("\n".join(parts))  # noqa: S308 - each part built and escaped here
+
+
+def plan_lines_html(lines):
+    """Set each PlanLine's list item (`line.html`), as the plan page lists them: the fixed
+    words translated once per page, every text escaped as the template's autoescaping does."""
+    hospital = conditional_escape(_("(in the hospital)"))
+    added = conditional_escape(
+        _("These tests were added to because a result was not back to normal yet.")
+    )
+    for_life = conditional_escape(_("This goes on for life."))
+    for line in lines:
+        until = conditional_escape(line.until)
+        more = f"{added} {until}" if line.extended else (until if line.may_continue else "")
+        line.html = mark_safe(  # noqa: S308 - every text is escaped
+            f'<li class="plan-line"><strong>{conditional_escape(line.heading)}</strong>'
+            f"{' ' + hospital if line.inpatient else ''}: {conditional_escape(line.often)}.\n"
+            f"  {more}\n  {for_life if line.lifelong else ''}</li>"
+        )
+    return lines

@@ -19,7 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
-from .labs_markup import date_group
+from .labs_markup import date_group, plan_lines_html
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -70,6 +70,7 @@ class PlanLine:
     may_continue: bool = False
     extended: bool = False
     until: str = ""  # how long it goes on when the exit rule is unmet, in plain words
+    html: str = ""  # the line as the plan page lists it (labs_markup.plan_lines_html)
 
 
 @dataclass
@@ -109,7 +110,7 @@ class DateGroup:
 
 
 def _plan_line(item, tests):
-    rows = list(item.scheduled.all())
+    rows = item.dates
     if item.baseline and rows:
         often = _("once before the infusion, by %(date)s") % {"date": w.day(rows[0].due_on)}
     else:
@@ -160,7 +161,7 @@ def _open_family_rows(items, today):
     for item in items:
         if item.kind not in queries.FAMILY_KINDS or item.inpatient:
             continue
-        for row in item.scheduled.all():
+        for row in item.dates:
             row.item = item
             row.status = row.status(today) if callable(row.status) else row.status
             if row.status in OPEN_STATUSES:
@@ -211,7 +212,7 @@ def plan_context(patient, journey, today):
         return context
     items = queries.plan_items(plan)
     tests = queries.lab_tests()
-    lines = [_plan_line(item, tests) for item in items]
+    lines = plan_lines_html([_plan_line(item, tests) for item in items])
     groups = _group_by_day(_open_family_rows(items, today), tests)
     days = w.DayWords()
     next_group = _next_group(groups, plan, journey)
@@ -224,6 +225,6 @@ def plan_context(patient, journey, today):
         missed=_missed(groups, days, today),
         next_group=next_group,
         next_group_html=date_group(next_group) if next_group else "",
-        last_date=max((r.due_on for i in items for r in i.scheduled.all()), default=None),
+        last_date=max((r.due_on for i in items for r in i.dates), default=None),
     )
     return context

@@ -4,19 +4,23 @@ Access goes through journey.access.patients_for_guardian only: a child who is no
 guardian's is a 404, the same answer as a child that does not exist.
 """
 
-from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Subquery, Value, When
+import datetime
+
+from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from journey.access import patients_for_guardian
 from journey.models import OPEN_STAGES, Guardian, Journey
-from journey.portal.pages import CHILD_COLUMNS
+from journey.portal.pages import CHILD_COLUMNS, journey_with_child
 from journey.portal.pages import child_and_journey as _child_and_journey
+from journey.prepared import Prepared
 from tracker.models import (
     FamilyNote,
     ItemKind,
     LabResult,
     LabTest,
     MonitoringPlan,
+    PlanItem,
     ScheduledLab,
     Status,
 )
@@ -55,24 +59,34 @@ PLAN_COLUMNS = (
 )
 
 
+def _open_first(with_plan):
+    """The journeys, open first then latest, with their therapy and center (and, `with_plan`,
+    their plan and usual lab)."""
+    is_open = Case(
+        When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
+    )
+    related = ["therapy", "center", *(["monitoring_plan__default_lab"] if with_plan else [])]
+    columns = [*JOURNEY_COLUMNS, *(PLAN_COLUMNS if with_plan else ()), *CHILD_COLUMNS]
+    return (
+        Journey.objects.select_related(*related)
+        .only(*columns)
+        .annotate(closed_first=is_open)
+        .order_by("closed_first", "-opened_at")
+    )
+
+
+# Compiled once (journey.prepared): the labs page's journey, and the plan page's with its plan.
+LABS_JOURNEY = journey_with_child(lambda: _open_first(with_plan=False))
+PLAN_JOURNEY = journey_with_child(lambda: _open_first(with_plan=True))
+
+
 def child_and_journey(user, public_id, with_plan=False):
     """(the guardian's child with this public id, its open journey, else its latest, or
     None), or 404: one query through journey.access (two when the child has no journey yet).
 
     The journey comes with its therapy and center (and, `with_plan`, its plan and usual lab).
     """
-    is_open = Case(
-        When(stage__in=OPEN_STAGES, then=Value(0)), default=1, output_field=IntegerField()
-    )
-    related = ["therapy", "center", *(["monitoring_plan__default_lab"] if with_plan else [])]
-    columns = [*JOURNEY_COLUMNS, *(PLAN_COLUMNS if with_plan else ()), *CHILD_COLUMNS]
-    journeys = (
-        Journey.objects.select_related(*related)
-        .only(*columns)
-        .annotate(closed_first=is_open)
-        .order_by("closed_first", "-opened_at")
-    )
-    return _child_and_journey(user, public_id, journeys)
+    return _child_and_journey(user, public_id, PLAN_JOURNEY if with_plan else LABS_JOURNEY)
 
 
 def plan_of(journey):
@@ -95,25 +109,45 @@ PLAN_DATE_COLUMNS = (
 TEST_COLUMNS = ("code", "family_name", "unit", "decimal_places", "position")
 
 
-def plan_items(plan):
-    """The plan's live items, each with its not-cancelled dates in order (2 queries)."""
-    dates = (
-        ScheduledLab.objects.filter(cancelled_at__isnull=True)
+PLAN_ITEMS = Prepared(
+    lambda plan_id: (
+        PlanItem.objects.filter(plan_id=plan_id, removed_at__isnull=True)
+        .only(*PLAN_ITEM_COLUMNS)
+        .order_by("position", "code")
+    ),
+    plan_id=int,
+)
+# The live items' not-cancelled dates, in order (as a prefetch of the items would read them).
+PLAN_DATES = Prepared(
+    lambda plan_id: (
+        ScheduledLab.objects.filter(
+            item__plan_id=plan_id, item__removed_at__isnull=True, cancelled_at__isnull=True
+        )
         .select_related("local_lab")
         .only(*PLAN_DATE_COLUMNS)
         .order_by("due_on", "sequence")
-    )
-    return list(
-        plan.items.filter(removed_at__isnull=True)
-        .only(*PLAN_ITEM_COLUMNS)
-        .order_by("position", "code")
-        .prefetch_related(Prefetch("scheduled", queryset=dates))
-    )
+    ),
+    plan_id=int,
+)
+LAB_TESTS = Prepared(lambda: LabTest.objects.only(*TEST_COLUMNS))
+
+
+def plan_items(plan):
+    """The plan's live items, each with its not-cancelled dates in order in `item.dates`
+    (2 queries)."""
+    items = PLAN_ITEMS.run(plan_id=plan.pk)
+    by_pk = {item.pk: item for item in items}
+    for item in items:
+        item.dates = []
+    for row in PLAN_DATES.run(plan_id=plan.pk):
+        row.item = by_pk[row.item_id]
+        row.item.dates.append(row)
+    return items
 
 
 def lab_tests():
     """The lab catalogue by code (a dozen rows; one query), with what the pages show."""
-    return {t.code: t for t in LabTest.objects.only(*TEST_COLUMNS)}
+    return {t.code: t for t in LAB_TESTS.run()}
 
 
 # The columns the labs page reads, and no others (a result row has about thirty).
@@ -131,18 +165,36 @@ def _draw_note():
     return Subquery(notes.values("text")[:1])
 
 
-def journey_dates(journey, today):
-    """The journey's dated rows (draws, visits, checkpoints) with their status (one query)."""
-    items = [f"item__{name}" for name in ITEM_COLUMNS]
-    return list(
-        journey.scheduled_labs.with_status(today)
+JOURNEY_DATES = Prepared(
+    lambda journey_id, today: (
+        ScheduledLab.objects.with_status(today)
+        .filter(journey_id=journey_id)
         .exclude(status=Status.CANCELLED)
         .filter(item__removed_at__isnull=True)
         .select_related("item")
-        .only(*DATE_COLUMNS, *items)
+        .only(*DATE_COLUMNS, *(f"item__{name}" for name in ITEM_COLUMNS))
         .annotate(draw_note=_draw_note())
         .order_by("due_on", "item__position", "pk")
-    )
+    ),
+    journey_id=int,
+    today=datetime.date,
+)
+CURRENT_RESULTS = Prepared(
+    lambda journey_id: (
+        LabResult.objects.current()
+        .filter(journey_id=journey_id)
+        .only(*RESULT_COLUMNS)
+        .annotate(family_note_text=F("family_note__text"))  # the care team's note, one join
+        .annotate(after_preliminary=F("supersedes__preliminary"))
+        .order_by("collected_at", "test__position", "pk")
+    ),
+    journey_id=int,
+)
+
+
+def journey_dates(journey, today):
+    """The journey's dated rows (draws, visits, checkpoints) with their status (one query)."""
+    return JOURNEY_DATES.run(journey_id=journey.pk, today=today)
 
 
 def current_results(journey, tests):
@@ -151,14 +203,7 @@ def current_results(journey, tests):
 
     `tests` is lab_tests(): each result gets its LabTest from there, not from a join."""
     by_pk = {test.pk: test for test in tests.values()}
-    results = list(
-        LabResult.objects.current()
-        .filter(journey=journey)
-        .only(*RESULT_COLUMNS)
-        .annotate(family_note_text=F("family_note__text"))  # the care team's note, one join
-        .annotate(after_preliminary=F("supersedes__preliminary"))
-        .order_by("collected_at", "test__position", "pk")
-    )
+    results = CURRENT_RESULTS.run(journey_id=journey.pk)
     for result in results:
         result.test = by_pk[result.test_id]
     return results

@@ -10,12 +10,13 @@ query. A draw is tracker.draws' (one journey, one due day): its tests are listed
   place of the next one and carries no "Late" tag; the child page mentions the latest one.
 """
 
+import datetime
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.db.models import Max, Min, Q
 from django.utils.translation import gettext as _
 
+from journey.prepared import Prepared
 from tracker.draws import group_draws
 from tracker.models import ItemKind, ScheduledLab
 
@@ -29,7 +30,7 @@ SHOWN = ("journey_id", "due_on", "window_start", "window_end", "item__kind", "it
 class NextDraw:
     """The next draw in words, every text formatted here; the templates only print."""
 
-    due_on: date
+    due_on: datetime.date
     is_visit: bool = False
     late: bool = False  # the due day has passed; the window has not
     now: bool = False  # inside its window, due day not passed
@@ -49,15 +50,8 @@ def _family_rows():
     )
 
 
-def _rows(journeys, today):
-    """The rows of each journey's next draw (the first due day whose window is still open)
-    and of its latest draw whose window closed undone, in one query.
-
-    The two sets of days are uncorrelated subqueries (one MIN and one MAX per journey, on the
-    open rows' (journey, due_on) index); with several journeys a row may come along on another
-    journey's day, which attach_next_draws' first / last pick leaves aside.
-    """
-    shown = _family_rows().filter(journey__in=journeys)
+def _build_rows(journey_ids, today):
+    shown = _family_rows().filter(journey__in=journey_ids)
     per_journey = shown.order_by().values("journey_id")
     next_days = per_journey.filter(window_end__gte=today).annotate(day=Min("due_on"))
     missed_days = per_journey.filter(window_end__lt=today).annotate(day=Max("due_on"))
@@ -69,6 +63,21 @@ def _rows(journeys, today):
         .only(*SHOWN)
         .order_by("journey_id", "due_on", "item__position", "pk")
     )
+
+
+# Compiled once per number of journeys (journey.prepared).
+NEXT_ROWS = Prepared(_build_rows, journey_ids=list, today=datetime.date)
+
+
+def _rows(journeys, today):
+    """The rows of each journey's next draw (the first due day whose window is still open)
+    and of its latest draw whose window closed undone, in one query.
+
+    The two sets of days are uncorrelated subqueries (one MIN and one MAX per journey, on the
+    open rows' (journey, due_on) index); with several journeys a row may come along on another
+    journey's day, which attach_next_draws' first / last pick leaves aside.
+    """
+    return NEXT_ROWS.run(journey_ids=[j.pk for j in journeys], today=today)
 
 
 def next_draw(draw, today, days):

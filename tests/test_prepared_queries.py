@@ -1,0 +1,124 @@
+"""journey.prepared: a queryset compiled once answers as the queryset itself would, for any
+values, in one query, and the access rules it was built from still decide (journey.access).
+
+GIVEN two families, WHEN a prepared query built on journey.access runs for each login and
+child, THEN each login gets its own child and never the other's, with the same objects,
+columns and annotations the ORM gives.
+"""
+
+import datetime
+import uuid
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Count
+from django.utils import timezone
+
+from journey.access import child_journeys_of, children_of, patients_for_guardian
+from journey.models import Journey, Patient
+from journey.prepared import MAX_LIST, Prepared
+from tests import factories as f
+from tests.factories_portal import family
+
+pytestmark = pytest.mark.django_db
+
+CHILD_WITH_CENTER = Prepared(
+    lambda user_id, public_id, now: (
+        children_of(user_id, now).filter(public_id=public_id).select_related("center")[:1]
+    ),
+    user_id=int,
+    public_id=uuid.UUID,
+    now=datetime.datetime,
+)
+JOURNEYS_OF_CHILD = Prepared(
+    lambda user_id, public_id, now: (
+        child_journeys_of(user_id, public_id, None, now)
+        .select_related("patient__center")
+        .annotate(step_count=Count("steps"))
+        .order_by("-opened_at")
+    ),
+    user_id=int,
+    public_id=uuid.UUID,
+    now=datetime.datetime,
+)
+NAMES = Prepared(
+    lambda ids: Patient.objects.filter(pk__in=ids).order_by("pk").values_list("first_name"),
+    ids=list,
+)
+FIRST_NAMES = Prepared(
+    lambda ids: (
+        Patient.objects.filter(pk__in=ids).order_by("pk").values_list("first_name", flat=True)
+    ),
+    ids=list,
+)
+
+
+@pytest.fixture
+def two_families():
+    center = f.CenterFactory()
+    return family(center, first_name="Ana"), family(center, first_name="Ben")
+
+
+def _values(guardian, child):
+    return {"user_id": guardian.user.pk, "public_id": child.public_id, "now": timezone.now()}
+
+
+def test_each_login_reads_its_own_child_and_never_another(two_families):
+    (guardian_a, child_a), (guardian_b, child_b) = two_families
+    found = CHILD_WITH_CENTER.first(**_values(guardian_a, child_a))
+    assert found == child_a and found.center == child_a.center
+    assert CHILD_WITH_CENTER.first(**_values(guardian_b, child_b)) == child_b
+    assert CHILD_WITH_CENTER.first(**_values(guardian_b, child_a)) is None
+    assert CHILD_WITH_CENTER.first(**_values(guardian_a, child_b)) is None
+
+
+def test_the_objects_are_the_querysets_own(two_families, django_assert_num_queries):
+    (guardian, child), _ = two_families
+    f.JourneyFactory(patient=child)
+    values = _values(guardian, child)
+    expected = list(
+        child_journeys_of(guardian.user.pk, child.public_id, None, values["now"])
+        .select_related("patient__center")
+        .annotate(step_count=Count("steps"))
+        .order_by("-opened_at")
+    )
+    with django_assert_num_queries(1):
+        found = JOURNEYS_OF_CHILD.run(**values)
+    assert found == expected
+    assert isinstance(found[0], Journey) and not found[0]._state.adding
+    assert found[0].patient == child and found[0].patient.center == child.center
+    assert found[0].step_count == expected[0].step_count
+    assert found[0].opened_at == expected[0].opened_at  # converted as the ORM does
+
+
+def test_a_restriction_in_force_hides_the_child_on_the_next_run(two_families):
+    (guardian, child), _ = two_families
+    assert CHILD_WITH_CENTER.first(**_values(guardian, child)) == child
+    link = guardian.guardianships.get(patient=child)
+    now = timezone.now()
+    link.restrictions.create(
+        kind="no_access", source="age_policy", starts_at=now, created_at=now, reason="age"
+    )
+    assert patients_for_guardian(guardian.user).filter(pk=child.pk).exists() is False
+    assert CHILD_WITH_CENTER.first(**_values(guardian, child)) is None
+
+
+def test_list_arguments_of_any_length(two_families, django_assert_num_queries):
+    (_, child_a), (_, child_b) = two_families
+    more = [f.PatientFactory(first_name=f"Kid{n}") for n in range(MAX_LIST + 1)]
+    assert NAMES.run(ids=[child_b.pk]) == [("Ben",)]
+    assert FIRST_NAMES.run(ids=[child_a.pk, child_b.pk]) == ["Ana", "Ben"]
+    every = [child_a.pk, child_b.pk, *(p.pk for p in more)]  # longer than MAX_LIST
+    assert FIRST_NAMES.run(ids=every) == ["Ana", "Ben", *(p.first_name for p in more)]
+    with django_assert_num_queries(0):
+        assert FIRST_NAMES.run(ids=[]) == []
+
+
+def test_wrong_arguments_are_refused():
+    with pytest.raises(TypeError):
+        NAMES.run(idz=[1])
+    unused = Prepared(
+        lambda ids, day: Patient.objects.filter(pk__in=ids), ids=list, day=datetime.date
+    )
+    with pytest.raises(ImproperlyConfigured, match="day"):
+        unused.run(ids=[1], day=datetime.date.today())
