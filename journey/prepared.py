@@ -81,12 +81,31 @@ def _places(params, stand_ins, ops):
     places, found = [], set()
     for param in params:
         place = next((p for form, p in wanted if _same(param, form)), None)
+        if place is None and _derived(param):
+            raise ImproperlyConfigured(
+                f"the query holds {param!r}, computed from an argument: it would be frozen "
+                "into the SQL; pass the computed value as an argument of its own"
+            )
         places.append(place if place is not None else ("", None, param))
         found.update([place[0]] if place else [])
     missing = set(stand_ins) - found
     if missing:
         raise ImproperlyConfigured(f"the query does not use {sorted(missing)}")
     return places
+
+
+def _derived(param):
+    """A fixed value made from a stand-in (a day before `today`, an id plus one): compiled
+    once, it would stay the stand-in's for every real value."""
+    if isinstance(param, datetime.date):  # datetimes too
+        return param.year == _BASE_DAY.year
+    if isinstance(param, str):  # a date or time adapted to text (SQLite)
+        return param.startswith(f"{_BASE_DAY.year}-")
+    if isinstance(param, uuid.UUID):
+        return param.int >> 32 == _stand_in(uuid.UUID, 0).int >> 32
+    if isinstance(param, int) and not isinstance(param, bool):
+        return -918_000_000 < param < -916_000_000
+    return False
 
 
 def _cursor(connection):

@@ -122,3 +122,22 @@ def test_wrong_arguments_are_refused():
     )
     with pytest.raises(ImproperlyConfigured, match="day"):
         unused.run(ids=[1], day=datetime.date.today())
+
+
+HOUR, DAY = datetime.timedelta(hours=1), datetime.timedelta(days=1)
+COMPUTED = [
+    (lambda v: Patient.objects.filter(date_of_birth__lte=v, date_of_birth__gte=v - DAY),
+     datetime.date(2026, 1, 1)),
+    (lambda v: Patient.objects.filter(created_at__gte=v, created_at__lt=v + HOUR),
+     datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)),
+    (lambda v: Patient.objects.filter(pk__in=[v, v + 1]), 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("build, value", COMPUTED)
+def test_a_value_computed_from_an_argument_is_refused(build, value):
+    """Compiled once, `day - 1` would stay the stand-in's day for every real day (the day
+    itself is in the query too, so 'the query does not use it' cannot catch it)."""
+    computed = Prepared(lambda value: build(value), value=type(value))
+    with pytest.raises(ImproperlyConfigured, match="computed from an argument"):
+        computed.run(value=value)
