@@ -96,3 +96,27 @@ def child_frame_html(child, page):
         f"{esc(_('My children'))}</a></p>\n{phones_html(child.center)}\n"
         f'<nav class="child-nav" aria-label="{about}">\n  <ul>\n    {nav}\n  </ul>\n</nav>'
     )
+
+
+def account_nav_html(user, csrf_token):
+    """The header's brand link and, for a logged-in user, the account menu with the log-out
+    form (its CSRF field as {% csrf_token %} prints it)."""
+    if user is None or not user.is_authenticated:
+        return mark_safe(f'<a class="brand" href="{esc(links.url("login"))}">Waypoint</a>')  # noqa: S308
+    home = esc(links.url("portal:home"))
+    token = str(csrf_token) if csrf_token else ""
+    field = (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(token)}">'
+        if token and token != "NOTPROVIDED"
+        else ""
+    )
+    return mark_safe(  # noqa: S308 - every text is escaped
+        f'<a class="brand" href="{home}">Waypoint</a>\n'
+        f'      <nav aria-label="{esc(_("Account"))}" class="account-nav">\n'
+        f'        <a href="{home}">{esc(_("My children"))}</a>\n'
+        f'        <a href="{esc(links.url("password_change"))}">{esc(_("Change password"))}</a>\n'
+        f'        <form method="post" action="{esc(links.url("logout"))}" class="inline-form">\n'
+        f"          {field}\n"
+        f'          <button type="submit" class="link-button">{esc(_("Log out"))}</button>\n'
+        "        </form>\n      </nav>"
+    )

@@ -50,3 +50,9 @@ def child_frame(context):
     """The child pages' frame (journey.portal.frame): the way back, the phones, the child's
     pages, `page` current."""
     return frame.child_frame_html(context["child"], context.get("page", ""))
+
+
+@register.simple_tag(takes_context=True)
+def account_nav(context):
+    """The header's brand link and account menu (journey.portal.frame)."""
+    return frame.account_nav_html(context.get("user"), context.get("csrf_token"))
