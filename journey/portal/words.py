@@ -7,11 +7,13 @@ About a 6th-grade reading level, with the medical term in brackets where it help
 import re
 from datetime import datetime, timedelta
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from journey.models import STAGE_ORDER, Responsible, Stage, Verdict
+
+from . import dates
 
 STAGE_NAMES = {
     Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),
@@ -143,7 +145,7 @@ def day(value):
     A moment (datetime) is shown on the reader's own calendar day, as the |date filter does."""
     if isinstance(value, datetime):
         value = timezone.localtime(value)
-    return formats.date_format(value, "DATE_FORMAT") if value else ""
+    return dates.date_text(value) if value else ""
 
 
 def timeline_tag(state):
