@@ -137,13 +137,16 @@ def _group_by_day(rows, tests):
 
     Its day and window in words are left to `worded`, for the groups a page shows (a plan
     has dozens of open draws; the plan page shows one)."""
-    groups = []
+    groups, headings = [], {}  # an item's heading, worded once for all its draws
     for draw in group_draws(rows):
         statuses = [_status(row) for row in draw.rows]
         status = min(statuses, key=STATUS_WEIGHT.__getitem__)
         group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
         group.rows = draw.rows
-        group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
+        for row in draw.rows:
+            if row.item_id not in headings:
+                headings[row.item_id] = _heading(row.item, tests)
+        group.headings = list(dict.fromkeys(headings[row.item_id] for row in draw.rows))
         groups.append(group)
     return groups
 
