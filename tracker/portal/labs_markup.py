@@ -116,3 +116,38 @@ def plan_lines_html(lines):
             f"  {more}\n  {for_life if line.lifelong else ''}</li>"
         )
     return lines
+
+
+def call_now_html(context):
+    """The plan page's "call right away" box: the therapy's signs (or the plain advice), the
+    day and night numbers, and when to call the emergency number."""
+    name = {"name": escape(context["child"].first_name)}
+    signs = context["urgent_symptoms"]
+    if signs:
+        items = "".join(f"<li>{conditional_escape(line)}</li>" for line in signs)
+        listed = f'<ul class="call-now__list">{items}</ul>'
+    else:
+        advice = _(
+            "Call if anything about your child worries you. "
+            "You never bother the care team by calling."
+        )
+        listed = f"<p>{conditional_escape(advice)}</p>"
+    title = _("Call the care team right away if %(name)s has any of these") % name
+    emergency = (
+        _(
+            "Call 911 (or your local emergency number) now if %(name)s has trouble breathing or "
+            "will not wake up."
+        )
+        % name
+    )
+    return mark_safe(  # noqa: S308 - every text is escaped
+        '<section class="call-now" aria-labelledby="call-now-title">\n'
+        f'  <h2 id="call-now-title">{title}</h2>\n  {listed}\n  <p class="call-now__phones">\n'
+        f"    <span>{conditional_escape(_('Daytime'))}: "
+        f'<a href="{conditional_escape(context["main_phone_href"])}">'
+        f"<strong>{conditional_escape(context['main_phone'])}</strong></a></span><br>\n"
+        f"    <span>{conditional_escape(_('Nights, weekends and holidays'))}: "
+        f'<a href="{conditional_escape(context["after_hours_phone_href"])}">'
+        f"<strong>{conditional_escape(context['after_hours_phone'])}</strong></a></span>\n  </p>\n"
+        f'  <p class="call-now__emergency"><strong>{emergency}</strong></p>\n</section>'
+    )

@@ -19,7 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
-from .labs_markup import date_group, plan_lines_html
+from .labs_markup import call_now_html, date_group, plan_lines_html
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -209,6 +209,7 @@ def _missed(groups, days, today):
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
     _family_words(context, journey, today)
+    context["call_now_html"] = call_now_html(context)
     plan = queries.plan_of(journey)
     context.update(plan=plan, lines=[], missed="", next_group=None)
     if plan is None:
