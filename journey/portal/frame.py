@@ -1,11 +1,11 @@
 """The child pages' frame (the way back, the center's phones, the child's navigation) as one
 HTML string built in Python, as journey.portal.markup builds the steps.
 
-The frame's template (three partials, fifteen links, a dozen `{% translate %}` tags) cost
-about a third of a child page's rendering. Every text goes through `conditional_escape`, as
-the templates' autoescaping did; `{% blocktranslate %}` words stay as translated, their
-values escaped. The markup is what portal/child_base.html, portal/_phones.html and
-portal/tracker/_child_nav.html had.
+The frame's templates (three partials, fifteen links, a dozen `{% translate %}` tags) cost
+about a third of a child page's rendering. Every text goes through `markup.esc`
+(conditional_escape), as the templates' autoescaping did; `{% blocktranslate %}` words stay
+as translated, their values escaped. The markup is what portal/child_base.html,
+portal/_phones.html and portal/tracker/_child_nav.html had.
 
 journey never imports tracker: a higher app adds its pages to the navigation with
 `add_child_link` in its AppConfig.ready (the tracker's plan, labs, calendar and record).
@@ -14,12 +14,12 @@ journey never imports tracker: a higher app adds its pages to the navigation wit
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch
-from django.utils.html import conditional_escape as esc
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from . import links, words
+from .markup import esc
 
 
 @dataclass(frozen=True)
