@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from journey.models import STAGE_ORDER, Responsible, Stage, Verdict
@@ -149,13 +149,19 @@ def day(value):
 
 
 def timeline_tag(state):
-    """A timeline stage's state as a mark and a word, never colour alone."""
-    return {
-        "done": "✓ " + gettext("Done"),
-        "current": "● " + gettext("Now"),
-        "next": gettext("Next"),
-        "ended": gettext("Ended"),
-    }.get(state) or gettext("Later")
+    """A timeline stage's state as a mark and a word, never colour alone (only that state's
+    word translated: a timeline has seven stages)."""
+    mark, word = _TIMELINE_TAGS.get(state, _LATER)
+    return mark + gettext(word)
+
+
+_TIMELINE_TAGS = {
+    "done": ("✓ ", gettext_noop("Done")),
+    "current": ("● ", gettext_noop("Now")),
+    "next": ("", gettext_noop("Next")),
+    "ended": ("", gettext_noop("Ended")),
+}
+_LATER = ("", gettext_noop("Later"))
 
 
 def timeline_date(state, at):
