@@ -24,12 +24,17 @@ import uuid
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
     ValuesListIterable,
     get_related_populators,
 )
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 MAX_LIST = 8
@@ -153,6 +158,49 @@ def _preparing_cursor_class():
     return PreparingCursor
 
 
+_PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+class _Plain:
+    """Model.from_db for a plain model's rows: the loaded columns put in the instance's
+    __dict__, as Model.__init__ does with them, without its per-field setattr and signals.
+
+    Only for a model whose __init__ and from_db are Django's, with no pre_init or post_init
+    receiver (checked when the query is compiled: those are connected as models are set up),
+    and whose columns are plain attributes (no descriptor doing work on assignment)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    @classmethod
+    def fits(cls, model, names):
+        if model.__init__ is not Model.__init__ or model.from_db.__func__ is not _FROM_DB:
+            return False
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return False
+        return all(type(getattr(model, name, None)) in _PLAIN_ATTRIBUTES for name in names)
+
+    def from_db(self, db, field_names, values):
+        obj = self.model.__new__(self.model)
+        obj.__dict__.update(zip(field_names, values, strict=True))
+        state = obj._state = ModelState()
+        state.adding = False
+        state.db = db
+        return obj
+
+
+_FROM_DB = Model.from_db.__func__
+
+
+def _plain_populators(populators):
+    """The select_related populators' models made by _Plain where it fits."""
+    for populator in populators:
+        if _Plain.fits(populator.model_cls, populator.init_list):
+            populator.model_cls = _Plain(populator.model_cls)
+        _plain_populators(populator.related_populators)
+    return populators
+
+
 class _Compiled:
     """One compiled query: its SQL, where each argument goes, and how rows become objects."""
 
@@ -183,7 +231,9 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.model_slice = slice(fields[0], fields[-1] + 1)
         self.init_list = [f[0].target.attname for f in select[self.model_slice]]
-        self.populators = get_related_populators(klass_info, select, self.db)
+        self.populators = _plain_populators(get_related_populators(klass_info, select, self.db))
+        plain = _Plain.fits(self.model, self.init_list)
+        self.maker = _Plain(self.model) if plain else self.model
         self.annotations = list(compiler.annotation_col_map.items())
 
     def params(self, values):
@@ -220,7 +270,7 @@ class _Compiled:
         return [self._instance(row) for row in rows]
 
     def _instance(self, row):
-        obj = self.model.from_db(self.db, self.init_list, row[self.model_slice])
+        obj = self.maker.from_db(self.db, self.init_list, row[self.model_slice])
         for populator in self.populators:
             populator.populate(row, obj)
         for name, position in self.annotations:

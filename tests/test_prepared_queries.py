@@ -141,3 +141,45 @@ def test_a_value_computed_from_an_argument_is_refused(build, value):
     computed = Prepared(lambda value: build(value), value=type(value))
     with pytest.raises(ImproperlyConfigured, match="computed from an argument"):
         computed.run(value=value)
+
+
+CHILD_NAME_ONLY = Prepared(
+    lambda pk: Patient.objects.filter(pk=pk).select_related("center").only("first_name", "center"),
+    pk=int,
+)
+
+
+def test_instances_hold_what_the_orms_would(two_families, django_assert_num_queries):
+    """Rows become instances without Model.__init__ (journey.prepared._Plain): the same
+    loaded columns, not adding, on their database; a deferred column loads on first use."""
+    (_, child), _ = two_families
+    expected = (
+        Patient.objects.select_related("center").only("first_name", "center").get(pk=child.pk)
+    )
+    with django_assert_num_queries(1):
+        found = CHILD_NAME_ONLY.first(pk=child.pk)
+    assert type(found) is Patient and type(found.center) is type(expected.center)
+    assert found.get_deferred_fields() == expected.get_deferred_fields()
+    assert vars(found.center).keys() == vars(expected.center).keys()
+    assert not found._state.adding and found._state.db == expected._state.db
+    assert found.first_name == "Ana" and found.center == child.center
+    with django_assert_num_queries(1):
+        assert found.last_name == child.last_name  # deferred: read now, as the ORM does
+
+
+def test_a_model_with_init_receivers_is_built_by_django(two_families):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    (_, child), _ = two_families
+    post_init.connect(receiver, sender=Patient)
+    try:
+        query = Prepared(lambda pk: Patient.objects.filter(pk=pk), pk=int)
+        assert query.first(pk=child.pk) == child
+    finally:
+        post_init.disconnect(receiver, sender=Patient)
+    assert seen and seen[-1].pk == child.pk

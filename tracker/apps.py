@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class TrackerConfig(AppConfig):
@@ -10,6 +11,7 @@ class TrackerConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from journey.models import Therapy
+        from journey.portal.frame import add_child_link
         from journey.portal.pages import portal_card_loaded, portal_journeys_loaded
         from journey.signals import schedule_changed, therapy_changed
 
@@ -27,5 +29,12 @@ class TrackerConfig(AppConfig):
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")
         portal_card_loaded.connect(attach_card_facts, dispatch_uid="tracker.card_facts")
+        # The tracker's pages in the child's navigation (the reminders when an app has them).
+        add_child_link("portal_tracker:plan", "plan", gettext_noop("Care plan"))
+        add_child_link("portal_tracker:labs", "labs", gettext_noop("Lab tests"))
+        add_child_link("portal_tracker:calendar", "calendar", gettext_noop("Calendar"))
+        add_child_link("portal_tracker:record", "record", gettext_noop("Download record"))
+        reminders = gettext_noop("Reminders")
+        add_child_link("portal_notifications:settings", "reminders", reminders, optional=True)
         # Children at risk of loss to follow-up (journey.followup marks them).
         register_worklist_section(followup.at_risk)

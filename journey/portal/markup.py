@@ -2,16 +2,25 @@
 per row in Python, as tracker.portal.labs_markup does for results.
 
 A `{% for %}` body with its `{% translate %}` tags and lookups cost about as much as the rest
-of the page's rendering. Every text goes through `conditional_escape`, as the template's
+of the page's rendering. Every text goes through `esc` (conditional_escape), as the template's
 autoescaping does; the fixed words are translated once per page. The markup is what
 portal/child.html had; the template now prints the joined strings.
 """
 
-from django.utils.html import conditional_escape as esc
+from html import escape
+
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from journey.models import Responsible
+
+
+def esc(text):
+    """django's conditional_escape without its lazy-argument wrapper (a few microseconds a
+    call, dozens of calls a page): safe HTML as it is, anything else as escaped text."""
+    if hasattr(text, "__html__"):
+        return text.__html__()
+    return escape(str(text))
 
 
 def open_steps_html(steps):

@@ -4,7 +4,7 @@ from django import template
 from django.template.loader import get_template
 from django.urls import NoReverseMatch
 
-from . import links, words
+from . import frame, links, words
 
 register = template.Library()
 
@@ -43,3 +43,16 @@ def include_if_exists(context, template_name):
         return ""
     with context.push():
         return partial.template.render(context)
+
+
+@register.simple_tag(takes_context=True)
+def child_frame(context):
+    """The child pages' frame (journey.portal.frame): the way back, the phones, the child's
+    pages, `page` current."""
+    return frame.child_frame_html(context["child"], context.get("page", ""))
+
+
+@register.simple_tag(takes_context=True)
+def account_nav(context):
+    """The header's brand link and account menu (journey.portal.frame)."""
+    return frame.account_nav_html(context.get("user"), context.get("csrf_token"))

@@ -7,11 +7,13 @@ About a 6th-grade reading level, with the medical term in brackets where it help
 import re
 from datetime import datetime, timedelta
 
-from django.utils import formats, timezone
-from django.utils.translation import get_language, gettext
+from django.utils import timezone
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from journey.models import STAGE_ORDER, Responsible, Stage, Verdict
+
+from . import dates
 
 STAGE_NAMES = {
     Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),
@@ -143,17 +145,23 @@ def day(value):
     A moment (datetime) is shown on the reader's own calendar day, as the |date filter does."""
     if isinstance(value, datetime):
         value = timezone.localtime(value)
-    return formats.date_format(value, "DATE_FORMAT") if value else ""
+    return dates.date_text(value) if value else ""
 
 
 def timeline_tag(state):
-    """A timeline stage's state as a mark and a word, never colour alone."""
-    return {
-        "done": "✓ " + gettext("Done"),
-        "current": "● " + gettext("Now"),
-        "next": gettext("Next"),
-        "ended": gettext("Ended"),
-    }.get(state) or gettext("Later")
+    """A timeline stage's state as a mark and a word, never colour alone (only that state's
+    word translated: a timeline has seven stages)."""
+    mark, word = _TIMELINE_TAGS.get(state, _LATER)
+    return mark + gettext(word)
+
+
+_TIMELINE_TAGS = {
+    "done": ("✓ ", gettext_noop("Done")),
+    "current": ("● ", gettext_noop("Now")),
+    "next": ("", gettext_noop("Next")),
+    "ended": ("", gettext_noop("Ended")),
+}
+_LATER = ("", gettext_noop("Later"))
 
 
 def timeline_date(state, at):

@@ -9,9 +9,10 @@ template now prints the joined strings.
 
 from html import escape
 
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from journey.portal.markup import esc
 
 
 class RowMarkup:
@@ -102,17 +103,50 @@ def join_html(parts):
 def plan_lines_html(lines):
     """Set each PlanLine's list item (`line.html`), as the plan page lists them: the fixed
     words translated once per page, every text escaped as the template's autoescaping does."""
-    hospital = conditional_escape(_("(in the hospital)"))
-    added = conditional_escape(
-        _("These tests were added to because a result was not back to normal yet.")
-    )
-    for_life = conditional_escape(_("This goes on for life."))
+    hospital = esc(_("(in the hospital)"))
+    added = esc(_("These tests were added to because a result was not back to normal yet."))
+    for_life = esc(_("This goes on for life."))
     for line in lines:
-        until = conditional_escape(line.until)
+        until = esc(line.until)
         more = f"{added} {until}" if line.extended else (until if line.may_continue else "")
         line.html = mark_safe(  # noqa: S308 - every text is escaped
-            f'<li class="plan-line"><strong>{conditional_escape(line.heading)}</strong>'
-            f"{' ' + hospital if line.inpatient else ''}: {conditional_escape(line.often)}.\n"
+            f'<li class="plan-line"><strong>{esc(line.heading)}</strong>'
+            f"{' ' + hospital if line.inpatient else ''}: {esc(line.often)}.\n"
             f"  {more}\n  {for_life if line.lifelong else ''}</li>"
         )
     return lines
+
+
+def call_now_html(context):
+    """The plan page's "call right away" box: the therapy's signs (or the plain advice), the
+    day and night numbers, and when to call the emergency number."""
+    name = {"name": escape(context["child"].first_name)}
+    signs = context["urgent_symptoms"]
+    if signs:
+        items = "".join(f"<li>{esc(line)}</li>" for line in signs)
+        listed = f'<ul class="call-now__list">{items}</ul>'
+    else:
+        advice = _(
+            "Call if anything about your child worries you. "
+            "You never bother the care team by calling."
+        )
+        listed = f"<p>{esc(advice)}</p>"
+    title = _("Call the care team right away if %(name)s has any of these") % name
+    emergency = (
+        _(
+            "Call 911 (or your local emergency number) now if %(name)s has trouble breathing or "
+            "will not wake up."
+        )
+        % name
+    )
+    return mark_safe(  # noqa: S308 - every text is escaped
+        '<section class="call-now" aria-labelledby="call-now-title">\n'
+        f'  <h2 id="call-now-title">{title}</h2>\n  {listed}\n  <p class="call-now__phones">\n'
+        f"    <span>{esc(_('Daytime'))}: "
+        f'<a href="{esc(context["main_phone_href"])}">'
+        f"<strong>{esc(context['main_phone'])}</strong></a></span><br>\n"
+        f"    <span>{esc(_('Nights, weekends and holidays'))}: "
+        f'<a href="{esc(context["after_hours_phone_href"])}">'
+        f"<strong>{esc(context['after_hours_phone'])}</strong></a></span>\n  </p>\n"
+        f'  <p class="call-now__emergency"><strong>{emergency}</strong></p>\n</section>'
+    )

@@ -19,7 +19,7 @@ from tracker.sites import draw_place
 
 from . import queries
 from . import wording as w
-from .labs_markup import date_group, plan_lines_html
+from .labs_markup import call_now_html, date_group, plan_lines_html
 
 STATUS_WEIGHT = {Status.OVERDUE: 0, Status.DUE: 1, Status.UPCOMING: 2}
 
@@ -137,13 +137,16 @@ def _group_by_day(rows, tests):
 
     Its day and window in words are left to `worded`, for the groups a page shows (a plan
     has dozens of open draws; the plan page shows one)."""
-    groups = []
+    groups, headings = [], {}  # an item's heading, worded once for all its draws
     for draw in group_draws(rows):
         statuses = [_status(row) for row in draw.rows]
         status = min(statuses, key=STATUS_WEIGHT.__getitem__)
         group = DateGroup(draw.due_on, draw.window_start, draw.window_end, status)
         group.rows = draw.rows
-        group.headings = list(dict.fromkeys(_heading(row.item, tests) for row in draw.rows))
+        for row in draw.rows:
+            if row.item_id not in headings:
+                headings[row.item_id] = _heading(row.item, tests)
+        group.headings = list(dict.fromkeys(headings[row.item_id] for row in draw.rows))
         groups.append(group)
     return groups
 
@@ -206,6 +209,7 @@ def _missed(groups, days, today):
 def plan_context(patient, journey, today):
     context = _common(patient, journey)
     _family_words(context, journey, today)
+    context["call_now_html"] = call_now_html(context)
     plan = queries.plan_of(journey)
     context.update(plan=plan, lines=[], missed="", next_group=None)
     if plan is None:

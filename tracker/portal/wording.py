@@ -12,7 +12,7 @@ from django.utils import formats, numberformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from journey.portal import words
+from journey.portal import dates, words
 from tracker.flags import BASELINE_RULES
 from tracker.models import Flag, Status
 
@@ -256,6 +256,6 @@ class DayWords:
         """ "Tuesday, Feb. 3, 2026": the weekday, then the long date."""
         text = self._full.get(value)
         if text is None:
-            weekday = formats.date_format(value, "l")
+            weekday = dates.date_text(value, "l")
             text = self._full[value] = f"{weekday}, {self.long(value)}"
         return text
