@@ -32,6 +32,8 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from journey.prepared import Prepared
+
 from . import breaker, clock, emails, lease, messages, outcomes, wire
 from .batch import batch_context as _batch_context
 from .models import CancelReason, Channel, DeliveryAttempt, Kind, Outcome, Reminder
@@ -132,7 +134,7 @@ def send_batch(token, totals, connection=None):
 
     `connection`: an email backend to reuse (dispatch_due's); None: one opened for this batch.
     """
-    rows = list(_held_rows(token))
+    rows = _held_rows(token)
     totals.claimed += len(rows)
     context = _batch_context(rows)
     own = connection is None
@@ -149,13 +151,22 @@ def send_batch(token, totals, connection=None):
             _close(connection)
 
 
-def _held_rows(token):
+def _held_queryset(token):
     """The batch's rows with what building needs, and each row's last attempt whose outcome
     a crash left unknown (the re-send points to it)."""
     unknown = DeliveryAttempt.objects.filter(reminder=OuterRef("pk"), outcome=Outcome.UNKNOWN)
     latest = unknown.order_by("-attempted_at", "-pk").values("pk")[:1]
     rows = outcomes.held(token).select_related(*ROW_RELATED)
     return rows.annotate(unknown_attempt=Subquery(latest)).order_by("send_at", "pk")
+
+
+# Compiled once per process (building and compiling it cost more than running it); run with
+# each batch's token, prepared once per connection on PostgreSQL.
+HELD_ROWS = Prepared(_held_queryset, token=uuid.UUID)
+
+
+def _held_rows(token):
+    return HELD_ROWS.run(token=token)
 
 
 def _send_all(recorder, rows, connection, context, keeper, totals):
