@@ -47,6 +47,12 @@ SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
 ROW_RELATED += ("scheduled_lab__local_lab", "scheduled_lab__item__plan__default_lab")
+# ... and what it never reads: the plan's schedule (about 2 KB of JSON a row), the items'
+# texts, the child's record and the user's password.
+ROW_UNREAD = ("scheduled_lab__item__plan__schedule", "scheduled_lab__item__tests")
+ROW_UNREAD += ("scheduled_lab__item__segments", "scheduled_lab__item__note")
+ROW_UNREAD += ("patient__last_name", "patient__date_of_birth", "patient__medical_record_number")
+ROW_UNREAD += ("user__password",)
 DAY_BOUND_KINDS = (Kind.LAB_REMINDER, Kind.STEP_DUE)  # pointless once their day has passed
 CONNECTION_CODES = {421}  # "service not available": the relay, not the message
 
@@ -156,7 +162,7 @@ def _held_queryset(token):
     a crash left unknown (the re-send points to it)."""
     unknown = DeliveryAttempt.objects.filter(reminder=OuterRef("pk"), outcome=Outcome.UNKNOWN)
     latest = unknown.order_by("-attempted_at", "-pk").values("pk")[:1]
-    rows = outcomes.held(token).select_related(*ROW_RELATED)
+    rows = outcomes.held(token).select_related(*ROW_RELATED).defer(*ROW_UNREAD)
     return rows.annotate(unknown_attempt=Subquery(latest)).order_by("send_at", "pk")
 
 
