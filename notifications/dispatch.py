@@ -44,15 +44,28 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 25  # small batches: a crash re-sends the one in flight and the last 0.1 s of sends
 SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS)
+
+
+def _unread(**fields):
+    return tuple(f"{relation}__{name}" for relation, names in fields.items() for name in names)
+
+
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
 ROW_RELATED += ("scheduled_lab__local_lab", "scheduled_lab__item__plan__default_lab")
-# ... and what it never reads: the plan's schedule (about 2 KB of JSON a row), the items'
-# texts, the child's record and the user's password.
-ROW_UNREAD = ("scheduled_lab__item__plan__schedule", "scheduled_lab__item__tests")
-ROW_UNREAD += ("scheduled_lab__item__segments", "scheduled_lab__item__note")
-ROW_UNREAD += ("patient__last_name", "patient__date_of_birth", "patient__medical_record_number")
-ROW_UNREAD += ("user__password",)
+# ... and what it never reads (a column read is a value to decode: the plan's schedule is
+# about 2 KB of JSON a row): the child's record, the user's password, the items' texts.
+ROW_UNREAD = _unread(
+    guardian=("full_name", "phone", "created_at"),
+    user=("password", "last_login", "is_superuser", "full_name", "date_joined"),
+    center=("baseline_window_days", "result_release", "result_release_policy"),
+    patient=("last_name", "date_of_birth", "sex", "medical_record_number", "created_at"),
+    scheduled_lab=("public_id", "sequence", "day_offset", "month_offset", "window_start"),
+    scheduled_lab__item=("code", "title", "tests", "note", "segments", "held_open_by")
+    + ("extended_at", "extension_ended_at", "extension_end_reason"),
+    scheduled_lab__item__plan=("schedule", "schedule_digest", "label_as_of", "created_at"),
+    step=("title", "responsible", "note", "code"),
+)
 DAY_BOUND_KINDS = (Kind.LAB_REMINDER, Kind.STEP_DUE)  # pointless once their day has passed
 CONNECTION_CODES = {421}  # "service not available": the relay, not the message
 
