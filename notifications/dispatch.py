@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -128,6 +128,9 @@ def claim_batch(size, now, kinds=None, channel=None):
     """Move up to `size` due rows, oldest first, to `sending` under one new lease token.
     `channel`: only emails or only texts (notifications.sms); None: both."""
     token = uuid.uuid4()
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        claimed = _claim_postgresql(token, size, now, kinds, channel)
+        return token if claimed else None
     due = Reminder.objects.filter(status=S.PENDING, send_at__lte=now)
     if kinds is not None:
         due = due.filter(kind__in=kinds)
@@ -145,6 +148,33 @@ def claim_batch(size, now, kinds=None, channel=None):
             status=S.SENDING, lease_until=lease.until(now), lease_token=token, updated_at=now
         )
     return token if claimed else None
+
+
+def _claim_postgresql(token, size, now, kinds, channel):
+    """The claim in ONE statement (atomic by itself): the due rows locked with SKIP LOCKED
+    in a subquery (served by reminder_pending_due) and moved to `sending`."""
+    where, params = "", [now]
+    if kinds is not None:
+        where, params = f"{where} AND kind = ANY(%s)", [*params, [str(k) for k in kinds]]
+    if channel is not None:
+        where, params = f"{where} AND channel = %s", [*params, str(channel)]
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        params += [size, lease.until(now), token, now]
+        cursor.execute(_CLAIM_SQL.format(where=where), params)
+        return cursor.rowcount
+
+
+# The due rows are picked in a CTE, evaluated once: as `WHERE id IN (subquery)` PostgreSQL
+# may run the subquery again for the rows it updates, and its LIMIT then holds no more.
+_CLAIM_SQL = f"""
+WITH due AS MATERIALIZED (
+    SELECT id FROM {Reminder._meta.db_table} WHERE status = 'pending' AND send_at <= %s{{where}}
+    ORDER BY send_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+UPDATE {Reminder._meta.db_table} AS r SET status = 'sending', lease_until = %s,
+    lease_token = %s, updated_at = %s
+FROM due WHERE r.id = due.id AND r.status = 'pending'
+"""
 
 
 def send_batch(token, totals, connection=None):
