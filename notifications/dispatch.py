@@ -241,8 +241,8 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         row.message_id = message.extra_headers["Message-ID"]
     recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
     for index, (row, email) in enumerate(ready):
-        rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it
+            rest = [r for r, _email in ready[index:]]
             totals.released += recorder.release(rest, timezone.now())
             log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
@@ -251,7 +251,8 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         except Unreachable as exc:
             recorder.flush()
             breaker.trip(timezone.now(), str(exc))
-            totals.released += recorder.release(rest[1:], timezone.now())
+            rest = [r for r, _email in ready[index + 1 :]]
+            totals.released += recorder.release(rest, timezone.now())
             totals.deferred += 1
             return False
     return True
