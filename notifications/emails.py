@@ -10,6 +10,7 @@ guardian's own choice) not even the name or the date.
 import functools
 import hashlib
 import re
+from html import escape  # what django.utils.html.escape does, without its lazy wrapper
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,6 @@ from django.db.models import F
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import formats, translation
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from journey.followup import confirmation_token
