@@ -2,8 +2,9 @@
 
 Exactly-once as far as we can make it:
 - claim_batch locks due rows with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) and moves them
-  to `sending` with a fresh lease token in a conditional UPDATE (status still pending), so two
-  workers never hold the same row, on SQLite too (where FOR UPDATE is a no-op);
+  to `sending` with a fresh lease token in a conditional UPDATE (status still pending), one
+  statement on PostgreSQL, so two workers never hold the same row, on SQLite too (where FOR
+  UPDATE is a no-op);
 - the lease is short and kept alive while the batch sends (lease.Keeper); a batch never
   outlives it, however slow the relay, so no live worker's row is ever taken back;
 - every send has its attempt row before the message goes to the relay (one INSERT for the
