@@ -2,8 +2,9 @@
 
 Exactly-once as far as we can make it:
 - claim_batch locks due rows with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) and moves them
-  to `sending` with a fresh lease token in a conditional UPDATE (status still pending), so two
-  workers never hold the same row, on SQLite too (where FOR UPDATE is a no-op);
+  to `sending` with a fresh lease token in a conditional UPDATE (status still pending), one
+  statement on PostgreSQL, so two workers never hold the same row, on SQLite too (where FOR
+  UPDATE is a no-op);
 - the lease is short and kept alive while the batch sends (lease.Keeper); a batch never
   outlives it, however slow the relay, so no live worker's row is ever taken back;
 - every send has its attempt row before the message goes to the relay (one INSERT for the
@@ -28,9 +29,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+from journey.prepared import Prepared
 
 from . import breaker, clock, emails, lease, messages, outcomes, wire
 from .batch import batch_context as _batch_context
@@ -42,9 +45,28 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 25  # small batches: a crash re-sends the one in flight and the last 0.1 s of sends
 SMTP_TIMEOUT = 10  # seconds per socket operation (DISPATCH_SMTP_TIMEOUT_SECONDS)
+
+
+def _unread(**fields):
+    return tuple(f"{relation}__{name}" for relation, names in fields.items() for name in names)
+
+
 # What building an email reads from a row's relations (bench/reminders.py fetches the same).
 ROW_RELATED = ("guardian", "user", "patient", "center", "scheduled_lab__item", "step")
 ROW_RELATED += ("scheduled_lab__local_lab", "scheduled_lab__item__plan__default_lab")
+# ... and what it never reads (a column read is a value to decode: the plan's schedule is
+# about 2 KB of JSON a row): the child's record, the user's password, the items' texts.
+ROW_UNREAD = _unread(
+    guardian=("full_name", "phone", "created_at"),
+    user=("password", "last_login", "is_superuser", "full_name", "date_joined"),
+    center=("baseline_window_days", "result_release", "result_release_policy"),
+    patient=("last_name", "date_of_birth", "sex", "medical_record_number", "created_at"),
+    scheduled_lab=("public_id", "sequence", "day_offset", "month_offset", "window_start"),
+    scheduled_lab__item=("code", "title", "tests", "note", "segments", "held_open_by")
+    + ("extended_at", "extension_ended_at", "extension_end_reason"),
+    scheduled_lab__item__plan=("schedule", "schedule_digest", "label_as_of", "created_at"),
+    step=("title", "responsible", "note", "code"),
+)
 DAY_BOUND_KINDS = (Kind.LAB_REMINDER, Kind.STEP_DUE)  # pointless once their day has passed
 CONNECTION_CODES = {421}  # "service not available": the relay, not the message
 
@@ -107,6 +129,9 @@ def claim_batch(size, now, kinds=None, channel=None):
     """Move up to `size` due rows, oldest first, to `sending` under one new lease token.
     `channel`: only emails or only texts (notifications.sms); None: both."""
     token = uuid.uuid4()
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        claimed = _claim_postgresql(token, size, now, kinds, channel)
+        return token if claimed else None
     due = Reminder.objects.filter(status=S.PENDING, send_at__lte=now)
     if kinds is not None:
         due = due.filter(kind__in=kinds)
@@ -126,13 +151,40 @@ def claim_batch(size, now, kinds=None, channel=None):
     return token if claimed else None
 
 
+def _claim_postgresql(token, size, now, kinds, channel):
+    """The claim in ONE statement (atomic by itself): the due rows locked with SKIP LOCKED
+    in a subquery (served by reminder_pending_due) and moved to `sending`."""
+    where, params = "", [now]
+    if kinds is not None:
+        where, params = f"{where} AND kind = ANY(%s)", [*params, [str(k) for k in kinds]]
+    if channel is not None:
+        where, params = f"{where} AND channel = %s", [*params, str(channel)]
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        params += [size, lease.until(now), token, now]
+        cursor.execute(_CLAIM_SQL.format(where=where), params)
+        return cursor.rowcount
+
+
+# The due rows are picked in a CTE, evaluated once: as `WHERE id IN (subquery)` PostgreSQL
+# may run the subquery again for the rows it updates, and its LIMIT then holds no more.
+_CLAIM_SQL = f"""
+WITH due AS MATERIALIZED (
+    SELECT id FROM {Reminder._meta.db_table} WHERE status = 'pending' AND send_at <= %s{{where}}
+    ORDER BY send_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+UPDATE {Reminder._meta.db_table} AS r SET status = 'sending', lease_until = %s,
+    lease_token = %s, updated_at = %s
+FROM due WHERE r.id = due.id AND r.status = 'pending'
+"""
+
+
 def send_batch(token, totals, connection=None):
     """Send the rows held under `token`, recording each as it goes, while the lease is kept
     alive. Returns False when the relay could not be reached (the rest went back untouched).
 
     `connection`: an email backend to reuse (dispatch_due's); None: one opened for this batch.
     """
-    rows = list(_held_rows(token))
+    rows = _held_rows(token)
     totals.claimed += len(rows)
     context = _batch_context(rows)
     own = connection is None
@@ -149,13 +201,22 @@ def send_batch(token, totals, connection=None):
             _close(connection)
 
 
-def _held_rows(token):
+def _held_queryset(token):
     """The batch's rows with what building needs, and each row's last attempt whose outcome
     a crash left unknown (the re-send points to it)."""
     unknown = DeliveryAttempt.objects.filter(reminder=OuterRef("pk"), outcome=Outcome.UNKNOWN)
     latest = unknown.order_by("-attempted_at", "-pk").values("pk")[:1]
-    rows = outcomes.held(token).select_related(*ROW_RELATED)
+    rows = outcomes.held(token).select_related(*ROW_RELATED).defer(*ROW_UNREAD)
     return rows.annotate(unknown_attempt=Subquery(latest)).order_by("send_at", "pk")
+
+
+# Compiled once per process (building and compiling it cost more than running it); run with
+# each batch's token, prepared once per connection on PostgreSQL.
+HELD_ROWS = Prepared(_held_queryset, token=uuid.UUID)
+
+
+def _held_rows(token):
+    return HELD_ROWS.run(token=token)
 
 
 def _send_all(recorder, rows, connection, context, keeper, totals):
@@ -181,8 +242,8 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         row.message_id = message.extra_headers["Message-ID"]
     recorder.begin_all([(row, row.message_id) for row, _email in ready], timezone.now())
     for index, (row, email) in enumerate(ready):
-        rest = [r for r, _email in ready[index:]]
         if not keeper.may_start():  # the lease could not be renewed: stop inside it
+            rest = [r for r, _email in ready[index:]]
             totals.released += recorder.release(rest, timezone.now())
             log.warning("lease not renewed: %s rows of the batch released", len(rest))
             return True
@@ -191,7 +252,8 @@ def _send_all(recorder, rows, connection, context, keeper, totals):
         except Unreachable as exc:
             recorder.flush()
             breaker.trip(timezone.now(), str(exc))
-            totals.released += recorder.release(rest[1:], timezone.now())
+            rest = [r for r, _email in ready[index + 1 :]]
+            totals.released += recorder.release(rest, timezone.now())
             totals.deferred += 1
             return False
     return True

@@ -10,6 +10,7 @@ guardian's own choice) not even the name or the date.
 import functools
 import hashlib
 import re
+from html import escape  # what django.utils.html.escape does, without its lazy wrapper
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,6 @@ from django.db.models import F
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import formats, translation
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from journey.followup import confirmation_token
@@ -181,10 +181,9 @@ def _what(reminder):
     if reminder.scheduled_lab_id is None:
         return ""
     kind = reminder.scheduled_lab.item.kind
-    return {
-        ItemKind.LAB: _("a lab draw"),
-        ItemKind.VISIT: _("a clinic visit"),
-    }.get(kind, _("a check-in"))
+    if kind == ItemKind.LAB:
+        return _("a lab draw")
+    return _("a clinic visit") if kind == ItemKind.VISIT else _("a check-in")
 
 
 def _where(reminder):
@@ -201,5 +200,11 @@ def _when(reminder):
         local = reminder.send_at.astimezone(ZoneInfo(reminder.time_zone))
         return formats.date_format(local, "DATETIME_FORMAT")
     if reminder.kind in (Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.OVERDUE_COORDINATOR):
-        return formats.date_format(reminder.scheduled_lab.window_end, "DATE_FORMAT")
-    return formats.date_format(reminder.due_on, "DATE_FORMAT")
+        return _date(reminder.scheduled_lab.window_end, translation.get_language())
+    return _date(reminder.due_on, translation.get_language())
+
+
+@functools.lru_cache(maxsize=256)
+def _date(day, language):
+    """A day as the language writes it (a batch's reminders share a few days)."""
+    return formats.date_format(day, "DATE_FORMAT")

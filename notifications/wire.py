@@ -23,6 +23,9 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'
                             r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")  # fmt: skip
 _FOLD_AT = 78  # the email package folds longer header lines (compat32's max_line_length)
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what the email package writes as CRLF
+# One word without a place to fold (no space, `;` or `,`): the email package puts it on a
+# line of its own, after the header's name (a signed link in List-Unsubscribe).
+_ONE_WORD = re.compile(r"[!-+\--:<-~]+")
 
 
 def wire(message):
@@ -101,6 +104,8 @@ def _header(name, value):
     if not value.isascii():
         value = Header(value, "utf-8", header_name=name).encode(linesep=_CRLF)
     elif len(name) + 2 + len(value) > _FOLD_AT:
+        if _ONE_WORD.fullmatch(value):
+            return f"{name}:{_CRLF} {value}"
         value = Header(value, header_name=name).encode(linesep=_CRLF, maxlinelen=_FOLD_AT)
     return f"{name}: {value}"
 
