@@ -7,7 +7,6 @@ THEN  each page has at most 100 rows, every child appears once, each pre-formatt
       never show, and the page reads the same number of queries for 2 children or 30.
 """
 
-import datetime as dt
 import re
 
 import pytest
@@ -17,11 +16,9 @@ from django.contrib.admin.templatetags import admin_list
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import dateformat, formats, translation
 
 import journey.eligibility  # noqa: F401  (the age-limit column calls it)
 from journey import services
-from journey.admin.labels import DateLabels
 from journey.models import Patient
 from tests import admin_journey
 from tests import factories as f
@@ -120,22 +117,6 @@ def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, 
     otp_login(client, superuser)
     text = client.get(url("patient_changelist") + f"?center={journey_b.center_id}").text
     assert "Berg" in text and "Avila" not in text
-
-
-@pytest.mark.parametrize("language", ["en", "es"])
-def test_date_labels_write_what_django_writes(language):
-    with translation.override(language):
-        labels = DateLabels()
-        days = [dt.date(1999, 12, 31) + dt.timedelta(days=n) for n in range(0, 800, 3)]
-        assert labels.fast
-        assert [labels(day) for day in days] == [formats.localize(day) for day in days]
-
-
-def test_date_labels_leave_other_formats_to_django(monkeypatch):
-    monkeypatch.setattr(formats, "get_format", lambda name: "D, jS M Y")
-    labels = DateLabels()
-    assert not labels.fast
-    assert labels(dt.date(2024, 3, 1)) == dateformat.format(dt.date(2024, 3, 1), "D, jS M Y")
 
 
 @pytest.mark.parametrize("who", ["coordinator_a", "superuser"])

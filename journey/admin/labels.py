@@ -2,8 +2,7 @@
 
 import zoneinfo
 
-from django.utils import dateformat, formats, timezone
-from django.utils.dates import MONTHS, MONTHS_3, MONTHS_ALT, MONTHS_AP
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -46,46 +45,3 @@ def age_limit_label(patient, therapy, today):
         )
         % values
     )
-
-
-_MONTHS = {"b": MONTHS_3, "E": MONTHS_ALT, "F": MONTHS, "N": MONTHS_AP}
-_NUMBERS = {
-    "d": lambda day: f"{day.day:02d}",
-    "j": lambda day: str(day.day),
-    "m": lambda day: f"{day.month:02d}",
-    "n": lambda day: str(day.month),
-    "y": lambda day: f"{day.year % 100:02d}",
-    "Y": lambda day: f"{day.year:04d}",
-}
-
-
-class DateLabels:
-    """formats.localize(date) for a page of dates, several times faster: the format is read
-    and its month names translated once (Django's dateformat translates them on every date).
-    A format with other letters than day, month and year is left to dateformat."""
-
-    def __init__(self):
-        self.fmt, self.parts, self.fast = str(formats.get_format("DATE_FORMAT")), [], True
-        for i, piece in enumerate(dateformat.re_formatchars.split(self.fmt)):
-            if i % 2 == 0:
-                self.parts.append(dateformat.re_escaped.sub(r"\1", piece))
-            elif piece in _MONTHS or piece == "M":
-                names = _MONTHS.get(piece, MONTHS_3)
-                titled = piece == "M"
-                self.parts.append(
-                    {m: str(n).title() if titled else str(n) for m, n in names.items()}
-                )
-            else:
-                self.fast = self.fast and piece in _NUMBERS
-                self.parts.append(_NUMBERS.get(piece))
-
-    def __call__(self, day):
-        if not self.fast:
-            return dateformat.format(day, self.fmt)
-        return "".join(_part(part, day) for part in self.parts)
-
-
-def _part(part, day):
-    if isinstance(part, str):
-        return part
-    return part[day.month] if isinstance(part, dict) else part(day)

@@ -17,9 +17,10 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
+from journey.dates import date_text
 from journey.models import Stage
 
-from .labels import DateLabels, age_label, age_limit_label, center_today
+from .labels import age_label, age_limit_label, center_today
 
 _MARKER = "999999999"
 SELECT_LABEL = gettext_noop("Select this object for an action - {}")  # Django's msgid
@@ -70,7 +71,6 @@ class PatientRows:
         self.select_label = gettext(SELECT_LABEL) if self.checkbox else ""
         self.checkbox_name = escape(helpers.ACTION_CHECKBOX_NAME)
         self.stages = {stage.value: escape(str(stage.label)) for stage in Stage}
-        self.date = DateLabels()
         self._today = {}
 
     def today(self, center):
@@ -110,7 +110,7 @@ class PatientRows:
             f"<tr>{self.checkbox_cell(patient)}"
             f'<th class="field-name"><a href="{before}{escape(str(quote(patient.pk)))}{after}">'
             f"{name}</a></th>"
-            f'<td class="field-date_of_birth nowrap">{escape(self.date(patient.date_of_birth))}'
+            f'<td class="field-date_of_birth nowrap">{escape(date_text(patient.date_of_birth))}'
             f'</td><td class="field-age">{escape(age_label(patient.date_of_birth, today))}</td>'
             f'<td class="field-center nowrap">{escape(str(patient.center))}</td>'
             f'<td class="field-current_stage">{self.stage(patient)}</td>'

@@ -11,9 +11,8 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from journey import dates
 from journey.models import STAGE_ORDER, Responsible, Stage, Verdict
-
-from . import dates
 
 STAGE_NAMES = {
     Stage.DIAGNOSIS_CONFIRMED: _("Confirming the diagnosis"),

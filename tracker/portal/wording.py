@@ -12,7 +12,8 @@ from django.utils import formats, numberformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from journey.portal import dates, words
+from journey import dates
+from journey.portal import words
 from tracker.flags import BASELINE_RULES
 from tracker.models import Flag, Status
 

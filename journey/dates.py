@@ -1,8 +1,9 @@
 """A day in the active language's words, as `formats.date_format` writes it, without parsing
-the format on every call.
+the format on every call (the family pages and the admin patient list use it).
 
-The labs page writes about fifty days; django.utils.dateformat splits the format with a
-regular expression and calls a method per letter each time (about an eighth of the page).
+The labs page writes about fifty days, the patient list a hundred; django.utils.dateformat
+splits the format with a regular expression and calls a method per letter each time (about
+an eighth of the labs page).
 Here each language's format is split once into fixed text and small functions over the date;
 the month and weekday names are Django's own (django.utils.dates), translated when the
 language's format is first split. A format letter not listed here goes to Django's code.
