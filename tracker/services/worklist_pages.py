@@ -2,6 +2,7 @@
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -133,7 +134,7 @@ def _counted(section, start, per_page):
 
 # Each section's page in one shape, so that one UNION ALL holds them all: the section's
 # place, a primary key or a draw's journey, due day and first window end, the total.
-_PK_COLUMNS = '"pk", NULL::date, NULL::date'
+_PK_COLUMNS = '"pk", CAST(NULL AS date), CAST(NULL AS date)'
 _DRAW_COLUMNS = '"journey_id", "due_on", "first_close"'
 
 
@@ -148,8 +149,10 @@ def _page_keys(wanted):
         except EmptyResultSet:
             continue
         columns = _DRAW_COLUMNS if section.draw_order else _PK_COLUMNS
+        # No parentheses around a branch: SQLite refuses them (the branch's ORDER BY and
+        # LIMIT are inside its derived table).
         branches.append(
-            f'(SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}")'
+            f'SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}"'
         )
         params.extend(branch_params)
     found = [[] for _wanted in wanted]
@@ -169,11 +172,16 @@ def _keys(section, rows):
     if not section.draw_order:
         return [pk for pk, _due, _close, _total in rows], total
     draws = [
-        {"journey_id": journey, "due_on": due, "first_close": close}
+        {"journey_id": journey, "due_on": _day(due), "first_close": _day(close)}
         for journey, due, close, _total in rows
     ]
     draws.sort(key=lambda draw: tuple(draw[name] for name in section.draw_order))
     return [(draw["journey_id"], draw["due_on"]) for draw in draws], total
+
+
+def _day(value):
+    """A date from the raw cursor: SQLite gives its text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _rows(section, keys, fields):
