@@ -64,12 +64,15 @@ class SectionPage:
         return self.first_index + len(self.rows) - 1 if self.rows else 0
 
 
+MAX_PAGE = 100_000  # a larger number is past the end: it answers the last page
+
+
 def page_number(value):
-    """The page asked for: ALL, or a number from 1 (anything else is page 1)."""
+    """The page asked for: ALL, or a number from 1 to MAX_PAGE (anything else is page 1)."""
     if value == ALL:
         return 0
     try:
-        return max(1, int(value))
+        return min(max(1, int(value)), MAX_PAGE)
     except (TypeError, ValueError):
         return 1
 
