@@ -42,6 +42,7 @@ demo: install
 SQLITE_TESTS := tests/test_seed_demo.py tests/test_worklist_paging.py tests/test_worklist_draws.py
 SQLITE_TESTS += tests/test_tracker_admin.py tests/test_portal_access.py
 SQLITE_TESTS += tests/test_admin_patient_list.py tests/test_prepared_queries.py
+SQLITE_TESTS += tests/test_worklist_plan.py
 
 test: install browser-deps lint migrations-check
 	$(VENV)/bin/pytest

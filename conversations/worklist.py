@@ -1,19 +1,17 @@
 """The worklist's section of family messages past their response time (registered in ready)."""
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tracker.services import WorklistSection
+from tracker.services import WorklistSection, WorklistTime
 
 from .access import threads_for_staff
 from .models import ThreadStatus
 
 
-def overdue_threads(user):
+def overdue_threads(user, at=None):
     """Threads waiting on the care team past their "respond by" (business hours), oldest first."""
-    rows = threads_for_staff(user).filter(
-        status=ThreadStatus.CARE_TEAM, respond_by__lt=timezone.now()
-    )
+    at = at or WorklistTime.current()
+    rows = threads_for_staff(user).filter(status=ThreadStatus.CARE_TEAM, respond_by__lt=at.now)
     return WorklistSection(
         "overdue-messages",
         _("Family messages past their response time"),

@@ -7,7 +7,7 @@ from tracker.services import WorklistSection
 from .resolve import unmatched_for
 
 
-def unmatched_results(user):
+def unmatched_results(user, at=None):
     rows = unmatched_for(user).select_related("message", "test")
     return WorklistSection(
         "unmatched-results",

@@ -58,6 +58,17 @@ def _stand_in(kind, index, length=0):
     raise ImproperlyConfigured(f"no stand-in for {kind!r}")
 
 
+def _int_wrappers():
+    try:
+        from psycopg.types.numeric import Int2, Int4, Int8
+    except ImportError:  # psycopg 2 or SQLite alone
+        return ()
+    return (Int2, Int4, Int8)
+
+
+_INT_WRAPPERS = _int_wrappers()
+
+
 def _same(param, value):
     return type(param) is type(value) and param == value
 
@@ -65,6 +76,8 @@ def _same(param, value):
 def _forms(item, ops):
     """(the value as it may appear among the parameters, how to get it from the real one)."""
     forms = [(item, None)]
+    if type(item) is int:  # a small-integer column's value comes wrapped by psycopg
+        forms += [(wrap(item), wrap) for wrap in _INT_WRAPPERS]
     if isinstance(item, uuid.UUID):
         forms.append((item.hex, lambda v: v.hex))
     elif isinstance(item, datetime.datetime):
@@ -74,9 +87,9 @@ def _forms(item, ops):
     return forms
 
 
-def _places(params, stand_ins, ops):
+def _places(params, stand_ins, ops, require_all=True):
     """For each parameter: (argument name, list index or None, how to adapt it), or
-    ("", None, the fixed value)."""
+    ("", None, the fixed value). With require_all, each stand-in must be used."""
     wanted = []
     for name, value in stand_ins.items():
         items = value if isinstance(value, list) else [value]
@@ -94,7 +107,7 @@ def _places(params, stand_ins, ops):
         places.append(place if place is not None else ("", None, param))
         found.update([place[0]] if place else [])
     missing = set(stand_ins) - found
-    if missing:
+    if missing and require_all:
         raise ImproperlyConfigured(f"the query does not use {sorted(missing)}")
     return places
 
@@ -158,6 +171,30 @@ def _preparing_cursor_class():
     return PreparingCursor
 
 
+def bind(places, values):
+    """The parameters for `places` (from _places) with these values."""
+    out = []
+    for name, index, adapt in places:
+        if not name:
+            out.append(adapt)  # a fixed value
+            continue
+        value = values[name] if index is None else values[name][index]
+        out.append(adapt(value) if adapt else value)
+    return out
+
+
+def fetch(connection, sql, params, prepare=True):
+    """Every row of `sql`, run prepared on PostgreSQL (_cursor) and logged as Django logs.
+    Without `prepare`, on Django's own cursor: planned anew for its values each time (a
+    prepared statement may switch to a generic plan after five runs, which can be slower
+    where the values decide the plan)."""
+    with _cursor(connection) if prepare else connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    _log_readable(connection, sql, params)
+    return rows
+
+
 _PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
@@ -204,7 +241,7 @@ def _plain_populators(populators):
 class _Compiled:
     """One compiled query: its SQL, where each argument goes, and how rows become objects."""
 
-    def __init__(self, queryset, stand_ins):
+    def __init__(self, queryset, stand_ins, require_all=True):
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ImproperlyConfigured("a prepared query reads one queryset, no prefetch")
         self.db = queryset.db
@@ -214,7 +251,8 @@ class _Compiled:
             self.sql, params = compiler.as_sql()
         except EmptyResultSet:
             self.sql, params = None, ()
-        self.places = _places(params, stand_ins, compiler.connection.ops) if self.sql else []
+        ops = compiler.connection.ops
+        self.places = _places(params, stand_ins, ops, require_all) if self.sql else []
         self.col_count = compiler.col_count if compiler.has_extra_select else None
         self.converters = compiler.get_converters(
             [s[0] for s in compiler.select[0 : compiler.col_count]]
@@ -237,24 +275,12 @@ class _Compiled:
         self.annotations = list(compiler.annotation_col_map.items())
 
     def params(self, values):
-        out = []
-        for name, index, adapt in self.places:
-            if not name:
-                out.append(adapt)  # a fixed value
-                continue
-            value = values[name] if index is None else values[name][index]
-            out.append(adapt(value) if adapt else value)
-        return out
+        return bind(self.places, values)
 
     def rows(self, values):
         if self.sql is None:
             return []
-        connection = connections[self.db]
-        params = self.params(values)
-        with _cursor(connection) as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
-        _log_readable(connection, self.sql, params)
+        rows = fetch(connections[self.db], self.sql, self.params(values))
         if self.col_count is not None:
             rows = [row[: self.col_count] for row in rows]
         if self.converters:
@@ -276,6 +302,12 @@ class _Compiled:
         for name, position in self.annotations:
             setattr(obj, name, row[position])
         return obj
+
+
+# For querysets put together by hand (tracker.services.worklist_plan): the same pieces.
+stand_in = _stand_in
+places = _places
+Compiled = _Compiled
 
 
 class Prepared:

@@ -89,9 +89,12 @@ def _problems(snap):
     return [name for name, value, limit in limits if value > limit]
 
 
-def relay_down_too_long(now=None):
+def relay_alert_cutoff(now):
+    """Down since before this, the relay gets the banner (RELAY_ALERT_AFTER_SECONDS)."""
+    return now - dt.timedelta(seconds=settings.NOTIFICATIONS_RELAY_ALERT_SECONDS)
+
+
+def relay_down_too_long(now=None, cutoff=None):
     """The relay row when it has been down past RELAY_ALERT_AFTER_SECONDS (the banner)."""
-    limit = dt.timedelta(seconds=settings.NOTIFICATIONS_RELAY_ALERT_SECONDS)
-    return Relay.objects.filter(
-        pk=1, state=RelayState.DOWN, down_since__lt=(now or timezone.now()) - limit
-    ).order_by("pk")
+    cutoff = cutoff or relay_alert_cutoff(now or timezone.now())
+    return Relay.objects.filter(pk=1, state=RelayState.DOWN, down_since__lt=cutoff).order_by("pk")

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from journey.access import center_ids_for
 from journey.models import Center
-from tracker.services import WorklistSection
+from tracker.services import WorklistSection, WorklistTime
 
 from . import health, services
 from .sms.models import PROBLEM_STATUSES, TextNumber
@@ -18,7 +18,7 @@ def _center_ids(user):
     return list(Center.objects.values_list("pk", flat=True)) if ids is None else list(ids)
 
 
-def failed_reminders(user):
+def failed_reminders(user, at=None):
     """Newest first; pk breaks ties so that pages never repeat or skip a row."""
     rows = services.failed_reminders_for_centers(_center_ids(user)).order_by("-send_at", "-pk")
     return WorklistSection(
@@ -29,7 +29,7 @@ def failed_reminders(user):
     )
 
 
-def escalated_labs(user):
+def escalated_labs(user, at=None):
     """One row per draw (tracker.draws), the oldest due day first."""
     labs = services.escalated_labs_for_centers(_center_ids(user))
     return WorklistSection(
@@ -41,18 +41,23 @@ def escalated_labs(user):
     )
 
 
-def relay_down(user):
+def relay_down(user, at=None):
     """A banner while the mail relay has been down past RELAY_ALERT_AFTER_SECONDS (one row,
     the relay's; no row: nothing to show). The same for every center: one relay serves all."""
+    at = at or WorklistTime.current()
     return WorklistSection(
         "relay-down",
         _("Email delivery paused: the mail relay is down"),
         "admin/notifications/_worklist_relay.html",
-        health.relay_down_too_long(),
+        health.relay_down_too_long(cutoff=at.derived(_relay_cutoff)),
     )
 
 
-def refused_numbers(user):
+def _relay_cutoff(at):
+    return health.relay_alert_cutoff(at.now)
+
+
+def refused_numbers(user, at=None):
     """Guardians' numbers the text provider refused (invalid, unsubscribed): no texts go to
     them (their reminders go by email) until the family gives a new number or replies START."""
     rows = (

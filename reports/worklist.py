@@ -1,19 +1,19 @@
 """The worklist's section of open family reports (registered in ReportsConfig.ready)."""
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journey.access import scope_to_centers
-from tracker.services import WorklistSection
+from tracker.services import WorklistSection, WorklistTime
 
 from .models import OutsideResult, OutsideStatus, Status, SymptomReport
 
 
-def open_reports(user):
+def open_reports(user, at=None):
     """Open reports of the user's centers, the earliest "respond by" first: overdue ones lead."""
+    at = at or WorklistTime.current()
     rows = scope_to_centers(SymptomReport.objects.filter(status=Status.OPEN), user, "center")
-    late = ExpressionWrapper(Q(respond_by__lt=timezone.now()), output_field=BooleanField())
+    late = ExpressionWrapper(Q(respond_by__lt=at.now), output_field=BooleanField())
     return WorklistSection(
         "family-reports",
         _("Families reporting a problem"),
@@ -22,7 +22,7 @@ def open_reports(user):
     )
 
 
-def outside_results(user):
+def outside_results(user, at=None):
     """Results families sent from other labs, not checked yet, oldest first."""
     rows = scope_to_centers(
         OutsideResult.objects.filter(status=OutsideStatus.PENDING), user, "center"

@@ -60,7 +60,7 @@ def mark_missed_visits(today=None, now=None):
     return marked
 
 
-def at_risk(user):
+def at_risk(user, at=None):
     """Open "at risk of loss to follow-up" marks of the user's centers, oldest first."""
     rows = scope_to_centers(
         FollowUpRisk.objects.filter(resolved_at__isnull=True), user, "patient__center"

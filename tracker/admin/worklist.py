@@ -23,7 +23,7 @@ from journey import access
 from .. import export, services
 from ..forms import ReasonForm
 from ..models import LabResult, PlanItem, ScheduledLab, Worklist
-from ..services import worklist
+from ..services import worklist, worklist_plan
 from . import worklist_rows
 from .common import center_today
 from .followup_report import follow_up_report_view
@@ -88,11 +88,11 @@ class WorklistAdmin(ScheduledLabAdmin):
         """The tracker's own tables come as pre-formatted rows (worklist_rows); sections of
         other apps keep their templates, with the patient link to reuse."""
         user, today, query = request.user, center_today(request.user), request.GET
-        pages = worklist.section_pages(
-            [
-                (section, worklist.page_number(query.get(section.key)), _fields(section))
-                for section in worklist.sections(user, today)
-            ]
+        pages = worklist_plan.pages_for(
+            user,
+            worklist.WorklistTime.current(today),
+            lambda section: worklist.page_number(query.get(section.key)),
+            _fields,
         )
         links = worklist_rows.Links(request, self.admin_site.name)
         return {

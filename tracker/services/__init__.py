@@ -51,6 +51,7 @@ from .results import (
 )
 from .worklist import (
     WorklistSection,
+    WorklistTime,
     extra_sections,
     labs_due_soon,
     open_extensions,
@@ -63,6 +64,7 @@ __all__ = [
     "Collection",
     "FUTURE_MARGIN",
     "WorklistSection",
+    "WorklistTime",
     "apply_review",
     "catalogue",
     "check_collected_at",

@@ -5,7 +5,7 @@ shows one slice of each (section_pages) and the CSV (tracker.export) reads the w
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
@@ -59,10 +59,10 @@ def overdue_labs(user, today=None):
     )
 
 
-def labs_due_soon(user, today=None, days=7):
-    """Open labs due from today to `days` ahead."""
+def labs_due_soon(user, today=None, days=7, end=None):
+    """Open labs due from today to `days` ahead (or to `end`)."""
     today = today or timezone.localdate()
-    labs = ScheduledLab.objects.due_between(today, today + timedelta(days=days))
+    labs = ScheduledLab.objects.due_between(today, end or today + timedelta(days=days))
     return (
         _open_journeys(labs, user)
         .select_related("item", "journey__patient")
@@ -107,6 +107,31 @@ def label_reviews(user):
 
 
 @dataclass(frozen=True)
+class WorklistTime:
+    """The day and the moment a worklist is drawn for, given to every section's provider.
+
+    A value worked out from them (a week ahead, an alert's cutoff) goes through `derived`, so
+    that the compiled worklist (worklist_plan) works it out anew for each request instead of
+    keeping the value it had when the SQL was compiled."""
+
+    today: date
+    now: datetime
+
+    @classmethod
+    def current(cls, today=None):
+        now = timezone.now()
+        return cls(today or timezone.localdate(now), now)
+
+    def derived(self, compute):
+        """compute(self): a date or datetime the section's query compares with."""
+        return compute(self)
+
+
+def week_ahead(at):
+    return at.today + timedelta(days=7)
+
+
+@dataclass(frozen=True)
 class WorklistSection:
     """One list: `key` is its HTML id and its page parameter (?overdue=2), `rows` an ordered
     queryset (most urgent first, a unique last sort key) scoped to the user's centers.
@@ -132,11 +157,12 @@ OVERDUE_DRAWS = ("first_close", "due_on", "journey_id")
 DUE_DRAWS = ("due_on", "journey_id")
 
 
-def sections(user, today=None):
+def sections(user, today=None, at=None):
     """Every list of the worklist, in page order: the tracker's five, most urgent first
     (results to review: critical, then abnormal; then overdue draws), then the registered
-    ones."""
-    today = today or timezone.localdate()
+    ones. `at` (a WorklistTime) overrides `today`."""
+    at = at or WorklistTime.current(today)
+    today, week_end = at.today, at.derived(week_ahead)
     own = [
         WorklistSection(
             "review",
@@ -162,9 +188,9 @@ def sections(user, today=None):
             "due-soon",
             _("Due in the next 7 days"),
             "",
-            labs_due_soon(user, today, days=7),
+            labs_due_soon(user, today, end=week_end),
             DUE_DRAWS,
-            ScheduledLab.objects.due_between(today, today + timedelta(days=7)),
+            ScheduledLab.objects.due_between(today, week_end),
         ),
         WorklistSection(
             "label-review",
@@ -173,11 +199,13 @@ def sections(user, today=None):
             label_reviews(user),
         ),
     ]
-    return own + extra_sections(user)
+    return own + extra_sections(user, at)
 
 
 # Higher apps (notifications) add lists to the worklist without tracker importing them: each
-# provider is a callable (user) -> WorklistSection, registered in the app's AppConfig.ready.
+# provider is a callable (user, at: WorklistTime) -> WorklistSection, registered in the app's
+# AppConfig.ready. A provider builds querysets and never runs one (worklist_plan compiles
+# them once with stand-in values), and takes its time from `at`, never from the clock.
 _SECTION_PROVIDERS = []
 
 
@@ -187,6 +215,12 @@ def register_worklist_section(provider):
     return provider
 
 
-def extra_sections(user):
+def extra_sections(user, at=None):
     """The registered sections for this user (rows not fetched yet: querysets)."""
-    return [provider(user) for provider in _SECTION_PROVIDERS]
+    at = at or WorklistTime.current()
+    return [provider(user, at) for provider in _SECTION_PROVIDERS]
+
+
+def providers():
+    """The registered providers, in page order (worklist_plan compiles for this list)."""
+    return tuple(_SECTION_PROVIDERS)

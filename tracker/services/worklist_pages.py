@@ -203,12 +203,18 @@ def _draw_rows(labs, keys, fields):
     test is taken in hospital."""
     # The page's journeys and days (scheduledlab_open_journey); a lab of one draw's
     # journey on another draw's day is dropped here.
-    wanted = set(keys)
     found = labs.filter(journey_id__in={j for j, _d in keys}, due_on__in={d for _j, d in keys})
-    values = found.values(*DRAW_LAB_FIELDS, *fields).order_by("pk")
+    return draws_in_order(found.values(*DRAW_LAB_FIELDS, *fields).order_by("pk"), keys, fields)
+
+
+def draws_in_order(lab_rows, keys, fields):
+    """The draws of `keys`, in their order, from their labs' rows (dicts of DRAW_LAB_FIELDS
+    and `fields`, by primary key); a lab of a page's journey on a day not of its draw is
+    dropped."""
+    wanted = set(keys)
     draws = {
         (draw.journey_id, draw.due_on): draw
-        for draw in group_draws(row for row in values if draw_key(row) in wanted)
+        for draw in group_draws(row for row in lab_rows if draw_key(row) in wanted)
     }
     return [_draw(draws[key], fields) for key in keys if key in draws]
 
