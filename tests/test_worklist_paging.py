@@ -95,6 +95,8 @@ def test_every_overdue_row_is_reachable_page_by_page_in_urgency_order(
         query = overdue.next_url.split("#")[0]
     assert pages == 3
     assert seen == expected
+    assert "Rows 41–42 of 42 (page 3 of 3)." in response.text  # the last page's pager
+    assert 'rel="prev"' in response.text and 'rel="next"' not in response.text
 
 
 def test_show_all_lists_the_whole_section_and_links_back(client, coordinator_a, center_a):
@@ -106,6 +108,8 @@ def test_show_all_lists_the_whole_section_and_links_back(client, coordinator_a, 
     assert sections["overdue"].all_url in response.text.replace("&amp;", "&")
     response, sections = _get(client, "?overdue=all")
     assert _ids(sections["overdue"]) == expected
+    assert f"The whole list: {len(expected)} rows." in response.text
+    assert f"Show the first {PER_PAGE} only" in response.text
     assert sections["overdue"].page.shows_all and sections["overdue"].first_url == "?#overdue"
 
 

@@ -16,7 +16,9 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from journey import access
 
@@ -151,7 +153,7 @@ def _with_links(pages, links):
         return f"?{query.urlencode()}#{page.key}"
 
     def pager(page):
-        """The pager's links; none for a section on one page (the template shows no pager)."""
+        """The pager's links; none for a section on one page (it shows no pager)."""
         if not (page.shows_all or page.num_pages > 1):
             return {"previous_url": "", "next_url": "", "all_url": "", "first_url": ""}
         return {
@@ -161,10 +163,43 @@ def _with_links(pages, links):
             "first_url": link(page, 1),
         }
 
-    return [
-        WorklistPage(page, **pager(page), table=_table(page.section), body=_body(page, links))
-        for page in pages
-    ]
+    found = []
+    for page in pages:
+        urls = pager(page)
+        body, table = _body(page, links), _table(page.section)
+        found.append(WorklistPage(page, **urls, table=table, body=body, pager=_pager(page, urls)))
+    return found
+
+
+def _pager(page, urls):
+    """The pager's markup: the rows shown and the links (none for a section on one page)."""
+    if page.shows_all:
+        text = ngettext(
+            "The whole list: %(counter)s row.", "The whole list: %(counter)s rows.", page.count
+        ) % {"counter": page.count}
+        first = ""
+        if page.count > page.per_page:
+            label = _("Show the first %(n)s only") % {"n": page.per_page}
+            first = format_html('<a href="{}">{}</a>', urls["first_url"], label)
+        return format_html('<p class="paginator worklist-pager">{} {}</p>', text, first)
+    if page.num_pages <= 1:
+        return ""
+    numbers = {"first": page.first_index, "last": page.last_index, "total": page.count}
+    numbers.update(number=page.number, pages=page.num_pages)
+    text = _("Rows %(first)s–%(last)s of %(total)s (page %(number)s of %(pages)s).") % numbers
+    return format_html(
+        '<nav class="paginator worklist-pager" aria-label="{}">{} {}{}<a href="{}">{}</a></nav>',
+        _("Pages of “%(title)s”") % {"title": page.title},
+        text,
+        _link(urls["previous_url"], "prev", _("Previous page")),
+        _link(urls["next_url"], "next", _("Next page")),
+        urls["all_url"],
+        _("Show all %(total)s") % {"total": page.count},
+    )
+
+
+def _link(url, rel, label):
+    return format_html('<a href="{}" rel="{}">{}</a> ', url, rel, label) if url else ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +213,7 @@ class WorklistPage:
     first_url: str
     table: worklist_rows.Table | None = None  # None: the section's own template
     body: str = ""  # the table's rows, pre-formatted
+    pager: str = ""  # the pager's markup (_pager)
 
 
 def _review(user, data):
