@@ -382,18 +382,10 @@ class ScheduledLab(CenteredRow):
             ),
         ]
         indexes = [
-            # The reminders sweep and a superuser's worklist (every center): open rows by
-            # window end.
-            models.Index(
-                fields=["window_end", "due_on"],
-                include=["journey", "window_start"],
-                condition=OPEN_Q,
-                name="scheduledlab_open_window",
-            ),
             # record_results: a journey's open rows around the collection day.
             models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
             # A journey's open rows: a worklist page's draws are read with it (20 journeys and
-            # their days).
+            # their days), and the reminders sweep (a range of children's open journeys).
             models.Index(fields=["journey"], condition=OPEN_Q, name="scheduledlab_open_journey"),
             # Worklist "overdue" for one center (window_end < today): its own open rows only,
             # read from the index alone (hence the included columns), not its ~4,300 open

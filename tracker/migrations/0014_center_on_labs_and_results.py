@@ -51,11 +51,13 @@ class Migration(migrations.Migration):
         _fill("tracker_labresult"),
         migrations.AlterField("scheduledlab", "center", _center()),
         migrations.AlterField("labresult", "center", _center()),
-        # The worklist now reads a center's rows from the indexes below; nothing else reads
-        # these (a superuser's review list reads all of labresult_center_review, small).
+        # The worklist now reads a center's rows from the indexes below (a superuser's: each
+        # center's in turn); nothing else reads these (the reminders sweep reads
+        # scheduledlab_open_journey).
         migrations.RemoveIndex("labresult", "labresult_awaiting_review"),
         migrations.RemoveIndex("labresult", "labresult_review_journey"),
         migrations.RemoveIndex("scheduledlab", "scheduledlab_open_due"),
+        migrations.RemoveIndex("scheduledlab", "scheduledlab_open_window"),
         migrations.AddIndex(
             "scheduledlab",
             models.Index(

