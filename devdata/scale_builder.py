@@ -316,6 +316,7 @@ class Builder:
                     public_id=self.uuid(),
                     item=item,
                     journey=journeys[plan.journey_id],
+                    center=spec["center"],
                     sequence=occ.sequence,
                     day_offset=occ.day_offset,
                     month_offset=occ.month_offset,
@@ -366,6 +367,7 @@ class Builder:
                 result = LabResult(
                     public_id=self.uuid(),
                     journey=journey,
+                    center_id=lab.center_id,
                     test=test,
                     scheduled_lab=lab,
                     value_entered=str(value),

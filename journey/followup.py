@@ -155,6 +155,7 @@ def transfer_patient(patient, to_center, *, by, reason, now=None):
     locked.center = to_center
     locked.save(update_fields=["center"])
     Journey.objects.filter(patient=locked).update(center=to_center)
+    signals.journeys_moved.send(sender=Journey, patient_id=locked.pk, to_center_id=to_center.pk)
     transaction.on_commit(
         lambda: signals.patient_transferred.send(sender=CenterTransfer, transfer=transfer)
     )

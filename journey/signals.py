@@ -1,4 +1,5 @@
-"""Signals the journey app sends (always after commit) for higher apps to listen to.
+"""Signals the journey app sends (after commit, but for journeys_moved) for higher apps to
+listen to.
 
 journey imports nothing of ours; tracker and notifications connect in their AppConfig.ready.
 """
@@ -15,6 +16,10 @@ therapy_changed = Signal()
 # transfer=CenterTransfer: a child was handed over to another center (notifications tells
 # the guardians).
 patient_transferred = Signal()
+# patient_id=int, to_center_id=int: sent INSIDE the transfer's transaction, synchronously, right
+# after the child's journeys moved: rows that copy the journey's center (tracker's scheduled labs
+# and results) move with them, or the transfer fails as a whole.
+journeys_moved = Signal()
 # patient_ids=[int]: who may see or act for these children changed (a restriction, an adult
 # guardianship, an age transition); reminders are re-planned for the guardians who still may.
 access_changed = Signal()

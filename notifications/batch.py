@@ -69,16 +69,16 @@ def digest_counts(center_ids):
         return {}
     today = timezone.localdate()
     counts = {c: {"overdue": 0, "due_soon": 0, "to_review": 0, "failed": 0} for c in center_ids}
+    # Each row's own center (labs and results copy their journey's): read from the partial
+    # indexes led by the center, no join.
     sources = [
-        ("overdue", ScheduledLab.objects.overdue(today), "journey__center_id"),
-        ("due_soon", ScheduledLab.objects.due_between(today, today + WEEK), "journey__center_id"),
-        ("to_review", LabResult.objects.awaiting_review(), "journey__center_id"),
-        ("failed", Reminder.objects.filter(status=S.FAILED), "center_id"),
+        ("overdue", ScheduledLab.objects.overdue(today)),
+        ("due_soon", ScheduledLab.objects.due_between(today, today + WEEK)),
+        ("to_review", LabResult.objects.awaiting_review()),
+        ("failed", Reminder.objects.filter(status=S.FAILED)),
     ]
-    for name, queryset, column in sources:
-        grouped = (
-            queryset.filter(**{f"{column}__in": center_ids}).values(column).annotate(n=Count("pk"))
-        )
-        for entry in grouped:
-            counts[entry[column]][name] = entry["n"]
+    for name, queryset in sources:
+        grouped = queryset.filter(center_id__in=center_ids).values("center_id")
+        for entry in grouped.annotate(n=Count("pk")):
+            counts[entry["center_id"]][name] = entry["n"]
     return counts

@@ -232,7 +232,8 @@ def escalated_labs_for_centers(center_ids):
         journey_id=OuterRef("journey_id"),
         scheduled_lab__due_on=OuterRef("due_on"),
     )
-    return ScheduledLab.objects.open().filter(Exists(escalated), journey__center_id__in=center_ids)
+    # The lab's own center (tracker copies the journey's): no join to the journeys.
+    return ScheduledLab.objects.open().filter(Exists(escalated), center_id__in=center_ids)
 
 
 _ATTEMPTS = DeliveryAttempt.objects.select_related("resend_of")  # a re-send shows what it repeats

@@ -56,6 +56,7 @@ class LabFactory(factory.django.DjangoModelFactory):
 
     item = factory.SubFactory(ItemFactory)
     journey = factory.SelfAttribute("item.plan.journey")
+    center = factory.LazyAttribute(lambda o: o.journey.center)
     sequence = factory.Sequence(lambda n: n + 1)
     due_on = dt.date(2025, 3, 10)
     window_start = factory.LazyAttribute(lambda o: o.due_on - dt.timedelta(days=2))
@@ -67,6 +68,7 @@ def critical_result(journey, at):
     test = tm.LabTest.objects.order_by("pk").first()
     return tm.LabResult.objects.create(
         journey=journey,
+        center_id=journey.center_id,
         test=test,
         value_entered="999",
         unit_entered=test.unit,

@@ -13,18 +13,21 @@ class TrackerConfig(AppConfig):
         from journey.models import Therapy
         from journey.portal.frame import add_child_link
         from journey.portal.pages import portal_card_loaded, portal_journeys_loaded
-        from journey.signals import schedule_changed, therapy_changed
+        from journey.signals import journeys_moved, schedule_changed, therapy_changed
 
         from . import followup
         from .portal.card import attach_card_facts
         from .portal.summary import attach_next_draws
         from .services import on_therapy_saved, register_worklist_section
         from .services.plans import on_schedule_changed, on_therapy_changed
+        from .services.transfers import on_journeys_moved
 
         # Day 0 set or moved, therapy chosen or changed: the plan is (re)drawn after commit; a
         # failed draw is retried by a task (tracker.tasks.redraw_plan).
         schedule_changed.connect(on_schedule_changed, dispatch_uid="tracker.generate_plan")
         therapy_changed.connect(on_therapy_changed, dispatch_uid="tracker.therapy_plan")
+        # A transfer moves the labs' and results' copy of the center, in its transaction.
+        journeys_moved.connect(on_journeys_moved, dispatch_uid="tracker.journeys_moved")
         # A label edit (loader or admin) opens label reviews, in the same transaction.
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")

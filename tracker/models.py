@@ -16,6 +16,7 @@ from journey.models import Sex
 
 from . import schedule
 from .holds import hold_text
+from .models_center import CenteredQuerySet, CenteredRow
 from .models_sites import DrawSiteChange, LocalLab, ResultSender, SiteChoice  # noqa: F401
 from .schedule import Status
 
@@ -280,7 +281,11 @@ class PlanItem(models.Model):
         return "; ".join(hold_text(h) for h in self.held_open_by or [])
 
 
-class ScheduledLabQuerySet(models.QuerySet):
+# Not done, missed or cancelled (tracker.schedule.open_q): the partial indexes' condition.
+OPEN_Q = Q(done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True)
+
+
+class ScheduledLabQuerySet(CenteredQuerySet):
     def open(self):
         """Not done, missed or cancelled: the rows a reschedule may move."""
         return self.filter(schedule.open_q())
@@ -297,7 +302,7 @@ class ScheduledLabQuerySet(models.QuerySet):
         return self.open().filter(due_on__gte=start, due_on__lte=end)
 
 
-class ScheduledLab(models.Model):
+class ScheduledLab(CenteredRow):
     """One dated occurrence of a plan item: a draw, a visit or a checkpoint.
 
     Dates are stored as offsets from day 0 too, so moving the infusion date recomputes them.
@@ -377,41 +382,26 @@ class ScheduledLab(models.Model):
             ),
         ]
         indexes = [
-            # Worklist "overdue" (window_end < today, joined to the center's journeys: read
-            # from the index alone, hence the included columns) and the reminders sweep:
-            # open rows only.
-            models.Index(
-                fields=["window_end", "due_on"],
-                include=["journey", "window_start"],
-                condition=Q(
-                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
-                ),
-                name="scheduledlab_open_window",
-            ),
             # record_results: a journey's open rows around the collection day.
             models.Index(fields=["journey", "window_start"], name="scheduledlab_journey_window"),
-            # A journey's open rows: the worklist's overdue list probes the center's open
-            # journeys with it (~11 open rows a journey, not all ~24: 15-20% faster at 100,000
-            # patients; with due_on as a second column PostgreSQL kept the plain journey
-            # index), and a page's draws are read with it (20 journeys and their days).
+            # A journey's open rows: a worklist page's draws are read with it (20 journeys and
+            # their days), and the reminders sweep (a range of children's open journeys).
+            models.Index(fields=["journey"], condition=OPEN_Q, name="scheduledlab_open_journey"),
+            # Worklist "overdue" for one center (window_end < today): its own open rows only,
+            # read from the index alone (hence the included columns), not its ~4,300 open
+            # journeys probed one by one (~50,000 index entries at 100,000 patients).
             models.Index(
-                fields=["journey"],
-                condition=Q(
-                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
-                ),
-                name="scheduledlab_open_journey",
+                fields=["center", "window_end"],
+                include=["journey", "due_on", "window_start"],
+                condition=OPEN_Q,
+                name="scheduledlab_center_overdue",
             ),
-            # Worklist "due in the next 7 days": every center's open rows due this week
-            # (~9,400 at 100,000 patients), hashed against the center's open journeys: 7 ms
-            # instead of 15 for probing its 4,300 open journeys one by one (0.6 ms either way
-            # at 10,000; 2.7 ms once VACUUM has set the visibility map: the index alone).
+            # Worklist "due in the next 7 days" for one center, the same way.
             models.Index(
-                fields=["due_on"],
+                fields=["center", "due_on"],
                 include=["journey", "window_end"],
-                condition=Q(
-                    done_at__isnull=True, missed_at__isnull=True, cancelled_at__isnull=True
-                ),
-                name="scheduledlab_open_due",
+                condition=OPEN_Q,
+                name="scheduledlab_center_due",
             ),
         ]
 

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .models_center import CenteredQuerySet, CenteredRow
+
 
 class Flag(models.TextChoices):
     NORMAL = "normal", _("Normal")
@@ -37,7 +39,7 @@ HELD_FROM_FAMILY_Q = Q(
 EARLIEST_COLLECTION = datetime(1900, 1, 1, tzinfo=UTC)
 
 
-class LabResultQuerySet(models.QuerySet):
+class LabResultQuerySet(CenteredQuerySet):
     def current(self):
         """Results that count: not superseded by a correction, not entered in error."""
         return self.filter(CURRENT_Q)
@@ -61,7 +63,7 @@ def _decimal(label, **extra):
     return models.DecimalField(label, max_digits=14, decimal_places=4, **extra)
 
 
-class LabResult(models.Model):
+class LabResult(CenteredRow):
     """One result, append-only: a correction is a new row that supersedes this one."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -151,29 +153,21 @@ class LabResult(models.Model):
             ),
         ]
         indexes = [
-            # Worklist "abnormal results awaiting review": current, flagged, not reviewed.
-            models.Index(
-                fields=["collected_at"],
-                condition=Q(
-                    reviewed_at__isnull=True,
-                    superseded_at__isnull=True,
-                    entered_in_error_at__isnull=True,
-                    flag__in=["low", "high", "critical_low", "critical_high"],
-                ),
-                name="labresult_awaiting_review",
-            ),
             # Baseline look-up and a journey's result history by test.
             models.Index(fields=["journey", "test", "collected_at"], name="labresult_history"),
-            # Worklist "awaiting review" for one center: its open journeys one by one.
+            # Worklist "abnormal results awaiting review" for one center: exactly
+            # awaiting_review()'s rows, the center's own, read from the index alone.
             models.Index(
-                fields=["journey", "collected_at"],
+                fields=["center", "collected_at"],
+                include=["journey", "flag", "id"],
                 condition=Q(
                     reviewed_at__isnull=True,
                     superseded_at__isnull=True,
                     entered_in_error_at__isnull=True,
+                    preliminary=False,
                     flag__in=["low", "high", "critical_low", "critical_high"],
                 ),
-                name="labresult_review_journey",
+                name="labresult_center_review",
             ),
         ]
 

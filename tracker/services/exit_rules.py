@@ -111,6 +111,7 @@ def _extend(item, last, by, now):
     row = ScheduledLab.objects.create(
         item=item,
         journey_id=plan.journey_id,
+        center_id=plan.journey.center_id,
         sequence=last.sequence + 1,
         day_offset=day_offset,
         month_offset=month_offset,

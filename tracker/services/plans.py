@@ -189,12 +189,13 @@ def _apply_items(plan, changes, now):
     return items
 
 
-def _apply(plan, changes, version, now):
+def _apply(plan, journey, changes, version, now):
     items = _apply_items(plan, changes, now)
     ScheduledLab.objects.bulk_create(
         ScheduledLab(
             item=items[code],
-            journey_id=plan.journey_id,
+            journey_id=journey.pk,
+            center_id=journey.center_id,
             sequence=occ.sequence,
             day_offset=occ.day_offset,
             month_offset=occ.month_offset,
@@ -283,7 +284,7 @@ def generate_plan(journey, *, by=None, reason="", now=None, label=None):
             return None
         reason = (reason or "").strip() or _("Plan drawn from the therapy's label schedule")
         version = _new_version(plan, journey.infusion_date, by, now, reason, changes.summary())
-        _apply(plan, changes, version, now)
+        _apply(plan, journey, changes, version, now)
         _send_plan_changed(plan, version)
     return version
 

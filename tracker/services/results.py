@@ -150,6 +150,7 @@ def new_result(ctx, parsed, by, now, preliminary):
     test, raw, unit, canonical = parsed
     return LabResult(
         journey=ctx.journey,
+        center_id=ctx.journey.center_id,
         test=test,
         scheduled_lab=ctx.match_lab(test.code),
         value_entered=str(raw).strip(),
@@ -343,7 +344,12 @@ def correct_result(result, raw, unit, *, by, reason, now=None, preliminary=False
             raise ValidationError(_("This result was marked entered in error."))
         if preliminary and not old.preliminary:
             raise ValidationError(_("A final result is not replaced by a preliminary one."))
-        journey = Journey.objects.select_related("center", "patient").get(pk=old.journey_id)
+        # Locked as record_results does: a transfer waits, so the new row's center is current.
+        journey = (
+            Journey.objects.select_for_update(of=("self",))
+            .select_related("center", "patient")
+            .get(pk=old.journey_id)
+        )
         ctx = _ResultContext(journey, old.collected_at)
         test = ctx.tests[old.test.code]
         try:
@@ -354,6 +360,7 @@ def correct_result(result, raw, unit, *, by, reason, now=None, preliminary=False
         old.save(update_fields=["superseded_at"])
         new = LabResult.objects.create(
             journey=journey,
+            center_id=journey.center_id,
             test=test,
             scheduled_lab_id=old.scheduled_lab_id,
             value_entered=str(raw).strip(),
