@@ -17,4 +17,5 @@ def overdue_threads(user, at=None):
         _("Family messages past their response time"),
         "admin/conversations/_worklist_overdue.html",
         rows.select_related("patient", "assigned_to").order_by("respond_by", "pk"),
+        empty=_("No family message is past its response time."),
     )

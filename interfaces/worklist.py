@@ -14,4 +14,5 @@ def unmatched_results(user, at=None):
         _("Results from lab systems waiting to be matched"),
         "admin/interfaces/_worklist_unmatched.html",
         rows,
+        empty=_("Every result from the lab systems was matched."),
     )

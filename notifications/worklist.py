@@ -26,6 +26,7 @@ def failed_reminders(user, at=None):
         _("Reminders that could not be delivered"),
         "admin/notifications/_worklist_failed.html",
         rows,
+        empty=_("Every reminder was delivered."),
     )
 
 
@@ -38,6 +39,7 @@ def escalated_labs(user, at=None):
         "admin/notifications/_worklist_escalated.html",
         labs.order_by("due_on", "pk"),
         draw_order=("due_on", "journey_id"),
+        empty=_("No escalated labs."),
     )
 
 
@@ -50,6 +52,7 @@ def relay_down(user, at=None):
         _("Email delivery paused: the mail relay is down"),
         "admin/notifications/_worklist_relay.html",
         health.relay_down_too_long(cutoff=at.derived(_relay_cutoff)),
+        empty=_("The mail relay is working."),
     )
 
 
@@ -72,4 +75,5 @@ def refused_numbers(user, at=None):
         _("Phone numbers that cannot get text messages"),
         "admin/notifications/_worklist_numbers.html",
         rows,
+        empty=_("Every number takes text messages."),
     )

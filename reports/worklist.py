@@ -19,6 +19,7 @@ def open_reports(user, at=None):
         _("Families reporting a problem"),
         "admin/reports/_worklist_reports.html",
         rows.select_related("patient").annotate(overdue=late).order_by("respond_by", "pk"),
+        empty=_("No family is waiting for an answer."),
     )
 
 
@@ -32,4 +33,5 @@ def outside_results(user, at=None):
         _("Results from other labs: reported by family, not verified"),
         "admin/reports/_worklist_outside.html",
         rows.select_related("patient", "test").order_by("created_at", "pk"),
+        empty=_("No result from another lab is waiting."),
     )

@@ -90,3 +90,13 @@ def test_escalated_labs_show_one_row_per_draw_with_a_link_to_result_entry(
     assert row["tests"] == sorted({lab.item.title for lab in draw})
     entry = reverse("admin:tracker_enter_results", args=[journey.pk])
     assert f'href="{entry}?due={day.isoformat()}"' in response.text
+
+
+def test_an_empty_list_is_one_line_and_a_list_with_rows_its_table(client, coordinator_a, center_a):
+    otp_login(client, coordinator_a)
+    page = client.get(WORKLIST).content.decode()
+    assert "Every reminder was delivered." in page
+    assert "<th>Last error</th>" not in page  # no empty table
+    _failed(center_a, "550 mailbox unavailable")
+    page = client.get(WORKLIST).content.decode()
+    assert "<th>Last error</th>" in page and "Every reminder was delivered." not in page

@@ -70,6 +70,7 @@ def at_risk(user, at=None):
         gettext_lazy("At risk of loss to follow-up"),
         "admin/tracker/_worklist_at_risk.html",
         rows.select_related("patient").order_by("marked_at", "pk"),
+        empty=gettext_lazy("No family is at risk of loss to follow-up."),
     )
 
 

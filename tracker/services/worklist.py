@@ -156,6 +156,8 @@ class WorklistSection:
     # user's journeys: the page's keys came from `rows`, and the (journey, day) pairs then
     # use scheduledlab_open_journey instead of every lab of a thousand journeys).
     draw_labs: QuerySet | None = None
+    # The line shown instead of an empty list, without its template ("": the template's).
+    empty: str = ""
 
 
 # Draw order (first_close: the earliest window end of the draw): the window closed longest
