@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from ..holds import hold_text
 from ..models import Flag
@@ -77,6 +77,7 @@ class Links:
         self.entry = _split(reverse(f"{site_name}:tracker_enter_results", args=[_MARKER]))
         self._result_note = _split(reverse(f"{site_name}:tracker_labresult_note", args=[_MARKER]))
         self._draw_note = reverse(f"{site_name}:tracker_draw_note", args=[_UUID_MARKER])
+        self._words = {}
         self.note_label = escape(_("Note for the family"))
         self.now = timezone.now()
         self._entry_html = tuple(escape(part) for part in self.entry)
@@ -108,15 +109,23 @@ class Links:
         href = escape(self._draw_note.replace(_UUID_MARKER, str(row["labs"][0])))
         return mark_safe(f'<a href="{href}">{self.note_label}</a>')  # noqa: S308
 
+    def word(self, message):
+        """`message` translated, once a page (the rows repeat a few words)."""
+        found = self._words.get(message)
+        if found is None:
+            found = self._words[message] = _(message)
+        return found
+
     def form(self, action, target_name, target, label, placeholder):
-        """A row's POST form: the action, its target(s), a required note and the button.
-        Every value is escaped here once; the pieces are joined as plain strings."""
+        """A row's POST form: the action, its target(s), a required note and the button
+        (label and placeholder are messages, translated by word()). Every value is escaped
+        here; the pieces are joined as plain strings."""
         targets = target if isinstance(target, list) else [target]
         name = escape(target_name)
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{escape(t)}">' for t in targets
         )
-        placeholder, label = escape(placeholder), escape(label)
+        placeholder, label = escape(self.word(placeholder)), escape(self.word(label))
         return mark_safe(  # noqa: S308
             f'<form method="post">{self.csrf}<input type="hidden" name="action" '
             f'value="{escape(action)}">{hidden}<input type="text" name="note" required '
@@ -135,19 +144,27 @@ def _local(value, zone, pattern="%Y-%m-%d %H:%M"):
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime(pattern) if value else ""
 
 
-def _tests(row):
+# The forms' words (translated once a page: Links.word).
+MISSED, WHY, REVIEWED = gettext_noop("Missed"), gettext_noop("why"), gettext_noop("Reviewed")
+STAFF_NOTE, CLOSE = gettext_noop("staff note"), gettext_noop("Close")
+
+
+def _tests(links, row):
     what = ", ".join(row["tests"])
-    return f"{what} ({_('in hospital')})" if row["in_hospital"] else what
+    return f"{what} ({links.word(IN_HOSPITAL)})" if row["in_hospital"] else what
+
+
+IN_HOSPITAL = gettext_noop("in hospital")
 
 
 def _overdue(links, row):
     return (
         links.patient_cell(row),
-        _tests(row),
+        _tests(links, row),
         row["due_on"].isoformat(),
         row["closes_on"].isoformat(),
         _entry_and_note(links, row),
-        links.form("missed", "target", row["labs"], _("Missed"), _("why")),
+        links.form("missed", "target", row["labs"], MISSED, WHY),
     )
 
 
@@ -155,7 +172,7 @@ def _due_soon(links, row):
     window = f"{row['opens_on'].isoformat()} – {row['closes_on'].isoformat()}"
     return (
         links.patient_cell(row),
-        _tests(row),
+        _tests(links, row),
         row["due_on"].isoformat(),
         window,
         _entry_and_note(links, row),
@@ -196,7 +213,7 @@ def _review(links, row):
         (f"flag-{row['flag']}", _result_text(row)),
         collected,
         _acknowledge(links, row),
-        links.form("review", "target", row["public_id"], _("Reviewed"), _("staff note")),
+        links.form("review", "target", row["public_id"], REVIEWED, STAFF_NOTE),
         links.result_note_link(row),
     )
 
@@ -210,7 +227,7 @@ def _extended(links, row):
         links.patient_cell(row, "plan__journey__patient"),
         title,
         _local(row["extended_at"], row["plan__journey__center__time_zone"], "%Y-%m-%d"),
-        links.form("close_extension", "item", row["pk"], _("Close"), _("why")),
+        links.form("close_extension", "item", row["pk"], CLOSE, WHY),
     )
 
 
