@@ -13,13 +13,16 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.templatetags import admin_list
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import journey.eligibility  # noqa: F401  (the age-limit column calls it)
 from journey import services
 from journey.models import Patient
+from journey.security.admin_site import nav_html
 from tests import admin_journey
 from tests import factories as f
 from tests.admin_journey import url
@@ -119,9 +122,26 @@ def test_superuser_patient_list_filters_by_center(client, superuser, journey_a, 
     assert "Berg" in text and "Avila" not in text
 
 
-@pytest.mark.parametrize("who", ["coordinator_a", "superuser"])
+@pytest.fixture
+def patient_viewer(db):
+    """Staff with one permission of their own (view patients), none from a group."""
+    user = f.UserFactory(email="viewer@example.org", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_patient"))
+    return user
+
+
+@pytest.fixture
+def inactive_coordinator(coordinator_a):
+    coordinator_a.is_active = False
+    return coordinator_a
+
+
+@pytest.mark.parametrize(
+    "who", ["coordinator_a", "superuser", "patient_viewer", "inactive_coordinator"]
+)
 def test_the_sidebar_lists_what_djangos_app_list_lists(rf, request, who):
-    """The sidebar's app list (URLs reversed once per process) is Django's, names as text."""
+    """The sidebar's app list (URLs reversed once per process, permissions read once a
+    request) is Django's, names as text."""
     asking = rf.get(LIST)
     asking.user = request.getfixturevalue(who)
     djangos = admin.AdminSite._build_app_dict(admin.site, asking)
@@ -130,5 +150,39 @@ def test_the_sidebar_lists_what_djangos_app_list_lists(rf, request, who):
         for model in app["models"]:
             model["name"] = str(model["name"])
     assert admin.site._build_app_dict(asking) == djangos
+    if who == "inactive_coordinator":
+        assert djangos == {}
+        return
     assert admin.site._build_app_dict(asking, "journey") == {"journey": djangos["journey"]}
     assert any(app["models"] for app in djangos.values())
+
+
+def _tags_only(html):
+    """The markup without the whitespace around its tags (the template's indentation)."""
+    return re.sub(r"\s*(<[^>]+>)\s*", r"\1", html).strip()
+
+
+@pytest.mark.parametrize("who", ["coordinator_a", "superuser"])
+@pytest.mark.parametrize("path", [LIST, "/admin/", "/admin/tracker/worklist/"])
+def test_the_sidebar_markup_is_djangos(rf, request, who, path):
+    """The sidebar's app list, written in Python (admin_site.nav_html), is the markup of
+    Django's admin/app_list.html as nav_sidebar.html includes it, current app and model too."""
+    asking = rf.get(path)
+    asking.user = request.getfixturevalue(who)
+    apps = admin.site.get_app_list(asking)
+    context = {"app_list": list(apps), "show_changelinks": False, "request": asking}
+    djangos = render_to_string("admin/app_list.html", context)
+    assert 'class="addlink"' in djangos and "current-" in djangos or path != LIST
+    assert _tags_only(apps.nav_html()) == _tags_only(djangos)
+
+
+def test_an_empty_sidebar_says_so_as_django_does(rf):
+    asking = rf.get(LIST)
+    djangos = render_to_string("admin/app_list.html", {"app_list": [], "request": asking})
+    assert _tags_only(nav_html([], LIST)) == _tags_only(djangos)
+
+
+def test_the_page_shows_the_sidebar(client_a):
+    text = client_a.get(LIST).text
+    assert '<nav class="sticky" id="nav-sidebar"' in text
+    assert 'href="/admin/journey/patient/" aria-current="page"' in text

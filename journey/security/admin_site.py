@@ -9,15 +9,20 @@ between requests.
 
 from collections.abc import Sequence
 from functools import lru_cache
-from urllib.parse import urlencode
+from html import escape
+from urllib.parse import quote, urlencode
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_backends, get_permission_codename
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import PermissionsMixin
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 
 def is_verified(user):
@@ -47,13 +52,88 @@ def _reversed(urlconf, prefix, site, name, app_label):
         return None
 
 
+_ASKED = (
+    "has_module_permission",
+    "get_model_perms",
+    "has_add_permission",
+    "has_change_permission",
+    "has_delete_permission",
+    "has_view_permission",
+)
+
+
+def _asks_djangos_questions(model_admin):
+    """True when the admin's permission methods are ModelAdmin's: user.has_perm on its model's
+    codenames, and has_module_perms on its app."""
+    kind = type(model_admin)
+    return all(getattr(kind, name) is getattr(admin.ModelAdmin, name) for name in _ASKED)
+
+
+class _UserPerms:
+    """What user.has_perm and has_module_perms answer, read once a request: they ask every
+    backend again for each of ~90 questions the app list asks (~3 ms). Only where those
+    answers are `perm in backend.get_all_permissions(user)` (ModelBackend's has_perm and
+    has_module_perms, on a user model with Django's own); None elsewhere."""
+
+    @classmethod
+    def of(cls, user):
+        kind = user.__class__  # request.user is a lazy object
+        if kind.has_perm is not PermissionsMixin.has_perm:
+            return None
+        if kind.has_module_perms is not PermissionsMixin.has_module_perms:
+            return None
+        return cls(user) if all(_plain_backend(b) for b in get_backends()) else None
+
+    def __init__(self, user):
+        self.every = user.is_active and user.is_superuser
+        own = user.is_active and not self.every
+        self.perms = user.get_all_permissions() if own else set()
+        self.apps = {perm[: perm.index(".")] for perm in self.perms}
+
+    def has(self, opts, action):
+        return self.every or f"{opts.app_label}.{_codename(action, opts)}" in self.perms
+
+    def model_perms(self, opts):
+        """ModelAdmin.get_model_perms, Django's has_*_permission answers."""
+        change = self.has(opts, "change")
+        return {
+            "add": self.has(opts, "add"),
+            "change": change,
+            "delete": self.has(opts, "delete"),
+            "view": self.has(opts, "view") or change,
+        }
+
+    def module(self, app_label):
+        return self.every or app_label in self.apps
+
+
+def _plain_backend(backend):
+    """A backend that grants nothing, or grants as ModelBackend does (its permission set)."""
+    if isinstance(backend, ModelBackend):
+        kind = type(backend)
+        return (
+            kind.has_perm is ModelBackend.has_perm
+            and kind.has_module_perms is ModelBackend.has_module_perms
+        )
+    return not any(hasattr(backend, name) for name in ("has_perm", "has_module_perms"))
+
+
+@lru_cache(maxsize=1024)
+def _codename(action, opts):
+    return get_permission_codename(action, opts)
+
+
 class _AppList(Sequence):
     """The app list (nav sidebar, index), built on first use: every admin page's each_context
     asks for it, and building it checks every model admin's permissions (~5 ms) even on pages
     that never show it (the worklist)."""
 
-    def __init__(self, build):
-        self._build, self._apps = build, None
+    def __init__(self, build, path=""):
+        self._build, self._apps, self._path = build, None, path
+
+    def nav_html(self):
+        """The nav sidebar's app list (templates/admin/nav_sidebar.html)."""
+        return nav_html(self, self._path)
 
     def _list(self):
         if self._apps is None:
@@ -67,6 +147,61 @@ class _AppList(Sequence):
         return len(self._list())
 
 
+def nav_html(app_list, path):
+    """Django's admin/app_list.html as the sidebar includes it (no change links), written in
+    Python: the template took ~5 ms for ~37 models. A test compares the two."""
+    if not app_list:
+        nothing = gettext("You don’t have permission to view or edit anything.")
+        return mark_safe(f"<p>{escape(nothing)}</p>")  # noqa: S308
+    words = {
+        "add": escape(gettext("Add")),
+        "heads": "".join(
+            f'<th scope="col">{escape(gettext(head))}</th>'
+            for head in ("Model name", "Add link", "Change or view list link")
+        ),
+    }
+    path = quote(path)  # the template's request.path|urlencode
+    return mark_safe("".join(_app_html(app, path, words) for app in app_list))  # noqa: S308
+
+
+def _within(url, path):
+    return url is not None and url in path
+
+
+def _app_html(app, path, words):
+    label = escape(app["app_label"])
+    current = " current-app" if _within(app["app_url"], path) else ""
+    title = gettext("Models in the %(name)s application") % {"name": escape(app["name"])}
+    rows = "".join(_model_html(model, label, path, words) for model in app["models"])
+    return (
+        f'<div class="app-{label} module{current}"><table><caption>'
+        f'<a href="{escape(str(app["app_url"]))}" class="section" title="{title}">'
+        f'{escape(app["name"])}</a></caption><thead class="visually-hidden"><tr>'
+        f"{words['heads']}</tr></thead>{rows}</table></div>"
+    )
+
+
+def _model_html(model, label, path, words):
+    name = escape(model["object_name"].lower())
+    row_id = f"{label}-{name}"
+    url = model["admin_url"]
+    current = _within(url, path)
+    text = escape(model["name"])
+    if url:
+        aria = ' aria-current="page"' if current else ""
+        text = f'<a href="{escape(url)}"{aria}>{text}</a>'
+    add = "<td></td>"
+    if model["add_url"]:
+        add = (
+            f'<td><a href="{escape(model["add_url"])}" class="addlink" '
+            f'aria-describedby="{row_id}">{words["add"]}</a></td>'
+        )
+    return (
+        f'<tr class="model-{name}{" current-model" if current else ""}">'
+        f'<th scope="row" id="{row_id}">{text}</th>{add}</tr>'
+    )
+
+
 class WaypointAdminSite(admin.AdminSite):
     site_header = "Waypoint care team"
     site_title = "Waypoint"
@@ -77,7 +212,7 @@ class WaypointAdminSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         build = super().get_app_list
-        return _AppList(lambda: build(request, app_label))
+        return _AppList(lambda: build(request, app_label), request.path)
 
     def _build_app_dict(self, request, label=None):
         """Django's, with each URL reversed once per process (~80 reverse() calls a page
@@ -85,12 +220,12 @@ class WaypointAdminSite(admin.AdminSite):
         strings, and sorting the list translated both sides of every comparison (~130
         gettext calls). Permissions are asked on every call, as Django does."""
         app_dict = {}
+        user_perms = _UserPerms.of(request.user)
         for model, model_admin in self._registry.items():
             app_label = model._meta.app_label
             if label and app_label != label:
                 continue
-            has_module_perms = model_admin.has_module_permission(request)
-            perms = has_module_perms and model_admin.get_model_perms(request)
+            has_module_perms, perms = self._perms(request, model_admin, user_perms)
             if not perms or True not in perms.values():
                 continue
             model_dict = self._model_dict(model, perms)
@@ -105,6 +240,17 @@ class WaypointAdminSite(admin.AdminSite):
                 "models": [model_dict],
             }
         return app_dict
+
+    @staticmethod
+    def _perms(request, model_admin, user_perms):
+        """(has_module_permission, get_model_perms or False), asked of the model admin, or
+        read from the user's permissions (_UserPerms) when it asks Django's questions."""
+        if user_perms is None or not _asks_djangos_questions(model_admin):
+            has_module_perms = model_admin.has_module_permission(request)
+            return has_module_perms, has_module_perms and model_admin.get_model_perms(request)
+        opts = model_admin.opts
+        has_module_perms = user_perms.module(opts.app_label)
+        return has_module_perms, has_module_perms and user_perms.model_perms(opts)
 
     def _model_dict(self, model, perms):
         """One model's entry, as Django's _build_app_dict writes it."""
