@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db.models import FilteredRelation, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -27,9 +27,10 @@ from journey.models import (
     Therapy,
 )
 from journey.portal import invitations
+from journey.prepared import Prepared
 
 from .labels import age_label, age_limit_label, center_today
-from .patient_rows import COLUMNS, SELECT_LABEL, PatientRows, checkbox
+from .patient_rows import COLUMNS, ROW_VALUES, SELECT_LABEL, THERAPY, PatientRows, checkbox
 from .portal_access import PortalAccessAdminMixin
 from .scoping import (
     CenterScopedAdmin,
@@ -53,30 +54,70 @@ def with_open_journey(queryset):
     )
 
 
+def page_rows(page):
+    """The page's patients as plain tuples (patient_rows.ROW_VALUES), no model instances; the
+    open journey read by a LEFT JOIN on the one open journey a patient may have
+    (journey_one_open_per_patient), not with_open_journey's four subqueries (those stay for
+    the filters, the sorting and the count, which drops them when unused)."""
+    open_row = FilteredRelation("journeys", condition=Q(journeys__stage__in=OPEN_STAGES))
+    return list(page.alias(open_row=open_row).values_list(*ROW_VALUES))
+
+
+def _age_limits():
+    """Every therapy's age limits (a dozen catalogue rows), with what age_limit reads."""
+    limits = EligibilityCriterion.objects.filter(kind=CriterionKind.AGE_UNDER).order_by()
+    return limits.only("therapy_id", "kind", "params")
+
+
+AGE_LIMITS = Prepared(_age_limits)
+THERAPY_CHOICES = Prepared(lambda: Therapy.objects.values_list("pk", "name"))
+
+
+class _AgeLimits:
+    """What age_limit reads of a therapy: therapy.criteria.all(), here its age limits."""
+
+    def __init__(self):
+        self.found = []
+
+    @property
+    def criteria(self):
+        return self
+
+    def all(self):
+        return self.found
+
+
+def open_therapies(ids):
+    """Each of these therapies' age limits, by therapy id (one query, none without ids)."""
+    therapies = {pk: _AgeLimits() for pk in ids}
+    for criterion in AGE_LIMITS.run() if therapies else ():
+        if criterion.therapy_id in therapies:
+            therapies[criterion.therapy_id].found.append(criterion)
+    return therapies
+
+
 def attach_open_therapies(patients):
-    """Give each patient `_open_therapy` with the criteria age_limit reads, in one query: the
-    page already has each therapy's id and name (annotations), age_limit reads only the age
-    limits (the page's therapies have ~75 criteria in all, a dozen of them age limits), and
-    their order does not matter to it (no join for the therapy's name)."""
-    ids = {p.open_therapy_id for p in patients if p.open_therapy_id}
-    therapies = {pk: Therapy(pk=pk) for pk in ids}
-    age_limits = EligibilityCriterion.objects.filter(kind=CriterionKind.AGE_UNDER).order_by()
-    criteria = age_limits.only("therapy_id", "kind", "params")  # age_limit's
-    prefetch_related_objects(list(therapies.values()), Prefetch("criteria", queryset=criteria))
+    """Give each patient `_open_therapy` (open_therapies) for age_limit."""
+    therapies = open_therapies({p.open_therapy_id for p in patients if p.open_therapy_id})
     for patient in patients:
         patient._open_therapy = therapies.get(patient.open_therapy_id)
 
 
 class PatientChangeList(ChangeList):
-    """The page's rows come pre-formatted (patient_rows); Django's own rows when patient_rows
-    does not know the columns or the list is a popup (its rows carry data-popup-opener)."""
+    """The page's rows come pre-formatted (patient_rows) from plain tuples; Django's own rows
+    from model instances when patient_rows does not know the columns or the list is a popup
+    (its rows carry data-popup-opener)."""
 
     def get_results(self, request):
         super().get_results(request)
-        attach_open_therapies(self.result_list)
         self.rows_html = None
-        if PatientRows.handles(self):
-            self.rows_html = PatientRows(self).html(self.result_list)
+        if not PatientRows.handles(self):
+            attach_open_therapies(self.result_list)
+            return
+        self.page_queryset = self.result_list  # the same page as model instances (tests)
+        self.result_list = page_rows(self.page_queryset)
+        therapies = open_therapies({row[THERAPY] for row in self.result_list if row[THERAPY]})
+        self.rows_html = PatientRows(self).html(self.result_list, therapies)
 
     @cached_property
     def headers(self):
@@ -109,7 +150,7 @@ class TherapyFilter(admin.SimpleListFilter):
     parameter_name = "therapy"
 
     def lookups(self, request, model_admin):
-        return [(str(t.pk), t.name) for t in Therapy.objects.only("pk", "name")]
+        return [(str(pk), name) for pk, name in THERAPY_CHOICES.run()]
 
     def queryset(self, request, queryset):
         if self.value():
