@@ -52,21 +52,9 @@ def _reversed(urlconf, prefix, site, name, app_label):
         return None
 
 
-_ASKED = (
-    "has_module_permission",
-    "get_model_perms",
-    "has_add_permission",
-    "has_change_permission",
-    "has_delete_permission",
-    "has_view_permission",
-)
-
-
-def _asks_djangos_questions(model_admin):
-    """True when the admin's permission methods are ModelAdmin's: user.has_perm on its model's
-    codenames, and has_module_perms on its app."""
-    kind = type(model_admin)
-    return all(getattr(kind, name) is getattr(admin.ModelAdmin, name) for name in _ASKED)
+def _djangos(model_admin, name):
+    """True when the admin's method `name` is ModelAdmin's (it asks user.has_perm)."""
+    return getattr(type(model_admin), name) is getattr(admin.ModelAdmin, name)
 
 
 class _UserPerms:
@@ -93,18 +81,28 @@ class _UserPerms:
     def has(self, opts, action):
         return self.every or f"{opts.app_label}.{_codename(action, opts)}" in self.perms
 
-    def model_perms(self, opts):
-        """ModelAdmin.get_model_perms, Django's has_*_permission answers."""
-        change = self.has(opts, "change")
-        return {
-            "add": self.has(opts, "add"),
-            "change": change,
-            "delete": self.has(opts, "delete"),
-            "view": self.has(opts, "view") or change,
-        }
+    def answer(self, request, model_admin, action):
+        """model_admin.has_<action>_permission(request), read here when it is Django's."""
+        name = f"has_{action}_permission"
+        if not _djangos(model_admin, name):
+            return getattr(model_admin, name)(request)
+        opts = model_admin.opts
+        if action == "view":  # Django's: the view or the change permission
+            return self.has(opts, "view") or self.has(opts, "change")
+        return self.has(opts, action)
 
-    def module(self, app_label):
-        return self.every or app_label in self.apps
+    def model_perms(self, request, model_admin):
+        """model_admin.get_model_perms(request)."""
+        if not _djangos(model_admin, "get_model_perms"):
+            return model_admin.get_model_perms(request)
+        actions = ("add", "change", "delete", "view")
+        return {action: self.answer(request, model_admin, action) for action in actions}
+
+    def module(self, request, model_admin):
+        """model_admin.has_module_permission(request)."""
+        if not _djangos(model_admin, "has_module_permission"):
+            return model_admin.has_module_permission(request)
+        return self.every or model_admin.opts.app_label in self.apps
 
 
 def _plain_backend(backend):
@@ -244,13 +242,12 @@ class WaypointAdminSite(admin.AdminSite):
     @staticmethod
     def _perms(request, model_admin, user_perms):
         """(has_module_permission, get_model_perms or False), asked of the model admin, or
-        read from the user's permissions (_UserPerms) when it asks Django's questions."""
-        if user_perms is None or not _asks_djangos_questions(model_admin):
+        read from the user's permissions (_UserPerms) where its methods are Django's."""
+        if user_perms is None:
             has_module_perms = model_admin.has_module_permission(request)
             return has_module_perms, has_module_perms and model_admin.get_model_perms(request)
-        opts = model_admin.opts
-        has_module_perms = user_perms.module(opts.app_label)
-        return has_module_perms, has_module_perms and user_perms.model_perms(opts)
+        has_module_perms = user_perms.module(request, model_admin)
+        return has_module_perms, has_module_perms and user_perms.model_perms(request, model_admin)
 
     def _model_dict(self, model, perms):
         """One model's entry, as Django's _build_app_dict writes it."""
