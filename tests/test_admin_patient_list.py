@@ -18,12 +18,14 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 import journey.eligibility  # noqa: F401  (the age-limit column calls it)
 from journey import services
 from journey.admin.patients import attach_open_therapies
 from journey.models import Patient
 from journey.security.admin_site import nav_html
+from journey.security.staff_zone import staff_zone
 from tests import admin_journey
 from tests import factories as f
 from tests.admin_journey import url
@@ -190,3 +192,40 @@ def test_the_page_shows_the_sidebar(client_a):
     text = client_a.get(LIST).text
     assert '<nav class="sticky" id="nav-sidebar"' in text
     assert 'href="/admin/journey/patient/" aria-current="page"' in text
+
+
+def _page_markup(html):
+    """The markup with the templates' whitespace around tags dropped, other runs of spaces as
+    one, and the CSRF tokens (masked anew on each use) left out."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', html)
+    html = re.sub(r"\s*(<[^>]+>)\s*", r"\1", html)
+    return re.sub(r"\s+", " ", html).strip()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?p=2",
+        "?stage=diagnosis_confirmed&o=-2.1",
+        "?o=5.-1.2",
+        "?q=Avila",
+        "?q=nobody",
+        "?_facets=True",
+        "?therapy=0&stage=none",
+    ],
+)
+def test_the_page_is_the_markup_of_djangos_templates(client_a, journey_a, center_a, query):
+    """The page written in Python (patient_page, patient_rows) is what Django's change_list.html
+    writes from the same context, search, actions, headers, rows, pages and filters."""
+    f.PatientFactory.create_batch(120, center=center_a)
+    response = client_a.get(LIST + query)
+    context = dict(response.context_data)
+    assert context.pop("patient_page")
+    cl = context["cl"]
+    cl.result_list = list(cl.page_queryset)  # model instances, for Django's rows
+    attach_open_therapies(cl.result_list)
+    asked = response.wsgi_request
+    with timezone.override(staff_zone(asked.user)):  # as the page's middleware does
+        djangos = render_to_string("admin/change_list.html", context, request=asked)
+    assert _page_markup(response.text) == _page_markup(djangos)

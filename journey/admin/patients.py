@@ -29,6 +29,7 @@ from journey.models import (
 from journey.portal import invitations
 from journey.prepared import Prepared
 
+from . import patient_page
 from .labels import age_label, age_limit_label, center_today
 from .patient_rows import COLUMNS, ROW_VALUES, SELECT_LABEL, THERAPY, PatientRows, checkbox
 from .portal_access import PortalAccessAdminMixin
@@ -242,6 +243,14 @@ class PatientAdmin(YoungPersonInviteMixin, CenterScopedAdmin):
 
     def get_changelist(self, request, **kwargs):
         return PatientChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        """Django's, the page's content written in Python (patient_page) where it can be."""
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and patient_page.handles(context):
+            context["patient_page"] = patient_page.content_html(context)
+        return response
 
     def get_list_filter(self, request):
         ids = access.center_ids_for(request.user)
