@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
+from journey.ages import age_in_years
 from journey.dates import date_text
 from journey.models import Stage
 
@@ -96,6 +97,7 @@ class PatientRows:
         self.checkbox_name = escape(helpers.ACTION_CHECKBOX_NAME)
         self.stages = {stage.value: escape(str(stage.label)) for stage in Stage}
         self._today = {}
+        self._years = {}
 
     def today(self, center_id, zone):
         if center_id not in self._today:
@@ -110,9 +112,19 @@ class PatientRows:
         return f'<a href="{before}{escape(str(journey_id))}{after}">{self.stages[stage]}</a>'
 
     def deadline(self, born, therapy, today):
-        if therapy is None:
+        """`therapy`: its age limits (patients.open_therapies); none, no deadline."""
+        if therapy is None or not therapy.criteria.all():
             return "–"
         return str(age_limit_label(_Born(born), therapy, today) or "–")
+
+    def age(self, born, today):
+        """age_label, its words for two years and more (the years alone) made once a page."""
+        years = age_in_years(born, today)
+        if years < 2:
+            return escape(age_label(born, today))
+        if years not in self._years:
+            self._years[years] = escape(age_label(born, today))
+        return self._years[years]
 
     def checkbox_cell(self, pk, name):
         """Django's action checkbox cell (checkbox() below, written out); `name` is the
@@ -135,7 +147,7 @@ class PatientRows:
             f'<th class="field-name"><a href="{before}{escape(str(quote(pk)))}{after}">'
             f"{escape(f'{last}, {first}')}</a></th>"
             f'<td class="field-date_of_birth nowrap">{escape(date_text(born))}'
-            f'</td><td class="field-age">{escape(age_label(born, today))}</td>'
+            f'</td><td class="field-age">{self.age(born, today)}</td>'
             f'<td class="field-center nowrap">{escape(center)}</td>'
             f'<td class="field-current_stage">{self.stage(journey, stage)}</td>'
             f'<td class="field-therapy">{escape(therapy or "–")}</td>'

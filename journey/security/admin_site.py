@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 
 def is_verified(user):
@@ -114,6 +114,17 @@ def _plain_backend(backend):
             and kind.has_module_perms is ModelBackend.has_module_perms
         )
     return not any(hasattr(backend, name) for name in ("has_perm", "has_module_perms"))
+
+
+@lru_cache(maxsize=1024)
+def _app_name(app_label, language):
+    """An app's name in the language (the lazy string translated once per process)."""
+    return str(apps.get_app_config(app_label).verbose_name)
+
+
+@lru_cache(maxsize=4096)
+def _model_name(model, language):
+    return str(capfirst(model._meta.verbose_name_plural))
 
 
 @lru_cache(maxsize=1024)
@@ -231,7 +242,7 @@ class WaypointAdminSite(admin.AdminSite):
                 app_dict[app_label]["models"].append(model_dict)
                 continue
             app_dict[app_label] = {
-                "name": str(apps.get_app_config(app_label).verbose_name),
+                "name": _app_name(app_label, get_language()),
                 "app_label": app_label,
                 "app_url": _admin_url(self.name, "app_list", app_label),
                 "has_module_perms": has_module_perms,
@@ -254,7 +265,7 @@ class WaypointAdminSite(admin.AdminSite):
         info = f"{model._meta.app_label}_{model._meta.model_name}"
         entry = {
             "model": model,
-            "name": str(capfirst(model._meta.verbose_name_plural)),
+            "name": _model_name(model, get_language()),
             "object_name": model._meta.object_name,
             "perms": perms,
             "admin_url": None,
