@@ -57,6 +57,17 @@ def test_every_child_is_on_exactly_one_page(client, coordinator_a, center_a, cen
     assert "Elsewhere" not in first + second
 
 
+def test_the_rows_keep_djangos_order(client, coordinator_a, center_a):
+    """Names in order, the same names by descending id (Django's -pk; the page breaks ties
+    by id + 0 for the planner)."""
+    for last in ["Same", "Other", "Same", "Same", "Able"]:
+        f.PatientFactory(center=center_a, first_name="Ana", last_name=last)
+    otp_login(client, coordinator_a)
+    mine = Patient.objects.filter(center=center_a)
+    djangos = mine.order_by("last_name", "first_name", "-pk").values_list("pk", flat=True)
+    assert _ids(client.get(LIST).text) == list(djangos)
+
+
 def test_the_row_checkbox_is_djangos_markup(client, coordinator_a, center_a):
     patient = f.PatientFactory(center=center_a, first_name="Ana", last_name="O'Neil <b>")
     otp_login(client, coordinator_a)

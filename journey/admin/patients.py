@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import FilteredRelation, OuterRef, Q, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -119,6 +119,17 @@ class PatientChangeList(ChangeList):
         self.result_list = page_rows(self.page_queryset)
         therapies = open_therapies({row[THERAPY] for row in self.result_list if row[THERAPY]})
         self.rows_html = PatientRows(self).html(self.result_list, therapies)
+
+    def get_ordering(self, request, queryset):
+        """Django's, ties broken by `id + 0` instead of `-pk` for a user scoped to centers:
+        the same order, but PostgreSQL then reads a page off patient_center_name (this
+        center's patients by name, ~100 rows) instead of patient_name_order (every center's,
+        ~1,900 rows fetched and filtered for 100 at 100,000 patients: 2.5 ms, not 0.8)."""
+        ordering = list(super().get_ordering(request, queryset))
+        scoped = access.center_ids_for(request.user) is not None
+        if scoped and ordering and ordering[-1] == "-pk":
+            ordering[-1] = (F("pk") + 0).desc()
+        return ordering
 
     @cached_property
     def headers(self):
