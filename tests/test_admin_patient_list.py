@@ -240,3 +240,30 @@ def test_the_page_is_the_markup_of_djangos_templates(client_a, journey_a, center
     with timezone.override(staff_zone(asked.user)):  # as the page's middleware does
         djangos = render_to_string("admin/change_list.html", context, request=asked)
     assert _page_markup(response.text) == _page_markup(djangos)
+
+
+@pytest.mark.parametrize("who", ["coordinator_a", "superuser"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?p=abc",
+        "?p=999999999999",
+        "?p=-1",
+        "?q=" + "x" * 5000,
+        "?stage=bogus",
+        "?therapy=abc",
+        "?therapy=99999999999999999999",
+        "?therapy=٣",
+        "?center=abc",
+        "?center=99999999999999999999",
+        "?o=abc",
+        "?o=99",
+    ],
+)
+def test_bad_input_answers_a_page_or_a_redirect(client, request, journey_a, who, query):
+    """Malformed pages, searches and filter values: the list or Django's ?e=1, never a 500."""
+    otp_login(client, request.getfixturevalue(who))
+    response = client.get(LIST + query)
+    assert response.status_code in (200, 302)
+    assert response.status_code == 200 or response["Location"].endswith("?e=1")
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]

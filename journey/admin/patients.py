@@ -1,6 +1,7 @@
 """Patients and guardians: the coordinator's list of families and the enrollment pages."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
@@ -42,6 +43,7 @@ from .scoping import (
 from .young_person import YoungPersonInviteMixin
 
 NO_OPEN_JOURNEY = "none"
+MAX_ID = 2**31 - 1  # PostgreSQL's integer
 
 
 def with_open_journey(queryset):
@@ -141,6 +143,14 @@ class PatientChangeList(ChangeList):
         return sum(1 for header in self.headers if header["sortable"] and header["sort_priority"])
 
 
+def _id_value(value):
+    """A filter's id from the query string; anything else is Django's bad lookup (a redirect
+    to ?e=1), not a 500 from the database or the ORM."""
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
+        raise IncorrectLookupParameters(value)
+    return int(value)
+
+
 class StageFilter(admin.SimpleListFilter):
     title = _("stage")
     parameter_name = "stage"
@@ -166,7 +176,7 @@ class TherapyFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(open_therapy_id=self.value())
+            return queryset.filter(open_therapy_id=_id_value(self.value()))
         return queryset
 
 
@@ -181,7 +191,7 @@ class CenterFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(center_id=self.value())
+            return queryset.filter(center_id=_id_value(self.value()))
         return queryset
 
 
