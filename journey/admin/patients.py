@@ -275,11 +275,13 @@ class PatientAdmin(YoungPersonInviteMixin, CenterScopedAdmin):
         return PatientChangeList
 
     def changelist_view(self, request, extra_context=None):
-        """Django's, the page's content written in Python (patient_page) where it can be."""
+        """Django's, the page's header and content written in Python (patient_page) where
+        it can be."""
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and patient_page.handles(context):
             context["patient_page"] = patient_page.content_html(context)
+            context["patient_header"] = patient_page.header_html(context, request)
         return response
 
     def get_list_filter(self, request):
