@@ -121,7 +121,10 @@ class PatientChangeList(ChangeList):
     (its rows carry data-popup-opener)."""
 
     def get_results(self, request):
-        super().get_results(request)
+        try:
+            super().get_results(request)  # the count
+        except OverflowError as error:  # SQLite: a lookup (?center=) past its integers
+            raise IncorrectLookupParameters(error) from error
         self.rows_html = None
         if not PatientRows.handles(self):
             attach_open_therapies(self.result_list)
