@@ -32,7 +32,7 @@ from journey.models import (
 from journey.portal import invitations
 from journey.prepared import Prepared
 
-from . import patient_page
+from . import patient_frame
 from .labels import age_label, age_limit_label, center_today
 from .patient_rows import COLUMNS, ROW_VALUES, SELECT_LABEL, THERAPY, PatientRows, checkbox
 from .portal_access import PortalAccessAdminMixin
@@ -278,13 +278,12 @@ class PatientAdmin(YoungPersonInviteMixin, CenterScopedAdmin):
         return PatientChangeList
 
     def changelist_view(self, request, extra_context=None):
-        """Django's, the page's header and content written in Python (patient_page) where
-        it can be."""
+        """Django's, the whole page written in Python (patient_frame) where it can be."""
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
-        if context and patient_page.handles(context):
-            context["patient_page"] = patient_page.content_html(context)
-            context["patient_header"] = patient_page.header_html(context, request)
+        if context and patient_frame.handles(context):
+            context["patient_page"] = patient_frame.page_html(context, request)
+            response.template_name = patient_frame.TEMPLATE
         return response
 
     def get_list_filter(self, request):
