@@ -36,10 +36,15 @@ def staff_home():
     return reverse(settings.WAYPOINT_STAFF_HOME)
 
 
-def _admin_url(site, name, app_label=None):
-    """An admin URL of the app list (None when the site has no such page)."""
-    urlconf = get_urlconf() or settings.ROOT_URLCONF
-    return _reversed(urlconf, get_script_prefix(), site, name, app_label)
+def _admin_url(site, name, app_label=None, where=None):
+    """An admin URL of the app list (None when the site has no such page); `where`: the
+    request's (URLconf, script prefix), read once for a whole list."""
+    urlconf, prefix = where or _where()
+    return _reversed(urlconf, prefix, site, name, app_label)
+
+
+def _where():
+    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
 
 
 @lru_cache(maxsize=512)
@@ -54,7 +59,14 @@ def _reversed(urlconf, prefix, site, name, app_label):
 
 def _djangos(model_admin, name):
     """True when the admin's method `name` is ModelAdmin's (it asks user.has_perm)."""
-    return getattr(type(model_admin), name) is getattr(admin.ModelAdmin, name)
+    return name in _djangos_methods(type(model_admin))
+
+
+@lru_cache(maxsize=256)
+def _djangos_methods(kind):
+    names = ("has_module_permission", "get_model_perms")
+    names += tuple(f"has_{action}_permission" for action in ("add", "change", "delete", "view"))
+    return {name for name in names if getattr(kind, name) is getattr(admin.ModelAdmin, name)}
 
 
 class _UserPerms:
@@ -230,6 +242,7 @@ class WaypointAdminSite(admin.AdminSite):
         gettext calls). Permissions are asked on every call, as Django does."""
         app_dict = {}
         user_perms = _UserPerms.of(request.user)
+        where = _where()
         for model, model_admin in self._registry.items():
             app_label = model._meta.app_label
             if label and app_label != label:
@@ -237,14 +250,14 @@ class WaypointAdminSite(admin.AdminSite):
             has_module_perms, perms = self._perms(request, model_admin, user_perms)
             if not perms or True not in perms.values():
                 continue
-            model_dict = self._model_dict(model, perms)
+            model_dict = self._model_dict(model, perms, where)
             if app_label in app_dict:
                 app_dict[app_label]["models"].append(model_dict)
                 continue
             app_dict[app_label] = {
                 "name": _app_name(app_label, get_language()),
                 "app_label": app_label,
-                "app_url": _admin_url(self.name, "app_list", app_label),
+                "app_url": _admin_url(self.name, "app_list", app_label, where),
                 "has_module_perms": has_module_perms,
                 "models": [model_dict],
             }
@@ -260,7 +273,7 @@ class WaypointAdminSite(admin.AdminSite):
         has_module_perms = user_perms.module(request, model_admin)
         return has_module_perms, has_module_perms and user_perms.model_perms(request, model_admin)
 
-    def _model_dict(self, model, perms):
+    def _model_dict(self, model, perms, where=None):
         """One model's entry, as Django's _build_app_dict writes it."""
         info = f"{model._meta.app_label}_{model._meta.model_name}"
         entry = {
@@ -273,9 +286,9 @@ class WaypointAdminSite(admin.AdminSite):
         }
         if perms.get("change") or perms.get("view"):
             entry["view_only"] = not perms.get("change")
-            entry["admin_url"] = _admin_url(self.name, f"{info}_changelist")
+            entry["admin_url"] = _admin_url(self.name, f"{info}_changelist", where=where)
         if perms.get("add"):
-            entry["add_url"] = _admin_url(self.name, f"{info}_add")
+            entry["add_url"] = _admin_url(self.name, f"{info}_add", where=where)
         return entry
 
     def login(self, request, extra_context=None):
