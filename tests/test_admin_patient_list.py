@@ -267,3 +267,22 @@ def test_bad_input_answers_a_page_or_a_redirect(client, request, journey_a, who,
     assert response.status_code in (200, 302)
     assert response.status_code == 200 or response["Location"].endswith("?e=1")
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_messages_show_as_djangos_messagelist(client_a, journey_a):
+    """An action with nothing selected: Django's warning, on the page it redirects to."""
+    form = {"action": "delete_selected", "index": "0", "select_across": "0"}
+    response = client_a.post(LIST, form, follow=True)
+    assert response.redirect_chain and response.status_code == 200
+    assert '<ul class="messagelist"><li class="warning">Items must be selected' in response.text
+    assert "Avila" in response.text
+
+
+def test_the_action_runs_on_the_checked_rows(client_a, journey_a):
+    """The page's checkbox and action select post what Django's action handling reads."""
+    text = client_a.get(LIST).text
+    assert '<option value="delete_selected">' in text
+    form = {"action": "delete_selected", "index": "0", "_selected_action": _ids(text)[:1]}
+    response = client_a.post(LIST, form)
+    assert response.status_code == 200
+    assert "delete_selected_confirmation" in " ".join(response.template_name)
