@@ -22,7 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_bidi, gettext
 
 from . import patient_page
-from .patient_page import _capfirst, _url, content_html, header_html
+from .patient_page import admin_url, capfirst_text, content_html, header_html
 
 TEMPLATE = "admin/journey/patient/change_list_page.html"  # {{ patient_page }}
 _SVGS = (
@@ -108,7 +108,7 @@ def _head(context):
 def _jsi18n(context):
     if not context.get("action_form"):
         return ""
-    return f'<script src="{esc(_url("jsi18n"))}"></script>'
+    return f'<script src="{esc(admin_url("jsi18n"))}"></script>'
 
 
 def _no_actions_style(context):
@@ -137,9 +137,9 @@ def _breadcrumbs(opts):
         '<!-- END Header --><nav aria-label="{}"><div class="breadcrumbs">'.format(
             esc(gettext("Breadcrumbs"))
         )
-        + f'<a href="{esc(_url("index"))}">{esc(gettext("Home"))}</a> &rsaquo; '
+        + f'<a href="{esc(admin_url("index"))}">{esc(gettext("Home"))}</a> &rsaquo; '
         f'<a href="{app_list}">{esc(opts.app_config.verbose_name)}</a> &rsaquo; '
-        f"{esc(_capfirst(opts.verbose_name_plural))}</div></nav>"
+        f"{esc(capfirst_text(opts.verbose_name_plural))}</div></nav>"
     )
 
 
@@ -165,7 +165,7 @@ def _messages(request):
 
 def _message(message):
     tags = f' class="{esc(message.tags)}"' if message.tags else ""
-    return f"<li{tags}>{esc(_capfirst(str(message)))}</li>"
+    return f"<li{tags}>{esc(capfirst_text(str(message)))}</li>"
 
 
 def _app_list_url(app_label):

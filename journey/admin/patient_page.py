@@ -43,8 +43,8 @@ def handles(context):
 
 
 def content_html(context):
-    """The page's `content` block, around the changelist form's CSRF field (the template
-    writes that one, with the token of the rest of the page): (before, after)."""
+    """The page's `content` block, around the changelist form's CSRF field (patient_frame
+    writes it, with the page's one token): (before, after)."""
     cl = context["cl"]
     filtered = " filtered" if cl.has_filters else ""
     before = (
@@ -59,9 +59,10 @@ def content_html(context):
 def header_html(context, request):
     """The page's `header` block: base_site.html's branding, base.html's user tools with
     the project's userlinks (templates/admin/base_site.html: the staff zone first), around
-    the logout form's CSRF field: (before, after). URLs reversed once per process."""
+    the logout form's CSRF field (patient_frame writes it): (before, after). URLs reversed
+    once per process."""
     site = context.get("site_header") or gettext("Django administration")
-    home = esc(_url("index"))
+    home = esc(admin_url("index"))
     user = request.user
     toggle = _theme_toggle(get_language()) if user.is_anonymous else ""
     before = (
@@ -75,7 +76,7 @@ def header_html(context, request):
     before += (
         f'<div id="user-tools">{esc(gettext("Welcome,"))} <strong>{esc(name)}</strong>. '
         f'<span class="staff-zone">{zone}</span> / {_user_links(context, user)}'
-        f'<form id="logout-form" method="post" action="{esc(_url("logout"))}">'
+        f'<form id="logout-form" method="post" action="{esc(admin_url("logout"))}">'
     )
     after = (
         f'<button type="submit">{esc(gettext("Log out"))}</button></form>'
@@ -89,16 +90,16 @@ def _user_links(context, user):
     links = ""
     if context.get("site_url"):
         links += f'<a href="{esc(context["site_url"])}">{esc(gettext("View site"))}</a> / '
-    docs = _url("django-admindocs-docroot", namespace="")
+    docs = admin_url("django-admindocs-docroot", namespace="")
     if user.is_active and user.is_staff and docs:
         links += f'<a href="{esc(docs)}">{esc(gettext("Documentation"))}</a> / '
     if user.has_usable_password():
-        change = esc(_url("password_change"))
+        change = esc(admin_url("password_change"))
         links += f'<a href="{change}">{esc(gettext("Change password"))}</a> / '
     return links
 
 
-def _url(name, namespace="admin:"):
+def admin_url(name, namespace="admin:"):
     """The {% url %} of a page of the site (None where there is none), once per process."""
     return _reversed(get_urlconf(), get_script_prefix(), f"{namespace}{name}")
 
@@ -117,7 +118,7 @@ def _theme_toggle(language):
     return render_to_string("admin/color_theme_toggle.html")
 
 
-def _capfirst(text):
+def capfirst_text(text):
     """The capfirst filter: safe text stays safe."""
     first = capfirst(text)
     return mark_safe(first) if isinstance(text, SafeData) else first  # noqa: S308
@@ -266,7 +267,7 @@ def _header(cl, header):
             f'<a href="{esc(header["url_toggle"])}" class="toggle {order}" '
             f'title="{esc(gettext("Toggle sorting"))}"></a></div>'
         )
-    text = esc(_capfirst(header["text"]))
+    text = esc(capfirst_text(header["text"]))
     if header["sortable"]:
         text = f'<a href="{esc(header["url_primary"])}">{text}</a>'
     else:
