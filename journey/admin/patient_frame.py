@@ -21,6 +21,8 @@ from django.utils.html import conditional_escape as esc
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_bidi, gettext
 
+from journey.security.admin_site import nav_html
+
 from . import patient_page
 from .patient_page import admin_url, capfirst_text, content_html, header_html
 
@@ -51,7 +53,7 @@ def page_html(context, request):
     header, content = header_html(context, request), content_html(context)
     sidebar = ""
     if context.get("is_nav_sidebar_enabled"):
-        sidebar = _sidebar(context["available_apps"])
+        sidebar = _sidebar(context["available_apps"], request.path)
     title = context.get("title")
     return mark_safe(  # noqa: S308 (every value escaped)
         f"{_head(context)}{header[0]}{field}{header[1]}{_breadcrumbs(context['cl'].opts)}"
@@ -143,16 +145,17 @@ def _breadcrumbs(opts):
     )
 
 
-def _sidebar(available_apps):
-    """templates/admin/nav_sidebar.html."""
+def _sidebar(available_apps, path):
+    """templates/admin/nav_sidebar.html (the site's app list, or any list of apps)."""
     apps_html = getattr(available_apps, "nav_html", None)
+    apps_html = apps_html() if apps_html else nav_html(list(available_apps or ()), path)
     return (
         '<button class="sticky toggle-nav-sidebar" id="toggle-nav-sidebar" '
         f'aria-label="{esc(gettext("Toggle navigation"))}"></button>'
         f'<nav class="sticky" id="nav-sidebar" aria-label="{esc(gettext("Sidebar"))}">'
         f'<input type="search" id="nav-filter" '
         f'placeholder="{esc(gettext("Start typing to filter…"))}" '
-        f'aria-label="{esc(gettext("Filter navigation items"))}">{apps_html()}</nav>'
+        f'aria-label="{esc(gettext("Filter navigation items"))}">{apps_html}</nav>'
     )
 
 
