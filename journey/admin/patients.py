@@ -5,7 +5,7 @@ import functools
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import result_headers
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import IS_FACETS_VAR, ChangeList
 from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -30,7 +30,7 @@ from journey.models import (
     Therapy,
 )
 from journey.portal import invitations
-from journey.prepared import Prepared
+from journey.prepared import MAX_LIST, Prepared
 
 from . import patient_frame
 from .labels import age_label, age_limit_label, center_today
@@ -46,6 +46,7 @@ from .young_person import YoungPersonInviteMixin
 
 NO_OPEN_JOURNEY = "none"
 MAX_ID = 2**31 - 1  # PostgreSQL's integer
+PAGE_SIZE = 100
 
 
 def with_open_journey(queryset):
@@ -67,12 +68,28 @@ def _open_journey_columns():
 
 
 def page_rows(page):
-    """The page's patients as plain tuples (patient_rows.ROW_VALUES), no model instances; the
-    open journey read by a LEFT JOIN on the one open journey a patient may have
+    """The page's patients as plain tuples (patient_rows.ROW_VALUES), no model instances."""
+    return list(_rows_of(page))
+
+
+def _rows_of(page):
+    """The open journey read by a LEFT JOIN on the one open journey a patient may have
     (journey_one_open_per_patient), not with_open_journey's four subqueries (those stay for
     the filters, the sorting and the count, which drops them when unused)."""
     open_row = FilteredRelation("journeys", condition=Q(journeys__stage__in=OPEN_STAGES))
-    return list(page.alias(open_row=open_row).values_list(*ROW_VALUES))
+    return page.alias(open_row=open_row).values_list(*ROW_VALUES)
+
+
+def _first_page(center_ids):
+    """The list as it opens for a user at these centers (journey.access: their centers'
+    patients), in Django's default order with PatientChangeList's tie-breaker."""
+    patients = Patient.objects.filter(center__in=center_ids)
+    ordered = patients.order_by(*Patient._meta.ordering, (F("pk") + 0).desc())
+    return _rows_of(ordered[:PAGE_SIZE])
+
+
+# The page most asked for, compiled once (journey.prepared): the list as it opens.
+FIRST_PAGE = Prepared(_first_page, center_ids=list)
 
 
 def _age_limits():
@@ -130,9 +147,21 @@ class PatientChangeList(ChangeList):
             attach_open_therapies(self.result_list)
             return
         self.page_queryset = self.result_list  # the same page as model instances (tests)
-        self.result_list = page_rows(self.page_queryset)
+        self.result_list = self._rows(request)
         therapies = open_therapies({row[THERAPY] for row in self.result_list if row[THERAPY]})
         self.rows_html = PatientRows(self).html(self.result_list, therapies)
+
+    def _rows(self, request):
+        """The page's rows: FIRST_PAGE for the list as it opens, else page_rows."""
+        ids = access.center_ids_for(request.user)
+        if self._as_it_opens() and ids and len(ids) <= MAX_LIST:
+            return FIRST_PAGE.run(center_ids=sorted(ids))
+        return page_rows(self.page_queryset)
+
+    def _as_it_opens(self):
+        """The first page; no search, filter, sort or show-all asked for."""
+        asked = set(self.params) - {IS_FACETS_VAR}
+        return self.page_num == 1 and not (asked or self.show_all or self.has_active_filters)
 
     def get_ordering(self, request, queryset):
         """Django's, ties broken by `id + 0` instead of `-pk` for a user scoped to centers:
@@ -257,7 +286,7 @@ class PatientAdmin(YoungPersonInviteMixin, CenterScopedAdmin):
     list_select_related = ["center"]
     # 100 rows a page, pre-formatted (patient_rows); one COUNT for the pager, not a second
     # one of every patient the user may see.
-    list_per_page = 100
+    list_per_page = PAGE_SIZE
     show_full_result_count = False
     search_fields = ["first_name", "last_name", "medical_record_number"]
     fields = [
