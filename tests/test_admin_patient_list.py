@@ -22,8 +22,8 @@ from django.utils import timezone
 
 import journey.eligibility  # noqa: F401  (the age-limit column calls it)
 from journey import services
-from journey.admin.patients import attach_open_therapies
-from journey.models import Patient
+from journey.admin.patients import attach_open_therapies, page_rows
+from journey.models import Membership, Patient
 from journey.security.admin_site import nav_html
 from journey.security.staff_zone import staff_zone
 from tests import admin_journey
@@ -286,3 +286,16 @@ def test_the_action_runs_on_the_checked_rows(client_a, journey_a):
     response = client_a.post(LIST, form)
     assert response.status_code == 200
     assert "delete_selected_confirmation" in " ".join(response.template_name)
+
+
+def test_the_first_page_is_the_admins_page(client, coordinator_a, center_a, center_b):
+    """The list as it opens (a Prepared statement) holds the rows of PatientAdmin's queryset,
+    for a coordinator at one center and at two."""
+    f.PatientFactory.create_batch(60, center=center_a)
+    f.PatientFactory.create_batch(60, center=center_b)
+    otp_login(client, coordinator_a)
+    for _ in range(2):
+        cl = client.get(LIST).context["cl"]
+        assert len(cl.result_list) == 60 or len(cl.result_list) == 100
+        assert cl.result_list == page_rows(cl.page_queryset)
+        Membership.objects.get_or_create(user=coordinator_a, center=center_b)

@@ -82,7 +82,8 @@ def _rows_of(page):
 
 def _first_page(center_ids):
     """The list as it opens for a user at these centers (journey.access: their centers'
-    patients), in Django's default order with PatientChangeList's tie-breaker."""
+    patients), in Django's default order with PatientChangeList's tie-breaker; a test holds
+    it to the page PatientAdmin's queryset gives."""
     patients = Patient.objects.filter(center__in=center_ids)
     ordered = patients.order_by(*Patient._meta.ordering, (F("pk") + 0).desc())
     return _rows_of(ordered[:PAGE_SIZE])
