@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 
+from journey.ages import age_in_years
 from journey.dates import date_text
 from journey.models import Stage
 
@@ -33,6 +34,21 @@ COLUMNS = (
     "therapy",
     "age_limit_deadline",
 )
+# A row as PatientChangeList reads it (values_list, open_row: the patient's open journey).
+ROW_VALUES = (
+    "pk",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "center_id",
+    "center__name",
+    "center__time_zone",
+    "open_row__id",
+    "open_row__stage",
+    "open_row__therapy_id",
+    "open_row__therapy__name",
+)
+THERAPY = ROW_VALUES.index("open_row__therapy_id")
 
 
 def checkbox(patient, label):
@@ -51,8 +67,17 @@ def _split(url):
     return escape(before), escape(after)
 
 
+class _Born:
+    """What age_limit reads of a patient."""
+
+    __slots__ = ("date_of_birth",)
+
+    def __init__(self, born):
+        self.date_of_birth = born
+
+
 class PatientRows:
-    """Turns a page of patients (PatientAdmin's queryset) into `<tr>` rows."""
+    """Turns a page of patients (ROW_VALUES tuples) into `<tr>` rows."""
 
     @staticmethod
     def handles(changelist):
@@ -72,52 +97,73 @@ class PatientRows:
         self.checkbox_name = escape(helpers.ACTION_CHECKBOX_NAME)
         self.stages = {stage.value: escape(str(stage.label)) for stage in Stage}
         self._today = {}
+        self._years = {}
 
-    def today(self, center):
-        if center.pk not in self._today:
-            self._today[center.pk] = center_today(center)
-        return self._today[center.pk]
+    def today(self, center_id, zone):
+        if center_id not in self._today:
+            self._today[center_id] = center_today(_Zone(zone))
+        return self._today[center_id]
 
-    def stage(self, patient):
+    def stage(self, journey_id, stage):
         """The stage cell's HTML."""
-        if not patient.open_stage:
+        if not stage:
             return "–"
         before, after = self.journey
-        label = self.stages[patient.open_stage]
-        return f'<a href="{before}{escape(str(patient.open_journey_id))}{after}">{label}</a>'
+        return f'<a href="{before}{escape(str(journey_id))}{after}">{self.stages[stage]}</a>'
 
-    def deadline(self, patient, today):
-        therapy = getattr(patient, "_open_therapy", None)
-        if not patient.open_therapy_id or therapy is None:
+    def deadline(self, born, therapy, today):
+        """`therapy`: its age limits (patients.open_therapies); none, no deadline."""
+        if therapy is None or not therapy.criteria.all():
             return "–"
-        return str(age_limit_label(patient, therapy, today) or "–")
+        return str(age_limit_label(_Born(born), therapy, today) or "–")
 
-    def checkbox_cell(self, patient):
-        """Django's action checkbox cell (checkbox() below, written out)."""
+    def age(self, born, today):
+        """age_label, its words for two years and more (the years alone) made once a page."""
+        years = age_in_years(born, today)
+        if years < 2:
+            return escape(age_label(born, today))
+        if years not in self._years:
+            self._years[years] = escape(age_label(born, today))
+        return self._years[years]
+
+    def checkbox_cell(self, pk, name):
+        """Django's action checkbox cell (checkbox() below, written out); `name` is the
+        patient's str()."""
         if not self.checkbox:
             return ""
-        label = self.select_label.format(escape(str(patient)))
+        label = self.select_label.format(escape(name))
         return (
             f'<td class="action-checkbox"><input type="checkbox" name="{self.checkbox_name}" '
-            f'value="{escape(str(patient.pk))}" class="action-select" aria-label="{label}"></td>'
+            f'value="{escape(str(pk))}" class="action-select" aria-label="{label}"></td>'
         )
 
-    def row(self, patient):
-        today = self.today(patient.center)
+    def row(self, values, therapies):
+        pk, first, last, born, center_id, center, zone, journey, stage, therapy_id, therapy = values
+        today = self.today(center_id, zone)
         before, after = self.change
-        name = escape(f"{patient.last_name}, {patient.first_name}")
+        deadline = self.deadline(born, therapies.get(therapy_id), today)
         return (
-            f"<tr>{self.checkbox_cell(patient)}"
-            f'<th class="field-name"><a href="{before}{escape(str(quote(patient.pk)))}{after}">'
-            f"{name}</a></th>"
-            f'<td class="field-date_of_birth nowrap">{escape(date_text(patient.date_of_birth))}'
-            f'</td><td class="field-age">{escape(age_label(patient.date_of_birth, today))}</td>'
-            f'<td class="field-center nowrap">{escape(str(patient.center))}</td>'
-            f'<td class="field-current_stage">{self.stage(patient)}</td>'
-            f'<td class="field-therapy">{escape(patient.open_therapy_name or "–")}</td>'
-            f'<td class="field-age_limit_deadline">{escape(self.deadline(patient, today))}</td>'
+            f"<tr>{self.checkbox_cell(pk, f'{first} {last}')}"
+            f'<th class="field-name"><a href="{before}{escape(str(quote(pk)))}{after}">'
+            f"{escape(f'{last}, {first}')}</a></th>"
+            f'<td class="field-date_of_birth nowrap">{escape(date_text(born))}'
+            f'</td><td class="field-age">{self.age(born, today)}</td>'
+            f'<td class="field-center nowrap">{escape(center)}</td>'
+            f'<td class="field-current_stage">{self.stage(journey, stage)}</td>'
+            f'<td class="field-therapy">{escape(therapy or "–")}</td>'
+            f'<td class="field-age_limit_deadline">{escape(deadline)}</td>'
             "</tr>"
         )
 
-    def html(self, patients):
-        return mark_safe("".join(self.row(patient) for patient in patients))  # noqa: S308
+    def html(self, rows, therapies):
+        """`therapies`: the open therapies by id, with their age limits prefetched."""
+        return mark_safe("".join(self.row(row, therapies) for row in rows))  # noqa: S308
+
+
+class _Zone:
+    """What center_today reads of a center."""
+
+    __slots__ = ("time_zone",)
+
+    def __init__(self, zone):
+        self.time_zone = zone
