@@ -167,3 +167,15 @@ def test_a_superuser_has_every_permission_as_with_django(superuser):
     expected = ModelBackend().get_all_permissions(fresh(pk=superuser.pk))
     assert WaypointBackend().get_all_permissions(fresh(pk=superuser.pk)) == expected
     assert len(expected) == Permission.objects.count()
+
+
+def test_a_permission_removed_counts_on_the_next_request(coordinator_a):
+    """The query is compiled once; its answer is read anew for each request's user."""
+    fresh = type(coordinator_a).objects.get
+    held = fresh(pk=coordinator_a.pk).get_all_permissions()
+    extra = Permission.objects.exclude(codename__in=[name.split(".")[1] for name in held])[0]
+    name = f"{extra.content_type.app_label}.{extra.codename}"
+    coordinator_a.user_permissions.add(extra)
+    assert fresh(pk=coordinator_a.pk).has_perm(name)
+    coordinator_a.user_permissions.remove(extra)
+    assert not fresh(pk=coordinator_a.pk).has_perm(name)
