@@ -165,8 +165,10 @@ class _Plan:
             params = []
             for branch in self.branches:
                 params += branch.params(values, starts[branch.index], per_page)
-            for index, *row in fetch(connection, self.sql, params, prepare=False):
-                found[index].append(row)
+            # Planned for its values each time (not prepared): PostgreSQL's generic plan of this
+        # statement, chosen after five runs when it looks no dearer, took 0.5 s, not 5 ms.
+        for index, *row in fetch(connection, self.sql, params, prepare=False):
+            found[index].append(row)
         return [_keys(section, rows) for section, rows in zip(self.sections, found, strict=True)]
 
     def _last_page(self, section, values, per_page):
@@ -203,7 +205,11 @@ class _Plan:
         if key not in self._rows:
             queryset, own = build(section, count, fields)
             stand_ins = {**self.stand_ins, **own}
-            compiled = Compiled(queryset, stand_ins, require_all=False)
+            # Rows by primary key are prepared on the server; a page's draws (days in a
+            # range, today's window) are planned for their values: a generic plan of the
+            # key statement took 0.5 s instead of 5 ms at 100,000 patients.
+            prepare = build is _by_keys
+            compiled = Compiled(queryset, stand_ins, require_all=False, prepare=prepare)
             _no_fixed_time(section, compiled.places)
             self._rows[key] = compiled
         return self._rows[key]
