@@ -48,3 +48,14 @@ def test_a_superuser_reads_times_in_their_own_zone(client, superuser, center_a):
     page = _journey_page(client, journey)
     assert "Times in Europe/Berlin" in page
     assert "9:39 a.m." in page
+
+
+def test_the_zone_follows_a_move_to_another_center_on_the_next_request(
+    client, coordinator_a, center_a, center_b
+):
+    """The memberships are read on every request (compiled once, never kept)."""
+    otp_login(client, coordinator_a)
+    worklist = reverse("admin:tracker_worklist_changelist")
+    assert "Times in America/New_York" in client.get(worklist).content.decode()
+    coordinator_a.memberships.update(center=center_b)
+    assert "Times in Europe/London" in client.get(worklist).content.decode()

@@ -12,6 +12,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from journey.models import Membership
+from journey.prepared import Prepared
+
+
+def _memberships(user_id):
+    return Membership.objects.filter(user_id=user_id).values_list("center_id", "center__time_zone")
+
+
+# Compiled once per process (journey.prepared): read on every admin request.
+_MEMBERSHIPS = Prepared(_memberships, user_id=int)
 
 
 def staff_zone(user):
@@ -19,9 +28,7 @@ def staff_zone(user):
     and each center's zone."""
     own = getattr(user, "time_zone", "") or "UTC"
     if not user.is_superuser:
-        rows = list(
-            Membership.objects.filter(user=user).values_list("center_id", "center__time_zone")
-        )
+        rows = _MEMBERSHIPS.run(user_id=user.pk)
         user._waypoint_center_ids = {center for center, _zone in rows}
         user._waypoint_center_zones = dict(rows)  # a center's today (tracker's worklist)
         zones = {zone for _center, zone in rows}
