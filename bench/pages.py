@@ -40,6 +40,8 @@ from bench import common  # noqa: E402
 
 SETTINGS = "bench.settings"
 REPEATS = 5  # single requests timed in-process per page
+WARM_UP = 10  # requests first: a process's first use of a page compiles its SQL, and
+# PostgreSQL plans a prepared statement anew for its first five runs
 WRK_SCRIPT = r"""
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -109,7 +111,7 @@ def _count_queries(path, user):
 
     Cold: the first request of a new login. Warm: a repeat request, as under load (nothing is
     cached between requests, so it reads everything the page shows). The time is a repeat
-    request alone in this process (no load)."""
+    request alone in this process (no load), after WARM_UP requests (as under load)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -125,6 +127,8 @@ def _count_queries(path, user):
         response = client.get(path)
     queries = len(ctx.captured_queries)  # each request below resets the query log
     queries_cold = len(cold.captured_queries)
+    for _ in range(WARM_UP):
+        client.get(path)
     timings = []
     for _ in range(REPEATS):
         started = time.perf_counter()
