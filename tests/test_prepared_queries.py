@@ -14,22 +14,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count
 from django.utils import timezone
 
-from journey.access import child_journeys_of, children_of, patients_for_guardian
+from journey.access import child_journeys_of, patients_for_guardian
 from journey.models import Journey, Patient
+from journey.portal.pages import CHILD_ALONE
 from journey.prepared import MAX_LIST, Prepared
 from tests import factories as f
 from tests.factories_portal import family
 
 pytestmark = pytest.mark.django_db
 
-CHILD_WITH_CENTER = Prepared(
-    lambda user_id, public_id, now: (
-        children_of(user_id, now).filter(public_id=public_id).select_related("center")[:1]
-    ),
-    user_id=int,
-    public_id=uuid.UUID,
-    now=datetime.datetime,
-)
+CHILD_WITH_CENTER = CHILD_ALONE  # the child pages' own query (journey.portal.pages)
 JOURNEYS_OF_CHILD = Prepared(
     lambda user_id, public_id, now: (
         child_journeys_of(user_id, public_id, None, now)
