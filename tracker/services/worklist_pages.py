@@ -151,12 +151,7 @@ def _page_keys(wanted):
             sql, branch_params = _counted(section, start, per_page).query.sql_with_params()
         except EmptyResultSet:
             continue
-        columns = _DRAW_COLUMNS if section.draw_order else _PK_COLUMNS
-        # No parentheses around a branch: SQLite refuses them (the branch's ORDER BY and
-        # LIMIT are inside its derived table).
-        branches.append(
-            f'SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}"'
-        )
+        branches.append(branch_sql(index, section, sql))
         params.extend(branch_params)
     found = [[] for _wanted in wanted]
     if branches:
@@ -165,6 +160,14 @@ def _page_keys(wanted):
             for index, *row in cursor.fetchall():
                 found[index].append(row)
     return [_keys(section, rows) for (section, _s, _p), rows in zip(wanted, found, strict=True)]
+
+
+def branch_sql(index, section, sql):
+    """A section's key query (`sql`, from _counted) as a branch of the UNION ALL: its place
+    in the page, its keys in one shape, its total. No parentheses around a branch: SQLite
+    refuses them (the branch's ORDER BY and LIMIT are inside its derived table)."""
+    columns = _DRAW_COLUMNS if section.draw_order else _PK_COLUMNS
+    return f'SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}"'
 
 
 def _keys(section, rows):

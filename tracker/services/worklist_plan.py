@@ -32,13 +32,12 @@ from journey.prepared import Compiled, bind, fetch, places, stand_in
 
 from . import worklist
 from .worklist_pages import (
-    _DRAW_COLUMNS,
-    _PK_COLUMNS,
     DRAW_LAB_FIELDS,
     PER_PAGE,
     SectionPage,
     _counted,
     _keys,
+    branch_sql,
     draws_in_order,
     section_pages,
 )
@@ -163,9 +162,7 @@ class _Plan:
         tail = connection.ops.limit_offset_sql(_START, _START + _COUNT)
         if not sql.endswith(tail):
             raise ImproperlyConfigured(f"{section.key}: the key query does not end in {tail}")
-        sql = f"{sql[: -len(tail)]}LIMIT %s OFFSET %s"
-        columns = _DRAW_COLUMNS if section.draw_order else _PK_COLUMNS
-        sql = f'SELECT {index}, {columns}, "worklist_total" FROM ({sql}) AS "page{index}"'
+        sql = branch_sql(index, section, f"{sql[: -len(tail)]}LIMIT %s OFFSET %s")
         found = places(params, self.stand_ins, connection.ops, require_all=False)
         _no_fixed_time(section, found)
         return _Branch(index, sql, found, section.planned_each_time)
