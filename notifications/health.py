@@ -94,7 +94,7 @@ def relay_alert_cutoff(now):
     return now - dt.timedelta(seconds=settings.NOTIFICATIONS_RELAY_ALERT_SECONDS)
 
 
-def relay_down_too_long(now=None, cutoff=None):
-    """The relay row when it has been down past RELAY_ALERT_AFTER_SECONDS (the banner)."""
-    cutoff = cutoff or relay_alert_cutoff(now or timezone.now())
+def relay_down_too_long(cutoff):
+    """The relay row when it has been down since before `cutoff` (relay_alert_cutoff: the
+    worklist's banner)."""
     return Relay.objects.filter(pk=1, state=RelayState.DOWN, down_since__lt=cutoff).order_by("pk")

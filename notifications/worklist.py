@@ -52,7 +52,7 @@ def relay_down(user, at=None):
         "relay-down",
         _("Email delivery paused: the mail relay is down"),
         "admin/notifications/_worklist_relay.html",
-        health.relay_down_too_long(cutoff=at.derived(_relay_cutoff)),
+        health.relay_down_too_long(at.derived(_relay_cutoff)),
         empty=_("The mail relay is working."),
     )
 

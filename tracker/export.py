@@ -87,7 +87,7 @@ def worklist_rows(user, today):
         yield _lab_row(OVERDUE, lab)
     for result in worklist.results_awaiting_review(user).select_related(center):
         yield _result_row(result)
-    for lab in worklist.labs_due_soon(user, today, days=7).select_related(center):
+    for lab in worklist.labs_due_soon(user, today).select_related(center):
         yield _lab_row(DUE_SOON, lab)
 
 

@@ -66,10 +66,10 @@ def overdue_labs(user, today=None):
     )
 
 
-def labs_due_soon(user, today=None, days=7, end=None):
-    """Open labs due from today to `days` ahead (or to `end`)."""
+def labs_due_soon(user, today=None, end=None):
+    """Open labs due from today to `end` (a week ahead unless given)."""
     today = today or timezone.localdate()
-    labs = ScheduledLab.objects.due_between(today, end or today + timedelta(days=days))
+    labs = ScheduledLab.objects.due_between(today, end or today + timedelta(days=7))
     return (
         _open_journeys(labs, user, "center")
         .select_related("item", "journey__patient")
