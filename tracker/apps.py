@@ -32,12 +32,10 @@ class TrackerConfig(AppConfig):
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")
         portal_card_loaded.connect(attach_card_facts, dispatch_uid="tracker.card_facts")
-        # The tracker's pages in the child's navigation (the reminders when an app has them).
+        # The tracker's pages in the child's navigation.
         add_child_link("portal_tracker:plan", "plan", gettext_noop("Care plan"))
         add_child_link("portal_tracker:labs", "labs", gettext_noop("Lab tests"))
         add_child_link("portal_tracker:calendar", "calendar", gettext_noop("Calendar"))
         add_child_link("portal_tracker:record", "record", gettext_noop("Download record"))
-        reminders = gettext_noop("Reminders")
-        add_child_link("portal_notifications:settings", "reminders", reminders, optional=True)
         # Children at risk of loss to follow-up (journey.followup marks them).
         register_worklist_section(followup.at_risk)

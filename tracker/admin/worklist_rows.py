@@ -17,6 +17,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from journey.portal.markup import esc as conditional_escape
+
 from ..holds import hold_text
 from ..models import Flag
 
@@ -48,11 +50,6 @@ def escape(value):
     """Django's escape (html.escape of the text), without keep_lazy's look at every argument
     (~1,000 calls a page)."""
     return html.escape(str(value))
-
-
-def conditional_escape(value):
-    """Django's conditional_escape: safe HTML as it is, anything else escaped."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def _tr(cells):

@@ -164,8 +164,7 @@ def _open_family_rows(items, today):
     for item in items:
         if item.kind not in queries.FAMILY_KINDS or item.inpatient:
             continue
-        for row in item.dates:
-            row.item = item
+        for row in item.dates:  # each row's item is set (queries.plan_items)
             row.status = row.status(today) if callable(row.status) else row.status
             if row.status in OPEN_STATUSES:
                 rows.append(row)

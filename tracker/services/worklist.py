@@ -27,11 +27,10 @@ from .worklist_pages import (
     PER_PAGE,
     SectionPage,
     page_number,
-    section_page,
     section_pages,
 )
 
-__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_page", "section_pages"]
+__all__ = ["ALL", "PER_PAGE", "SectionPage", "page_number", "section_pages"]
 
 
 def _open_journeys(queryset, user, center_path="journey__center"):

@@ -77,11 +77,6 @@ def page_number(value):
         return 1
 
 
-def section_page(section, number=1, per_page=PER_PAGE, fields=None):
-    """One page of a section and its total (section_pages for one section)."""
-    return section_pages([(section, number, fields)], per_page)[0]
-
-
 def section_pages(wanted, per_page=PER_PAGE):
     """The page of each (section, number, fields) in `wanted`, with the section's total.
 
