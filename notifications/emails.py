@@ -23,6 +23,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from journey.dates import date_text
 from journey.followup import confirmation_token
 from journey.models import ContactConfirmation
 from tracker.models import ItemKind
@@ -200,11 +201,5 @@ def _when(reminder):
         local = reminder.send_at.astimezone(ZoneInfo(reminder.time_zone))
         return formats.date_format(local, "DATETIME_FORMAT")
     if reminder.kind in (Kind.OVERDUE_NUDGE, Kind.OVERDUE_OTHER_GUARDIAN, Kind.OVERDUE_COORDINATOR):
-        return _date(reminder.scheduled_lab.window_end, translation.get_language())
-    return _date(reminder.due_on, translation.get_language())
-
-
-@functools.lru_cache(maxsize=256)
-def _date(day, language):
-    """A day as the language writes it (a batch's reminders share a few days)."""
-    return formats.date_format(day, "DATE_FORMAT")
+        return date_text(reminder.scheduled_lab.window_end)
+    return date_text(reminder.due_on)
