@@ -8,22 +8,19 @@ words too; `{% blocktranslate %}` words stay as translated, their values escaped
 compares the page with Django's own templates rendered from the same context.
 """
 
-import functools
-
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.templatetags.admin_list import admin_list_filter, paginator_number
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django.utils.formats import localize
 from django.utils.html import conditional_escape as esc
-from django.utils.safestring import SafeData, mark_safe
-from django.utils.text import capfirst
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
+
+from .frame import capfirst_text
 
 FILTER_TEMPLATE = "admin/filter.html"
 
@@ -43,7 +40,7 @@ def handles(context):
 
 
 def content_html(context):
-    """The page's `content` block, around the changelist form's CSRF field (patient_frame
+    """The page's `content` block, around the changelist form's CSRF field (frame.page_html
     writes it, with the page's one token): (before, after)."""
     cl = context["cl"]
     filtered = " filtered" if cl.has_filters else ""
@@ -54,74 +51,6 @@ def content_html(context):
     )
     after = f"{_results(context)}{_pagination(cl)}</form></div>{_filters(cl)}</div></div>"
     return mark_safe(before), mark_safe(after)  # noqa: S308 (every value escaped)
-
-
-def header_html(context, request):
-    """The page's `header` block: base_site.html's branding, base.html's user tools with
-    the project's userlinks (templates/admin/base_site.html: the staff zone first), around
-    the logout form's CSRF field (patient_frame writes it): (before, after). URLs reversed
-    once per process."""
-    site = context.get("site_header") or gettext("Django administration")
-    home = esc(admin_url("index"))
-    user = request.user
-    toggle = _theme_toggle(get_language()) if user.is_anonymous else ""
-    before = (
-        f'<header id="header"><div id="branding"><div id="site-name"><a href="{home}">'
-        f"{esc(site)}</a></div>{toggle}</div>"
-    )
-    if not context.get("has_permission"):
-        return mark_safe(before), mark_safe("</header>")  # noqa: S308
-    name = user.get_short_name() or user.get_username()
-    zone = gettext("Times in %(zone)s") % {"zone": esc(timezone.get_current_timezone())}
-    before += (
-        f'<div id="user-tools">{esc(gettext("Welcome,"))} <strong>{esc(name)}</strong>. '
-        f'<span class="staff-zone">{zone}</span> / {_user_links(context, user)}'
-        f'<form id="logout-form" method="post" action="{esc(admin_url("logout"))}">'
-    )
-    after = (
-        f'<button type="submit">{esc(gettext("Log out"))}</button></form>'
-        f"{_theme_toggle(get_language())}</div></header>"
-    )
-    return mark_safe(before), mark_safe(after)  # noqa: S308 (every value escaped)
-
-
-def _user_links(context, user):
-    """Django's userlinks before the logout form."""
-    links = ""
-    if context.get("site_url"):
-        links += f'<a href="{esc(context["site_url"])}">{esc(gettext("View site"))}</a> / '
-    docs = admin_url("django-admindocs-docroot", namespace="")
-    if user.is_active and user.is_staff and docs:
-        links += f'<a href="{esc(docs)}">{esc(gettext("Documentation"))}</a> / '
-    if user.has_usable_password():
-        change = esc(admin_url("password_change"))
-        links += f'<a href="{change}">{esc(gettext("Change password"))}</a> / '
-    return links
-
-
-def admin_url(name, namespace="admin:"):
-    """The {% url %} of a page of the site (None where there is none), once per process."""
-    return _reversed(get_urlconf(), get_script_prefix(), f"{namespace}{name}")
-
-
-@functools.lru_cache(maxsize=64)
-def _reversed(urlconf, prefix, name):
-    try:
-        return reverse(name, urlconf=urlconf)
-    except NoReverseMatch:
-        return None
-
-
-@functools.lru_cache(maxsize=16)
-def _theme_toggle(language):
-    """admin/color_theme_toggle.html in the language: code and words, no data."""
-    return render_to_string("admin/color_theme_toggle.html")
-
-
-def capfirst_text(text):
-    """The capfirst filter: safe text stays safe."""
-    first = capfirst(text)
-    return mark_safe(first) if isinstance(text, SafeData) else first  # noqa: S308
 
 
 def _object_tools(context):

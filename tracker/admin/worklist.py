@@ -26,7 +26,7 @@ from .. import export, services
 from ..forms import ReasonForm
 from ..models import LabResult, PlanItem, ScheduledLab, Worklist
 from ..services import worklist, worklist_plan
-from . import worklist_rows
+from . import worklist_page, worklist_rows
 from .common import center_today
 from .followup_report import follow_up_report_view
 from .results import ScheduledLabAdmin
@@ -74,7 +74,11 @@ class WorklistAdmin(ScheduledLabAdmin):
             raise PermissionDenied
         if request.method == "POST":
             return self._act(request)
-        return TemplateResponse(request, "admin/tracker/worklist.html", self._context(request))
+        context = self._context(request)
+        if not worklist_page.handles():
+            return TemplateResponse(request, worklist_page.FALLBACK, context)
+        context["worklist_page"] = worklist_page.page_html(context, request)
+        return TemplateResponse(request, worklist_page.TEMPLATE, context)
 
     def _context(self, request):
         """Every section's count and one page of its rows (?<section key>=<page> or =all)."""
