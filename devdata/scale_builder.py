@@ -325,7 +325,11 @@ class Builder:
                     window_end=occ.window_end,
                     version=versions[plan.pk],
                 )
-                rows.append((lab, spec, self._outcome(lab, spec)))
+                collected = self._outcome(lab, spec)
+                if spec["closed_on"] and not (collected or lab.missed_at):
+                    lab.cancelled_at = at(spec["closed_on"], 720)  # as ending the journey does
+                    lab.cancel_reason = "The journey ended."
+                rows.append((lab, spec, collected))
         return rows
 
     def _outcome(self, lab, spec):

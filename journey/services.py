@@ -279,6 +279,8 @@ def move_stage(journey, to_stage, *, by, reason, override_reason="", now=None):
         locked.closed_at = now if to_stage in EXIT_STAGES else None
         locked.save(update_fields=["stage", "stage_entered_at", "closed_at"])
         _date_new_stage_steps(locked, timezone.localdate(now))
+        if to_stage in EXIT_STAGES:
+            signals.journey_ended.send(sender=Journey, journey=locked, change=change)
         transaction.on_commit(
             lambda: signals.stage_changed.send(sender=Journey, journey=locked, change=change)
         )

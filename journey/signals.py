@@ -20,6 +20,10 @@ patient_transferred = Signal()
 # after the child's journeys moved: rows that copy the journey's center (tracker's scheduled labs
 # and results) move with them, or the transfer fails as a whole.
 journeys_moved = Signal()
+# journey=Journey, change=StageChange: the journey just ended (closed, withdrawn or not
+# eligible), sent INSIDE the stage move's transaction, synchronously: what only an open
+# journey keeps open (tracker's scheduled labs) closes with it, or the move fails as a whole.
+journey_ended = Signal()
 # patient_ids=[int]: who may see or act for these children changed (a restriction, an adult
 # guardianship, an age transition); reminders are re-planned for the guardians who still may.
 access_changed = Signal()

@@ -5,14 +5,14 @@ GIVEN labs and results made by every path (a drawn plan, an extra draw of an exi
 THEN  each row's center is its journey's;
 WHEN  the child is handed over to another center
 THEN  the rows move with the journeys in the same transaction (or nothing moves), and the
-      worklist shows them to the new center only; a row whose copy disagreed with its
-      journey's center is shown to no one.
+      worklist shows them to the new center only; on PostgreSQL the database refuses a
+      copy that disagrees with its journey's center, and carries a journey's move along.
 """
 
 import datetime as dt
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -139,13 +139,20 @@ def test_after_a_transfer_the_worklist_shows_the_rows_to_the_new_center_only(
     assert _listed(coordinator_b, planned) == {"overdue", "due", "review"}
 
 
-def test_a_row_whose_center_disagrees_with_its_journey_is_shown_to_no_one(
-    planned, center_b, coordinator_a, coordinator_b, superuser
-):
+def test_the_database_refuses_a_row_whose_center_disagrees_with_its_journey(planned, center_b):
+    """(journey, center) is a foreign key to the journey's (id, center) on PostgreSQL: a
+    copy that disagrees, written by a bug that skips the signal, fails at commit."""
     for model in (ScheduledLab, LabResult):
-        model.objects.filter(journey=planned).update(center=center_b)  # no signal: a bug
-    for user in (coordinator_a, coordinator_b, superuser):
-        assert _listed(user, planned) == set()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            model.objects.filter(journey=planned).update(center=center_b)
+            connection.check_constraints()  # the deferred check, now rather than at commit
+    assert _centers(planned) == ({planned.center_id}, {planned.center_id})
+
+
+def test_moving_a_journey_carries_its_rows_center_along(planned, center_b):
+    """ON UPDATE CASCADE: the journey's new center reaches its rows, signal or not."""
+    Journey.objects.filter(pk=planned.pk).update(center=center_b)
+    assert _centers(planned) == ({center_b.pk}, {center_b.pk})
 
 
 def test_the_worklist_queries_do_not_change_with_a_second_center(planned, coordinator_a):

@@ -13,12 +13,13 @@ class TrackerConfig(AppConfig):
         from journey.models import Therapy
         from journey.portal.frame import add_child_link
         from journey.portal.pages import portal_card_loaded, portal_journeys_loaded
-        from journey.signals import journeys_moved, schedule_changed, therapy_changed
+        from journey.signals import journey_ended, journeys_moved, schedule_changed, therapy_changed
 
         from . import followup
         from .portal.card import attach_card_facts
         from .portal.summary import attach_next_draws
         from .services import on_therapy_saved, register_worklist_section
+        from .services.journey_end import on_journey_ended
         from .services.plans import on_schedule_changed, on_therapy_changed
         from .services.transfers import on_journeys_moved
 
@@ -28,6 +29,8 @@ class TrackerConfig(AppConfig):
         therapy_changed.connect(on_therapy_changed, dispatch_uid="tracker.therapy_plan")
         # A transfer moves the labs' and results' copy of the center, in its transaction.
         journeys_moved.connect(on_journeys_moved, dispatch_uid="tracker.journeys_moved")
+        # A journey that ends cancels its open labs, in the stage move's transaction.
+        journey_ended.connect(on_journey_ended, dispatch_uid="tracker.journey_ended")
         # A label edit (loader or admin) opens label reviews, in the same transaction.
         post_save.connect(on_therapy_saved, sender=Therapy, dispatch_uid="tracker.label_review")
         portal_journeys_loaded.connect(attach_next_draws, dispatch_uid="tracker.next_draw")

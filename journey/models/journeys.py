@@ -85,6 +85,10 @@ class Journey(models.Model):
                 condition=Q(closed_at__isnull=True) | ~Q(stage__in=OPEN_STAGES),
                 name="journey_closed_only_when_exited",
             ),
+            # What the tracker's rows that copy the journey's center refer to: on PostgreSQL
+            # their (journey, center) is a foreign key to it (tracker migration 0015), so the
+            # copy is always the journey's center and a transfer's move cascades to it.
+            models.UniqueConstraint(fields=["id", "center"], name="journey_id_center"),
         ]
         indexes = [
             # Admin lists and sweeps: one center's journeys in a stage. With the id, a center's
