@@ -274,8 +274,7 @@ def _plain_populators(populators):
 class _Compiled:
     """One compiled query: its SQL, where each argument goes, and how rows become objects."""
 
-    def __init__(self, queryset, stand_ins, require_all=True, prepare=True):
-        self.prepare = prepare  # False: planned for its values on each run (see fetch)
+    def __init__(self, queryset, stand_ins, require_all=True):
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ImproperlyConfigured("a prepared query reads one queryset, no prefetch")
         self.db = queryset.db
@@ -314,7 +313,7 @@ class _Compiled:
     def rows(self, values):
         if self.sql is None:
             return []
-        rows = fetch(connections[self.db], self.sql, self.params(values), self.prepare)
+        rows = fetch(connections[self.db], self.sql, self.params(values))
         if self.col_count is not None:
             rows = [row[: self.col_count] for row in rows]
         if self.converters:
