@@ -40,7 +40,6 @@ def escalated_labs(user, at=None):
         labs.order_by("due_on", "pk"),
         draw_order=("due_on", "journey_id"),
         empty=_("No escalated labs."),
-        planned_each_time=True,
     )
 
 

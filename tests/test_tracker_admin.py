@@ -93,15 +93,14 @@ def test_worklist_query_count(client, coordinator_a, center_a, django_assert_num
     assert with_rows == 3  # results to review, overdue draws, draws due this week
     # Every request, the second as the first: the session (none with Redis: cached
     # sessions), the user with their device, their centers with each one's zone (the
-    # center's today), their permissions; then two statements for every section's page of
-    # keys (a draw's: journey and day) with its count, whatever the number of sections (the
-    # lists planned for their values each time, and the others, prepared), and one query
-    # for the rows of each section that has some. Each list joins the center's open
-    # journeys itself: no query for their ids.
+    # center's today), their permissions; then one statement for every section's page of
+    # keys (a draw's: journey and day) with its count, whatever the number of sections, and
+    # one query for the rows of each section that has some. Each list reads its center's
+    # rows itself: no query for journey ids.
     assert len(worklist.sections(coordinator_a)) >= 12  # the tracker's five and the others'
     session = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
     for _ in range(2):
-        with django_assert_num_queries(session + 3 + 2 + with_rows):
+        with django_assert_num_queries(session + 3 + 1 + with_rows):
             client.get(WORKLIST)
 
 

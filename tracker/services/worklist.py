@@ -161,10 +161,6 @@ class WorklistSection:
     draw_labs: QuerySet | None = None
     # The line shown instead of an empty list, without its template ("": the template's).
     empty: str = ""
-    # Its key query is planned for its values on every request: a big table read by a range
-    # of days, where PostgreSQL's generic plan (a prepared statement's) can be far slower.
-    # The other lists' key queries are prepared once per connection (worklist_plan).
-    planned_each_time: bool = False
 
 
 # Draw order (first_close: the earliest window end of the draw): the window closed longest
@@ -185,7 +181,6 @@ def sections(user, today=None, at=None):
             _("Abnormal results awaiting review"),
             "",
             results_awaiting_review(user),
-            planned_each_time=True,
         ),
         WorklistSection(
             "overdue",
@@ -194,7 +189,6 @@ def sections(user, today=None, at=None):
             overdue_labs(user, today),
             OVERDUE_DRAWS,
             ScheduledLab.objects.overdue(today),
-            planned_each_time=True,
         ),
         WorklistSection(
             "extended",
@@ -209,7 +203,6 @@ def sections(user, today=None, at=None):
             labs_due_soon(user, today, end=week_end),
             DUE_DRAWS,
             ScheduledLab.objects.due_between(today, week_end),
-            planned_each_time=True,
         ),
         WorklistSection(
             "label-review",
