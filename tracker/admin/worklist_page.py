@@ -7,14 +7,19 @@ numbers go through localize; a section of another app keeps its own template. Th
 stay for right-to-left languages, and a test compares this page with them.
 """
 
+import functools
+
+from django.conf import settings
 from django.template.loader import get_template
 from django.utils.formats import localize
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from journey.admin import frame
 from journey.admin.frame import admin_url, app_link, home_link
+
+from . import worklist_rows
 
 TEMPLATE = "admin/tracker/worklist_page.html"  # {{ worklist_page }}
 FALLBACK = "admin/tracker/worklist.html"
@@ -41,10 +46,11 @@ def content_html(context, request):
         "Each list shows its %(n)s most urgent rows first; the count is the whole list."
     )
     csv = esc(admin_url("tracker_worklist_csv"))
+    titles = [esc(e.page.title) for e in sections]  # each translated once
     counts = "".join(
-        f'<li><a href="#{esc(e.page.key)}">{esc(e.page.title)}</a>: '
+        f'<li><a href="#{esc(e.page.key)}">{title}</a>: '
         f"<strong>{_number(e.page.count)}</strong></li>"
-        for e in sections
+        for e, title in zip(sections, titles, strict=True)
     )
     shared = {"patient_link": context["patient_link"], "entry_link": context["entry_link"]}
     return mark_safe(  # noqa: S308 (every value escaped)
@@ -54,15 +60,16 @@ def content_html(context, request):
         f"{esc(gettext('Download CSV'))}</a></li></ul>"
         f'<nav aria-label="{esc(gettext("Worklist sections"))}">'
         f'<ul class="worklist-counts">{counts}</ul></nav>'
-        f"{''.join(_section(entry, shared, request) for entry in sections)}</div>"
+        f"{''.join(_section(e, t, shared, request) for e, t in zip(sections, titles, strict=True))}"
+        "</div>"
     )
 
 
-def _section(entry, shared, request):
+def _section(entry, title, shared, request):
     page = entry.page
     return (
         f'<div class="module" id="{esc(page.key)}">'
-        f"<h2>{esc(page.title)} ({_number(page.count)})</h2>"
+        f"<h2>{title} ({_number(page.count)})</h2>"
         f"{_rows(entry, shared, request)}{entry.pager}</div>"
     )
 
@@ -70,7 +77,7 @@ def _section(entry, shared, request):
 def _rows(entry, shared, request):
     page = entry.page
     if entry.table:
-        headings = "".join(f"<th>{esc(heading)}</th>" for heading in entry.table.headings)
+        headings = _headings(page.key, get_language())
         return (
             f'<table class="wide-table"><thead><tr>{headings}</tr></thead>'
             f"<tbody>{entry.body}</tbody></table>"
@@ -81,4 +88,15 @@ def _rows(entry, shared, request):
 
 
 def _number(value):
+    """{{ count }}: localize's answer, which for an int without thousand separators is the
+    int's digits (localize looks up the format settings on every call)."""
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)
     return esc(localize(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _headings(key, language):
+    """A tracker table's heading cells in the language: words of code, made once."""
+    headings = worklist_rows.TABLES[key].headings
+    return "".join(f"<th>{esc(heading)}</th>" for heading in headings)

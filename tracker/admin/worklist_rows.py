@@ -5,12 +5,13 @@ dicts) and turns one row into its `<tr>`: every value escaped by format_html, da
 formatted here once. Sections other apps register keep their own templates.
 """
 
+import functools
 import html
 import zoneinfo
 from dataclasses import dataclass
 
 from django.middleware.csrf import get_token
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -69,11 +70,11 @@ class Links:
     """URLs and form pieces every row reuses, made once per page."""
 
     def __init__(self, request, site_name):
-        self.patient = _split(reverse(f"{site_name}:journey_patient_change", args=[_MARKER]))
-        self.review = _split(reverse(f"{site_name}:tracker_label_review", args=[_MARKER]))
-        self.entry = _split(reverse(f"{site_name}:tracker_enter_results", args=[_MARKER]))
-        self._result_note = _split(reverse(f"{site_name}:tracker_labresult_note", args=[_MARKER]))
-        self._draw_note = reverse(f"{site_name}:tracker_draw_note", args=[_UUID_MARKER])
+        self.patient = _split(_url(f"{site_name}:journey_patient_change", _MARKER))
+        self.review = _split(_url(f"{site_name}:tracker_label_review", _MARKER))
+        self.entry = _split(_url(f"{site_name}:tracker_enter_results", _MARKER))
+        self._result_note = _split(_url(f"{site_name}:tracker_labresult_note", _MARKER))
+        self._draw_note = _url(f"{site_name}:tracker_draw_note", _UUID_MARKER)
         self._words = {}
         self.note_label = escape(_("Note for the family"))
         self.now = timezone.now()
@@ -129,6 +130,16 @@ class Links:
             f'maxlength="1000" placeholder="{placeholder}" aria-label="{placeholder}">'
             f'<input type="submit" value="{label}"></form>'
         )
+
+
+def _url(name, marker):
+    """The URL of `name` for the marker argument, reversed once per process and URLconf."""
+    return _reversed(get_urlconf(), get_script_prefix(), name, marker)
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(urlconf, prefix, name, marker):
+    return reverse(name, args=[marker], urlconf=urlconf)
 
 
 def _split(url):
