@@ -1,4 +1,4 @@
-"""A journey that ends closes its open labs; its abnormal results wait for review.
+"""A journey that ends closes its open labs, and none opens again.
 
 GIVEN a planned journey with labs overdue, labs due this week, a lab missed and an abnormal
       result nobody has reviewed
@@ -51,30 +51,39 @@ def _listed(user, journey):
 
 
 @pytest.mark.parametrize("stage", [Stage.WITHDRAWN, Stage.NOT_ELIGIBLE])
-def test_ending_a_journey_cancels_its_open_labs(planned, coordinator_a, stage):
+def test_ending_a_journey_closes_its_open_labs(planned, coordinator_a, stage):
     labs = ScheduledLab.objects.filter(journey=planned)
     missed = labs.overdue(TODAY).first()
     services.mark_missed(missed, by=coordinator_a, reason="The family could not come")
-    open_before = set(labs.open().values_list("pk", flat=True))
-    assert open_before
+    overdue = set(labs.overdue(TODAY).values_list("pk", flat=True))
+    ahead = set(labs.open().exclude(pk__in=overdue).values_list("pk", flat=True))
+    assert overdue and ahead
     change = journey_services.move_stage(
         planned, stage, by=coordinator_a, reason="Family moved abroad", override_reason="Moved"
     )
     assert not labs.open().exists()
-    cancelled = labs.filter(pk__in=open_before)
-    assert {(lab.cancelled_at, lab.cancel_reason) for lab in cancelled} == {
-        (change.moved_at, f"The journey ended: {stage.label}.")
+    # Overdue when it ended: missed, as they were; the others: cancelled.
+    assert {
+        (lab.missed_at, lab.missed_by_id, lab.missed_reason, lab.cancelled_at)
+        for lab in labs.filter(pk__in=overdue)
+    } == {
+        (
+            change.moved_at,
+            coordinator_a.pk,
+            f"Not done before the journey ended: {stage.label}.",
+            None,
+        )
     }
+    assert {
+        (lab.cancelled_at, lab.cancel_reason, lab.missed_at) for lab in labs.filter(pk__in=ahead)
+    } == {(change.moved_at, f"The journey ended: {stage.label}.", None)}
     missed.refresh_from_db()
-    assert missed.missed_at and missed.cancelled_at is None  # its outcome stays
+    assert missed.missed_reason == "The family could not come"  # its outcome stays
 
 
-def test_the_worklist_drops_the_labs_and_keeps_the_result_until_reviewed(planned, coordinator_a):
+def test_the_worklist_drops_the_journey(planned, coordinator_a):
     assert _listed(coordinator_a, planned) == {"overdue", "due", "review"}
     journey_services.move_stage(planned, Stage.WITHDRAWN, by=coordinator_a, reason="Left")
-    assert _listed(coordinator_a, planned) == {"review"}
-    result = worklist.results_awaiting_review(coordinator_a).get(journey=planned)
-    services.review_result(result, by=coordinator_a, note="Seen; family informed")
     assert _listed(coordinator_a, planned) == set()
 
 
@@ -97,3 +106,19 @@ def test_a_forward_move_cancels_nothing(planned, coordinator_a):
     open_before = ScheduledLab.objects.filter(journey=planned).open().count()
     journey_services.move_stage(planned, Stage.PRE_TREATMENT, by=coordinator_a, reason="Ready")
     assert ScheduledLab.objects.filter(journey=planned).open().count() == open_before
+
+
+def test_an_ended_journey_gets_no_new_labs(planned, coordinator_a):
+    """A plan redrawn after the end (a retry), an extra draw of an exit rule for a result
+    entered late, a done draw whose result was entered in error: none opens a lab."""
+    labs = ScheduledLab.objects.filter(journey=planned)
+    collected = timezone.make_aware(dt.datetime(2026, 11, 22, 9))
+    liver = [("ALT", "999", "U/L"), ("AST", "40", "U/L"), ("TBIL", "0.5", "mg/dL")]
+    liver.append(("INR", "1.0", "ratio"))
+    [result, *_rest] = services.record_results(planned, collected, liver, by=coordinator_a)
+    assert ScheduledLab.objects.filter(journey=planned, results=result, done_at__isnull=False)
+    journey_services.move_stage(planned, Stage.WITHDRAWN, by=coordinator_a, reason="Left")
+    assert services.generate_plan(planned, reason="retry") is None
+    new = services.correct_result(result, "1000", result.unit, by=coordinator_a, reason="typo")
+    services.mark_entered_in_error(new, by=coordinator_a, reason="wrong child")
+    assert not labs.open().exists()

@@ -127,10 +127,15 @@ def test_the_page_in_spanish_is_the_markup_of_its_templates(client, coordinator_
 
 
 def test_a_right_to_left_language_gets_the_templates(client, coordinator_a, busy_center):
+    with translation.override("he"):
+        assert not worklist_page.handles()  # no rtl stylesheets in the page written here
+    with translation.override("es"):
+        assert worklist_page.handles()
     otp_login(client, coordinator_a)
-    with translation.override("ar"), pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(worklist_page, "handles", lambda: False)
         response = client.get(WORKLIST)
     assert response.status_code == 200
     assert "worklist_page" not in response.context_data
     assert response.template_name == worklist_page.FALLBACK
+    assert "Overdue labs and visits" in response.text

@@ -1,30 +1,48 @@
 """Open labs belong to open journeys, and a row's center is its journey's, held by the database.
 
-1. Labs left open on journeys that had already ended are cancelled as ending a journey now
-   does (tracker.services.journey_end), at the journey's end.
+1. Labs left open on journeys that had already ended are closed as ending a journey now does
+   (tracker.services.journey_end), at the journey's end: missed if their window had closed by
+   then, else cancelled.
 2. On PostgreSQL, scheduled labs and results get a foreign key (journey_id, center_id) to the
-   journey's (id, center_id) (journey_id_center), ON UPDATE CASCADE: the copy of the center
-   cannot disagree with the journey, and a transfer's move carries it along. Any row that
-   disagrees is set to its journey's center first. SQLite keeps the copy by code alone
+   journey's (id, center_id) (the unique constraint journey_id_center, journey 0014), ON UPDATE
+   CASCADE: the copy of the center cannot disagree with the journey, and a transfer's move
+   carries it along. Any row that disagrees is set to its journey's center first. SQLite keeps the copy by code alone
    (tracker.models_center, tracker.services.transfers).
 """
 
 from django.db import migrations
 
-EXIT_STAGES = ("closed", "withdrawn", "not_eligible")
+EXIT_STAGES = {  # the stage labels, as the stored reasons name them (English)
+    "closed": "Closed (follow-up completed)",
+    "withdrawn": "Withdrawn",
+    "not_eligible": "Not eligible",
+}
 TABLES = {"tracker_scheduledlab": "scheduledlab", "tracker_labresult": "labresult"}
+LAB, JOURNEY = '"tracker_scheduledlab"', '"journey_journey"'
 
 
-def _cancel_sql():
+def _close_labs(apps, schema_editor):
+    """Open labs of ended journeys: missed if their window had closed by the journey's end
+    (as they were), else cancelled, as ending a journey now does."""
+    ended_on = f"CAST({JOURNEY}.closed_at AS date)"
+    if schema_editor.connection.vendor == "sqlite":
+        ended_on = f"date({JOURNEY}.closed_at)"
+    label = " ".join(f"WHEN '{stage}' THEN '{text}'" for stage, text in EXIT_STAGES.items())
+    label = f"(CASE {JOURNEY}.stage {label} END)"
+    when = f"COALESCE({JOURNEY}.closed_at, CURRENT_TIMESTAMP)"
     stages = ", ".join(f"'{stage}'" for stage in EXIT_STAGES)
-    return (
-        'UPDATE "tracker_scheduledlab" SET "cancelled_at" = COALESCE('
-        '"journey_journey"."closed_at", CURRENT_TIMESTAMP), '
-        "\"cancel_reason\" = 'The journey ended.' "
-        'FROM "journey_journey" WHERE "journey_journey"."id" = "tracker_scheduledlab"."journey_id" '
-        f'AND "journey_journey"."stage" IN ({stages}) '
-        'AND "tracker_scheduledlab"."done_at" IS NULL AND "tracker_scheduledlab"."missed_at" IS NULL '
-        'AND "tracker_scheduledlab"."cancelled_at" IS NULL'
+    of_ended = (
+        f"FROM {JOURNEY} WHERE {JOURNEY}.id = {LAB}.journey_id AND {JOURNEY}.stage IN ({stages}) "
+        f"AND {LAB}.done_at IS NULL AND {LAB}.missed_at IS NULL AND {LAB}.cancelled_at IS NULL"
+    )
+    schema_editor.execute(
+        f"UPDATE {LAB} SET missed_at = {when}, "
+        f"missed_reason = 'Not done before the journey ended: ' || {label} || '.' "
+        f"{of_ended} AND {LAB}.window_end < {ended_on}"
+    )
+    schema_editor.execute(
+        f"UPDATE {LAB} SET cancelled_at = {when}, "
+        f"cancel_reason = 'The journey ended: ' || {label} || '.' {of_ended}"
     )
 
 
@@ -61,6 +79,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(_cancel_sql(), migrations.RunSQL.noop),
+        migrations.RunPython(_close_labs, migrations.RunPython.noop),
         migrations.RunPython(_foreign_keys, _drop_foreign_keys),
     ]

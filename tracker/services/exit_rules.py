@@ -94,12 +94,12 @@ def _end_by_rule(item, draw, no_baseline, by, now):
 
 def _extend(item, last, by, now):
     """Add the draw after `last`; returns the item's fields to save (its extension start)."""
-    if item.scheduled.filter(sequence=last.sequence + 1).exists():
-        return []
+    plan = MonitoringPlan.objects.select_related("journey").get(pk=item.plan_id)
+    if not plan.journey.is_open or item.scheduled.filter(sequence=last.sequence + 1).exists():
+        return []  # an ended journey gets no more draws
     days, months, window = schedule.extension_step({"segments": item.segments})
     day_offset = last.day_offset + days if days is not None else None
     month_offset = last.month_offset + months if months is not None else None
-    plan = MonitoringPlan.objects.select_related("journey").get(pk=item.plan_id)
     day0 = plan.journey.infusion_date
     due = schedule.date_for(day0, day_offset, month_offset)
     reason = _("%(item)s extended: the result of %(date)s is outside the rule (%(tests)s)") % {

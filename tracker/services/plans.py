@@ -260,7 +260,7 @@ def generate_plan(journey, *, by=None, reason="", now=None, label=None):
     from `label` (a Label) when a label review is applied; after a therapy change, from the
     new therapy's label. Only open rows (not done, missed or cancelled) move. Idempotent:
     returns the new PlanVersion, or None when there was nothing to change (or no therapy /
-    infusion date).
+    infusion date, or the journey has ended).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -270,8 +270,8 @@ def generate_plan(journey, *, by=None, reason="", now=None, label=None):
             .select_related("therapy", "center")
             .get(pk=journey.pk)
         )
-        if journey.therapy_id is None or journey.infusion_date is None:
-            return None
+        if journey.therapy_id is None or journey.infusion_date is None or not journey.is_open:
+            return None  # an ended journey's plan is not drawn again (a retry after its end)
         defaults = {"therapy": journey.therapy, "created_at": now}
         defaults.update(Label.of_therapy(journey.therapy).plan_fields())
         plan, created = MonitoringPlan.objects.get_or_create(journey=journey, defaults=defaults)

@@ -27,6 +27,7 @@ from ..models import (
     ScheduledLab,
 )
 from .exit_rules import _apply_exit_rule, judged_items
+from .journey_end import close_if_ended
 
 THOUSANDS = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+$")
 # ASCII digits and one decimal point or comma: no "_", exponent, sign or other scripts' digits.
@@ -314,19 +315,21 @@ def _rebase_later_results(journey, results):
 
 def _complete_draws(lab_ids, by):
     """A draw is done once every test of its item has a current result."""
-    labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item")
+    labs = ScheduledLab.objects.filter(pk__in=lab_ids).select_related("item", "journey")
     changed = []
     for lab in labs.prefetch_related("results__test"):
         current = [r for r in lab.results.all() if r.counts]
         complete = set(lab.item.tests) <= {r.test.code for r in current}
         if complete:
             lab.done_at, lab.done_by = max(r.collected_at for r in current), by
-        elif lab.done_at is not None:  # a result of it was entered in error: open again
+        elif lab.done_at is not None:  # a result of it was entered in error: open again,
             lab.done_at, lab.done_by = None, None
+            close_if_ended(lab)  # unless its journey has ended
         else:
             continue
         changed.append(lab)
-    update_all(ScheduledLab, changed, ["done_at", "done_by"])  # one UPDATE, each announced
+    fields = ["done_at", "done_by", "cancelled_at", "cancel_reason"]
+    update_all(ScheduledLab, changed, fields)  # one UPDATE, each announced
 
 
 def correct_result(result, raw, unit, *, by, reason, now=None, preliminary=False):

@@ -1,5 +1,4 @@
-"""The worklist's lists: one queryset each, scoped to the user's centers, open journeys only
-(abnormal results awaiting review: until reviewed).
+"""The worklist's lists: one queryset each, scoped to the user's centers, open journeys only.
 
 Each list is a WorklistSection whose rows are an ordered queryset, most urgent first; the page
 shows one slice of each (section_pages) and the CSV (tracker.export) reads the whole querysets.
@@ -43,13 +42,15 @@ def _open_journeys(queryset, user):
 
 def _at_centers(queryset, user):
     """Rows that carry their journey's center (scheduled labs, results) at the user's
-    centers, read from a partial index led by the center, without their journeys.
+    centers, read from a partial index led by the center, without joining their journeys
+    for it.
 
     The center is the journey's by a constraint (on PostgreSQL a foreign key to the journey's
     id and center, which a transfer's move cascades to), and an open lab belongs to an open
-    journey (a journey that ends cancels its open labs: tracker.services.journey_end).
-    Joining the journeys to check both hashed the center's ~4,300 open journeys once per list
-    (~2 ms a list at 100,000 patients)."""
+    journey (a journey that ends closes its open labs: tracker.services.journey_end; a lab
+    reopened or drawn for an ended journey is not). Joining the journeys to check both
+    hashed the center's ~4,300 open journeys once per list (~2 ms a list at 100,000
+    patients); results still join them for their stage."""
     scoped = scope_to_centers(queryset, user, "center")
     if center_ids_for(user) is None:
         # Every center (a superuser): named, so each center's rows are one range of its index
@@ -80,14 +81,14 @@ def labs_due_soon(user, today=None, end=None):
 
 def results_awaiting_review(user):
     """Abnormal results not reviewed yet: critical first, then the other abnormal ones, each
-    oldest first (every result here is abnormal: awaiting_review). A result stays here until
-    someone reviews it, even after its journey ended: an abnormal result is never dropped
-    unseen."""
+    oldest first (every result here is abnormal: awaiting_review), of open journeys (the
+    journey joined: results stay open when their journey ends)."""
     results = LabResult.objects.awaiting_review().annotate(
         urgency=Case(When(flag__in=CRITICAL_FLAGS, then=Value(0)), default=Value(1))
     )
     return (
         _at_centers(results, user)
+        .filter(journey__stage__in=OPEN_STAGES)
         .select_related("test", "journey__patient")
         .order_by("urgency", "collected_at", "pk")
     )
