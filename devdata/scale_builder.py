@@ -328,7 +328,7 @@ class Builder:
                 collected = self._outcome(lab, spec)
                 if spec["closed_on"] and not (collected or lab.missed_at):
                     lab.cancelled_at = at(spec["closed_on"], 720)  # as ending the journey does
-                    lab.cancel_reason = "The journey ended."
+                    lab.cancel_reason = "The journey ended: Closed (follow-up completed)."
                 rows.append((lab, spec, collected))
         return rows
 
