@@ -7,12 +7,12 @@ shows one slice of each (section_pages) and the CSV (tracker.export) reads the w
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Case, QuerySet, Value, When
+from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journey.access import center_ids_for, scope_to_centers
-from journey.models import OPEN_STAGES, Center
+from journey.models import OPEN_STAGES, Center, Journey
 
 from ..models import (
     CRITICAL_FLAGS,
@@ -38,6 +38,14 @@ def _open_journeys(queryset, user):
     few, and nothing else keeps them to open journeys)."""
     scoped = scope_to_centers(queryset, user, "journey__center")
     return scoped.filter(journey__stage__in=OPEN_STAGES)
+
+
+# A result's journey's stage, read by its primary key for each result of the list (~180 at a
+# center of 5,000 children: 0.2 ms); as a join, PostgreSQL hashed the center's ~4,300 open
+# journeys for them (1-2 ms), or every center's (33 ms) without the center named on both.
+_JOURNEY_STAGE = Subquery(
+    Journey.objects.filter(pk=OuterRef("journey_id")).order_by().values("stage")[:1]
+)
 
 
 def _at_centers(queryset, user):
@@ -82,13 +90,14 @@ def labs_due_soon(user, today=None, end=None):
 def results_awaiting_review(user):
     """Abnormal results not reviewed yet: critical first, then the other abnormal ones, each
     oldest first (every result here is abnormal: awaiting_review), of open journeys (the
-    journey joined: results stay open when their journey ends)."""
+    journey joined: a result stays unreviewed when its journey ends)."""
     results = LabResult.objects.awaiting_review().annotate(
         urgency=Case(When(flag__in=CRITICAL_FLAGS, then=Value(0)), default=Value(1))
     )
     return (
         _at_centers(results, user)
-        .filter(journey__stage__in=OPEN_STAGES)
+        .alias(journey_stage=_JOURNEY_STAGE)
+        .filter(journey_stage__in=OPEN_STAGES)
         .select_related("test", "journey__patient")
         .order_by("urgency", "collected_at", "pk")
     )
