@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 SETTINGS = "bench.settings"
-REPEATS = 5  # single requests timed in-process per page
+REPEATS = 31  # single requests timed in-process per page (their median: 5 swung 2x on
+# a machine whose speed drifts)
 WARM_UP = 10  # requests first: a process's first use of a page compiles its SQL, and
 # PostgreSQL plans a prepared statement anew for its first five runs
 WRK_SCRIPT = r"""
